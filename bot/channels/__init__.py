@@ -1,0 +1,1 @@
+"""Channel adapters: each turns its platform's request into an `Inbound` and back."""

@@ -1,0 +1,202 @@
+"""The WeChat official account: authenticate, decrypt and parse a push, render the reply.
+
+Everything WeChat-specific lives here, built on wechatpy (never hand-written XML or
+crypto); the Flask view only hands over the query string and the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import xmltodict
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.events import BaseEvent
+from wechatpy.messages import (
+    BaseMessage,
+    ImageMessage,
+    LocationMessage,
+    TextMessage,
+    VoiceMessage,
+)
+from wechatpy.replies import create_reply
+
+from bot.inbound import Inbound
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wechat"
+# A DTD has no business in a push: refuse it before any parser sees it (XXE, billion laughs).
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_EVENTS = {
+    "subscribe": "subscribe",
+    "subscribe_scan": "subscribe",
+    "unsubscribe": "unsubscribe",
+    "click": "click",
+}
+
+
+class Refused(Exception):
+    """A request the webhook will not act on; `status` is the HTTP answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def sign(token: str, timestamp: str, nonce: str, encrypt: str | None = None) -> str:
+    """WeChat's signature: sha1 of the sorted parts."""
+    parts = [token, timestamp, nonce] + ([encrypt] if encrypt is not None else [])
+    return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
+
+
+def _same(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Push:
+    """An authenticated, parsed push and how to answer it."""
+
+    message: BaseMessage
+    encrypted: bool
+    nonce: str
+    timestamp: str
+
+
+class WeChatEndpoint:
+    """The protocol of one official account's server URL."""
+
+    def __init__(self, token: str, encoding_aes_key: str, appid: str, timestamp_window: int) -> None:
+        self.token = token
+        self.window = timestamp_window
+        self.crypto = WeChatCrypto(token, encoding_aes_key, appid) if encoding_aes_key else None
+
+    def _authenticate(
+        self, params: Mapping[str, str], now: datetime, require_signature: bool = True
+    ) -> tuple[str, str]:
+        timestamp, nonce = params.get("timestamp", ""), params.get("nonce", "")
+        signature = params.get("signature", "")
+        if not timestamp or not nonce:
+            raise Refused(403, "missing timestamp or nonce")
+        if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > self.window:
+            raise Refused(403, "timestamp outside the accepted window")
+        # In safe mode msg_signature (which also covers the ciphertext) authenticates the
+        # push; WeChat sends `signature` too, and when present it must match as well.
+        if signature or require_signature:
+            if not _same(sign(self.token, timestamp, nonce), signature):
+                raise Refused(403, "invalid signature")
+        return timestamp, nonce
+
+    def verify(self, params: Mapping[str, str], now: datetime) -> str:
+        """Answer WeChat's GET check of the server URL: echo `echostr` when signed."""
+        self._authenticate(params, now)
+        return params.get("echostr", "")
+
+    def open(self, params: Mapping[str, str], body: bytes, now: datetime) -> Push:
+        """Authenticate, decrypt if needed and parse a POSTed push, or raise Refused."""
+        encrypted = params.get("encrypt_type") == "aes"
+        timestamp, nonce = self._authenticate(params, now, require_signature=not encrypted)
+        if _DTD.search(body):
+            raise Refused(400, "document type declarations are not accepted")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Refused(400, "body is not UTF-8") from None
+        if encrypted:
+            text = self._decrypt(text, params.get("msg_signature", ""), timestamp, nonce)
+        try:
+            message = parse_message(text)
+            if message is None:
+                raise ValueError("empty body")
+            _validate(message)
+        except Exception as exc:  # any parser failure is the sender's: a 400, never a 500
+            log.debug("unparseable WeChat push: %s", type(exc).__name__)
+            raise Refused(400, "malformed message XML") from None
+        return Push(message=message, encrypted=encrypted, nonce=nonce, timestamp=timestamp)
+
+    def _decrypt(self, text: str, msg_signature: str, timestamp: str, nonce: str) -> str:
+        if self.crypto is None:
+            raise Refused(400, "safe mode is not configured on this server")
+        try:
+            envelope = xmltodict.parse(text)["xml"]
+            encrypt = envelope["Encrypt"]
+            if not isinstance(encrypt, str):
+                raise ValueError("Encrypt is not text")
+        except Exception:
+            raise Refused(400, "malformed encrypted envelope") from None
+        if not msg_signature or not _same(sign(self.token, timestamp, nonce, encrypt), msg_signature):
+            raise Refused(403, "invalid msg_signature")
+        try:
+            return self.crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce)
+        except Exception as exc:
+            log.debug("undecryptable WeChat push: %s", type(exc).__name__)
+            raise Refused(400, "cannot decrypt message") from None
+
+    def render(self, text: str | None, push: Push) -> tuple[str, str]:
+        """The HTTP body and content type answering `push`: a passive reply, or `success`."""
+        if not text:
+            return "success", "text/plain; charset=utf-8"
+        xml = create_reply(text, message=push.message, render=True)
+        if push.encrypted and self.crypto is not None:
+            xml = self.crypto.encrypt_message(xml, push.nonce, push.timestamp)
+        return xml, "application/xml; charset=utf-8"
+
+
+def _validate(message: BaseMessage) -> None:
+    """Touch the fields the engine reads so that a malformed value fails here, as a 400."""
+    _ = (message.source, message.target, message.create_time, message.time, message.id)
+    if isinstance(message, LocationMessage):
+        _coordinates(message)
+    if not message.source:
+        raise ValueError("FromUserName is empty")
+
+
+def _coordinates(message: LocationMessage) -> tuple[float, float]:
+    """Latitude and longitude, or ValueError when they are not a place on Earth."""
+    latitude, longitude = float(message.location_x), float(message.location_y)
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):  # also false for NaN
+        raise ValueError("coordinates out of range")
+    return latitude, longitude
+
+
+def to_inbound(message: BaseMessage) -> Inbound:
+    """The plain inbound message the engine reads."""
+    sent_at = datetime.fromtimestamp(message.time, tz=timezone.utc)
+    common = {"channel": CHANNEL, "user": message.source, "sent_at": sent_at}
+    if isinstance(message, BaseEvent):
+        event = _EVENTS.get(message.event)
+        key = f"event:{message.source}:{message.time}:{message.event}"
+        if event is None:
+            return Inbound(kind="unsupported", message_id=key, **common)
+        return Inbound(
+            kind="event", message_id=key, event=event, event_key=str(getattr(message, "key", "") or ""), **common
+        )
+    # A message without a MsgId is keyed like an event, so a retry still matches.
+    message_id = str(message.id) if message.id else f"msg:{message.source}:{message.time}"
+    if isinstance(message, TextMessage):
+        return Inbound(kind="text", message_id=message_id, text=message.content or "", **common)
+    if isinstance(message, VoiceMessage):
+        return Inbound(
+            kind="voice", message_id=message_id, text=message.recognition or "", media_id=message.media_id, **common
+        )
+    if isinstance(message, ImageMessage):
+        return Inbound(kind="image", message_id=message_id, media_id=message.media_id, **common)
+    if isinstance(message, LocationMessage):
+        latitude, longitude = _coordinates(message)
+        return Inbound(
+            kind="location",
+            message_id=message_id,
+            latitude=latitude,
+            longitude=longitude,
+            label=message.label or "",
+            **common,
+        )
+    return Inbound(kind="unsupported", message_id=message_id, **common)

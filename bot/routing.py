@@ -1,0 +1,1075 @@
+"""Keyword routing of a woman's message to consultation, mediation or service,
+and detection of danger that makes it urgent.
+
+The taxonomy lives in ``bot/data/lexicon.yaml`` (edited by supervisors); this
+module parses and validates it (every error names the file and line), compiles
+it into a word index, segments messages with one jieba tokenizer per Router and
+scores the words it finds. Keywords are matched on whole tokens, or on runs of
+whole tokens, never on raw substrings: 打 inside 打工 or 打官司 is not violence.
+
+Urgency is scored separately from the route: weighted danger terms add up per
+message; a negator just before a term ("他没打我") cancels it, and a clause about
+the past ("以前被打过") or a hypothetical ("如果他打我") scales it down unless a
+present marker (现在, 又, 刚才, 今晚, 他说) puts it back into the present. When
+the sum reaches the trigger the message is urgent and goes where the kind of
+danger says (violence → consultation/anti_dv_law, a child → children_in_difficulty,
+suicide → counselling, trafficking → policy_other). A false alarm costs a phone
+call; a miss costs more, so the weights lean towards urgent.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .text import ConditionalTypo, Normaliser, fold, is_clause_break, is_content, nfkc, t2s_table
+
+__all__ = [
+    "CATEGORIES",
+    "DEFAULT_LEXICON",
+    "DEFAULT_USERDICT",
+    "Category",
+    "Lexicon",
+    "LexiconError",
+    "Route",
+    "Router",
+    "Subcategory",
+    "UrgentKind",
+]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEFAULT_LEXICON = DATA_DIR / "lexicon.yaml"
+DEFAULT_USERDICT = DATA_DIR / "userdict.txt"
+
+ROUTED = ("consultation", "mediation", "service")
+OTHER = "other"
+CATEGORIES = ROUTED + (OTHER,)
+
+# The longest run of tokens joined to look a keyword up. Keywords are added to
+# the tokenizer's dictionary, so they normally come out as one token; joining
+# catches the ones jieba still splits because a neighbour pulled a character.
+_MAX_SPAN = 4
+# A cue at least this strong routes to its category even with no topic word.
+_STRONG_CUE = 2.0
+
+
+class LexiconError(ValueError):
+    """A lexicon that cannot be used; the message names the file and the line."""
+
+
+# ---------------------------------------------------------------------------
+# The lexicon as data
+
+
+@dataclass(frozen=True)
+class Subcategory:
+    key: str
+    label: str
+    keywords: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    label: str
+    cues: Mapping[str, float]
+    subcategories: tuple[Subcategory, ...]
+
+    def subcategory(self, key: str | None) -> Subcategory | None:
+        for sub in self.subcategories:
+            if sub.key == key:
+                return sub
+        return None
+
+
+@dataclass(frozen=True)
+class UrgentKind:
+    key: str
+    label: str
+    category: str
+    subcategory: str
+    terms: Mapping[str, float]
+
+
+# Roles a word can play in the compiled index.
+_KW, _CUE, _URG, _OTH, _NEG, _PAST, _PRESENT, _BREAK = range(8)
+_ROLE_NAMES = {
+    _KW: "keyword",
+    _CUE: "cue",
+    _URG: "urgent",
+    _OTH: "other",
+    _NEG: "negator",
+    _PAST: "past",
+    _PRESENT: "present",
+    _BREAK: "scope_breaker",
+}
+
+
+# Bits of the token-level markers (a word may be several at once).
+_M_NEG, _M_PAST, _M_PRESENT, _M_BREAK = 1, 2, 4, 8
+
+
+@dataclass(frozen=True)
+class VictimRule:
+    """Violence against a child, not against her, goes where children are helped."""
+
+    from_kind: str
+    to_kind: str
+    child_words: frozenset[str]
+    self_words: frozenset[str]
+    possessed_words: frozenset[str]
+
+
+@dataclass(frozen=True)
+class UrgentRules:
+    threshold: float
+    past_factor: float
+    negation_window: int
+    negators: frozenset[str]
+    scope_breakers: frozenset[str]
+    past_markers: frozenset[str]
+    hypothetical_markers: frozenset[str]
+    present_markers: frozenset[str]
+    kinds: tuple[UrgentKind, ...]
+    victim: VictimRule | None = None
+
+
+class Lexicon:
+    """The parsed, validated and compiled taxonomy."""
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        threshold: float,
+        evidence_scale: float,
+        categories: tuple[Category, ...],
+        other_label: str,
+        other_terms: Mapping[str, float],
+        short_message_chars: int,
+        urgent: UrgentRules,
+        normaliser: Normaliser,
+        background_factor: float = 1.0,
+    ) -> None:
+        self.source = source
+        self.threshold = threshold
+        self.evidence_scale = evidence_scale
+        self._categories = categories
+        self._by_key = {c.key: c for c in categories}
+        self.other_label = other_label
+        self.other_terms = dict(other_terms)
+        self.short_message_chars = short_message_chars
+        self.urgent = urgent
+        self.normaliser = normaliser
+        self.background_factor = background_factor
+        self.index, self.max_word_chars = self._compile()
+        u = urgent
+        self.markers: dict[str, int] = {}
+        for words, bit in (
+            (u.negators, _M_NEG),
+            (u.past_markers, _M_PAST),
+            (u.hypothetical_markers, _M_PAST),
+            (u.present_markers, _M_PRESENT),
+            (u.scope_breakers, _M_BREAK),
+        ):
+            for word in words:
+                self.markers[word] = self.markers.get(word, 0) | bit
+
+    # -- construction ------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path) -> Lexicon:
+        """Read and validate a lexicon file; raises LexiconError naming the line."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise LexiconError(f"{path}: cannot read lexicon: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise LexiconError(f"{path}: lexicon must be UTF-8 ({exc.reason})") from exc
+        return cls.parse(text, source=str(path))
+
+    @classmethod
+    def parse(cls, text: str, source: str = "<lexicon>") -> Lexicon:
+        """Validate lexicon YAML text; raises LexiconError naming the line."""
+        return _LexiconParser(source).parse(text)
+
+    # -- queries -----------------------------------------------------------
+
+    def categories(self) -> tuple[Category, ...]:
+        """The routed categories in lexicon order, then "other" (no subcategories)."""
+        other = Category(OTHER, self.other_label, {}, ())
+        return self._categories + (other,)
+
+    def category(self, key: str) -> Category | None:
+        if key == OTHER:
+            return Category(OTHER, self.other_label, {}, ())
+        return self._by_key.get(key)
+
+    def label(self, category: str, subcategory: str | None = None) -> str:
+        """Chinese label for replies, e.g. "调解 · 婆媳/姻亲矛盾"."""
+        cat = self.category(category)
+        if cat is None:
+            raise KeyError(f"unknown category {category!r}")
+        if subcategory is None:
+            return cat.label
+        sub = cat.subcategory(subcategory)
+        if sub is None:
+            raise KeyError(f"unknown subcategory {category}/{subcategory}")
+        return f"{cat.label} · {sub.label}"
+
+    def tokenizer_words(self) -> set[str]:
+        """Every multi-character word the tokenizer must keep whole."""
+        words = {w for w in self.index if len(w) > 1}
+        words |= {w for w in self.normaliser.words() if len(w) > 1}
+        return words
+
+    # -- compilation -------------------------------------------------------
+
+    def _compile(self) -> tuple[dict[str, tuple[tuple, ...]], int]:
+        index: dict[str, list[tuple]] = {}
+
+        def add(word: str, hit: tuple) -> None:
+            index.setdefault(word, []).append(hit)
+
+        for cat in self._categories:
+            for word, weight in cat.cues.items():
+                add(word, (_CUE, cat.key, None, weight))
+            for sub in cat.subcategories:
+                for word, weight in sub.keywords.items():
+                    add(word, (_KW, cat.key, sub.key, weight))
+        for word, weight in self.other_terms.items():
+            add(word, (_OTH, OTHER, None, weight))
+        u = self.urgent
+        for kind in u.kinds:
+            for word, weight in kind.terms.items():
+                add(word, (_URG, kind.key, None, weight))
+        for words, role in (
+            (u.negators, _NEG),
+            (u.past_markers, _PAST),
+            (u.hypothetical_markers, _PAST),
+            (u.present_markers, _PRESENT),
+            (u.scope_breakers, _BREAK),
+        ):
+            for word in words:
+                add(word, (role, None, None, 0.0))
+        compiled = {w: tuple(h) for w, h in index.items()}
+        return compiled, max((len(w) for w in compiled), default=1)
+
+
+# ---------------------------------------------------------------------------
+# Parsing with line numbers
+
+
+def _line(node: yaml.Node | None) -> int:
+    return node.start_mark.line + 1 if node is not None else 1
+
+
+_TOP_KEYS = {"version", "threshold", "evidence_scale", "background_factor", "categories", "other", "urgent", "normalisation"}
+_CATEGORY_KEYS = {"label", "cues", "subcategories"}
+_SUB_KEYS = {"label", "keywords"}
+_OTHER_KEYS = {"label", "terms", "short_message_chars"}
+_URGENT_KEYS = {
+    "threshold",
+    "past_factor",
+    "negation_window",
+    "negators",
+    "scope_breakers",
+    "past_markers",
+    "hypothetical_markers",
+    "present_markers",
+    "kinds",
+    "victim",
+}
+_VICTIM_KEYS = {"from", "to", "child_words", "self_words", "possessed_words"}
+_KIND_KEYS = {"label", "route", "terms"}
+_NORM_KEYS = {"typos", "fillers"}
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+try:  # libyaml keeps marks too and composes several times faster
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+
+class _LexiconParser:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, node: yaml.Node | None, message: str, line: int | None = None) -> LexiconError:
+        return LexiconError(f"{self.source} line {line or _line(node)}: {message}")
+
+    # -- generic node helpers ----------------------------------------------
+
+    def mapping(self, node: yaml.Node, what: str, allowed: set[str] | None = None) -> dict[str, tuple]:
+        """Keys to (key_node, value_node), refusing duplicates and unknown keys."""
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, f"{what} must be a mapping")
+        out: dict[str, tuple] = {}
+        for knode, vnode in node.value:
+            if not isinstance(knode, yaml.ScalarNode):
+                raise self.error(knode, f"{what}: keys must be plain words")
+            key = knode.value
+            if key in out:
+                first = _line(out[key][0])
+                raise self.error(knode, f"duplicate key {key!r} in {what} (first at line {first})")
+            if allowed is not None and key not in allowed:
+                raise self.error(knode, f"unknown key {key!r} in {what}; expected one of {', '.join(sorted(allowed))}")
+            out[key] = (knode, vnode)
+        return out
+
+    def require(self, items: dict, key: str, node: yaml.Node, what: str) -> yaml.Node:
+        if key not in items:
+            raise self.error(node, f"{what} needs {key!r}")
+        return items[key][1]
+
+    def string(self, node: yaml.Node, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != _STR_TAG or not node.value.strip():
+            raise self.error(node, f"{what} must be a non-empty string")
+        return node.value.strip()
+
+    def number(self, node: yaml.Node, what: str, lo: float, hi: float) -> float:
+        value = None
+        if isinstance(node, yaml.ScalarNode) and node.tag in (_INT_TAG, _FLOAT_TAG):
+            try:
+                value = float(node.value.replace("_", ""))
+            except ValueError:
+                value = None
+        if value is None or not math.isfinite(value):
+            raise self.error(node, f"{what} must be a number, not {getattr(node, 'value', '?')!r}")
+        if not lo <= value <= hi:
+            raise self.error(node, f"{what} must be between {lo:g} and {hi:g}, not {value:g}")
+        return value
+
+    def word(self, knode: yaml.Node, what: str) -> str:
+        raw = knode.value if isinstance(knode, yaml.ScalarNode) else ""
+        word = fold(str(raw).strip())
+        if not word or any(ch.isspace() for ch in word) or not is_content(word):
+            raise self.error(knode, f"{what}: {raw!r} is not a word (no spaces, at least one letter or character)")
+        return word
+
+    def weights(self, node: yaml.Node, what: str, typos: Mapping[str, str]) -> dict[str, float]:
+        """A non-empty mapping of word to weight."""
+        items = self.mapping(node, what)
+        if not items:
+            raise self.error(node, f"{what} is empty: list at least one word")
+        out: dict[str, float] = {}
+        seen_line: dict[str, int] = {}
+        for raw, (knode, vnode) in items.items():
+            word = self.word(knode, what)
+            if word in out:
+                raise self.error(knode, f"{what}: {raw!r} repeats {word!r} (line {seen_line[word]}) after normalisation")
+            if word in typos:
+                raise self.error(knode, f"{what}: {raw!r} is corrected to {typos[word]!r} by normalisation.typos; list {typos[word]!r} instead")
+            out[word] = self.number(vnode, f"weight of {raw!r}", 0.0, 10.0)
+            seen_line[word] = _line(knode)
+        return out
+
+    def words(self, node: yaml.Node, what: str, typos: Mapping[str, str]) -> frozenset[str]:
+        """A non-empty list of words."""
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, f"{what} must be a list of words")
+        if not node.value:
+            raise self.error(node, f"{what} is empty: list at least one word")
+        out = set()
+        for item in node.value:
+            if not isinstance(item, yaml.ScalarNode):
+                raise self.error(item, f"{what}: each entry must be a word")
+            word = self.word(item, what)
+            if word in out:
+                raise self.error(item, f"{what}: duplicate entry {item.value!r}")
+            if word in typos:
+                raise self.error(item, f"{what}: {item.value!r} is corrected to {typos[word]!r} by normalisation.typos; list {typos[word]!r} instead")
+            out.add(word)
+        return frozenset(out)
+
+    # -- the document ------------------------------------------------------
+
+    def parse(self, text: str) -> Lexicon:
+        try:
+            root = yaml.compose(text, Loader=_Loader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else 1
+            raise LexiconError(f"{self.source} line {line}: YAML syntax error: {exc.problem or exc}") from None
+        except yaml.YAMLError as exc:
+            raise LexiconError(f"{self.source} line 1: YAML error: {exc}") from None
+        if root is None:
+            raise LexiconError(f"{self.source} line 1: the lexicon is empty")
+        top = self.mapping(root, "the lexicon", _TOP_KEYS)
+
+        # Normalisation first: keywords are checked against its typo map.
+        typos: dict[str, str] = {}
+        conditional: dict[str, ConditionalTypo] = {}
+        fillers: frozenset[str] = frozenset()
+        if "normalisation" in top:
+            typos, conditional, fillers = self.normalisation(top["normalisation"][1])
+        all_typos = dict(typos)
+        all_typos.update({k: c.to for k, c in conditional.items()})
+
+        threshold = self.number(self.require(top, "threshold", root, "the lexicon"), "threshold", 0.0, 1.0)
+        evidence_scale = 1.0
+        if "evidence_scale" in top:
+            evidence_scale = self.number(top["evidence_scale"][1], "evidence_scale", 0.01, 100.0)
+        background_factor = 1.0
+        if "background_factor" in top:
+            background_factor = self.number(top["background_factor"][1], "background_factor", 0.0, 1.0)
+
+        cats_node = self.require(top, "categories", root, "the lexicon")
+        cats = self.mapping(cats_node, "categories")
+        categories = []
+        for key, (knode, vnode) in cats.items():
+            if key not in ROUTED:
+                hint = " ('other' is its own top-level section)" if key == OTHER else ""
+                raise self.error(knode, f"unknown category {key!r}; expected one of {', '.join(ROUTED)}{hint}")
+            categories.append(self.category(key, vnode, all_typos))
+        missing = [c for c in ROUTED if c not in cats]
+        if missing:
+            raise self.error(cats_node, f"categories is missing {', '.join(missing)}")
+
+        other_node = self.require(top, "other", root, "the lexicon")
+        other = self.mapping(other_node, "other", _OTHER_KEYS)
+        other_label = self.string(self.require(other, "label", other_node, "other"), "other.label")
+        other_terms = self.weights(self.require(other, "terms", other_node, "other"), "other.terms", all_typos)
+        short_chars = 6
+        if "short_message_chars" in other:
+            short_chars = int(self.number(other["short_message_chars"][1], "other.short_message_chars", 0, 1000))
+
+        urgent = self.urgent(self.require(top, "urgent", root, "the lexicon"), categories, all_typos)
+
+        return Lexicon(
+            source=self.source,
+            threshold=threshold,
+            evidence_scale=evidence_scale,
+            categories=tuple(categories),
+            other_label=other_label,
+            other_terms=other_terms,
+            short_message_chars=short_chars,
+            urgent=urgent,
+            normaliser=Normaliser(typos=typos, conditional=conditional, fillers=fillers),
+            background_factor=background_factor,
+        )
+
+    def category(self, key: str, node: yaml.Node, typos: Mapping[str, str]) -> Category:
+        where = f"categories.{key}"
+        items = self.mapping(node, where, _CATEGORY_KEYS)
+        label = self.string(self.require(items, "label", node, where), f"{where}.label")
+        cues: dict[str, float] = {}
+        if "cues" in items:
+            cues = self.weights(items["cues"][1], f"{where}.cues", typos)
+        subs_node = self.require(items, "subcategories", node, where)
+        subs = self.mapping(subs_node, f"{where}.subcategories")
+        if not subs:
+            raise self.error(subs_node, f"{where}.subcategories is empty")
+        subcategories = []
+        for skey, (sknode, svnode) in subs.items():
+            if not skey.replace("_", "").isalnum() or not skey.isascii() or not skey[0].isalpha():
+                raise self.error(sknode, f"subcategory key {skey!r} must be a snake_case name")
+            swhere = f"{where}.{skey}"
+            sitems = self.mapping(svnode, swhere, _SUB_KEYS)
+            slabel = self.string(self.require(sitems, "label", svnode, swhere), f"{swhere}.label")
+            keywords = self.weights(self.require(sitems, "keywords", svnode, swhere), f"{swhere}.keywords", typos)
+            subcategories.append(Subcategory(skey, slabel, keywords))
+        return Category(key, label, cues, tuple(subcategories))
+
+    def urgent(self, node: yaml.Node, categories: list[Category], typos: Mapping[str, str]) -> UrgentRules:
+        items = self.mapping(node, "urgent", _URGENT_KEYS)
+        req = lambda k: self.require(items, k, node, "urgent")  # noqa: E731
+        threshold = self.number(req("threshold"), "urgent.threshold", 0.01, 100.0)
+        past_factor = self.number(req("past_factor"), "urgent.past_factor", 0.0, 1.0)
+        window = 3
+        if "negation_window" in items:
+            window = int(self.number(items["negation_window"][1], "urgent.negation_window", 0, 10))
+        lists = {}
+        for key in ("negators", "past_markers", "present_markers"):
+            lists[key] = self.words(req(key), f"urgent.{key}", typos)
+        for key in ("scope_breakers", "hypothetical_markers"):
+            lists[key] = self.words(items[key][1], f"urgent.{key}", typos) if key in items else frozenset()
+        by_key = {c.key: c for c in categories}
+        kinds_node = req("kinds")
+        kinds = []
+        for kkey, (kknode, kvnode) in self.mapping(kinds_node, "urgent.kinds").items():
+            where = f"urgent.kinds.{kkey}"
+            kitems = self.mapping(kvnode, where, _KIND_KEYS)
+            label = self.string(self.require(kitems, "label", kvnode, where), f"{where}.label")
+            route_node = self.require(kitems, "route", kvnode, where)
+            route = self.string(route_node, f"{where}.route")
+            cat_key, _, sub_key = route.partition("/")
+            cat = by_key.get(cat_key)
+            if cat is None or cat.subcategory(sub_key) is None:
+                raise self.error(route_node, f"{where}.route {route!r} is not a known category/subcategory")
+            terms = self.weights(self.require(kitems, "terms", kvnode, where), f"{where}.terms", typos)
+            kinds.append(UrgentKind(kkey, label, cat_key, sub_key, terms))
+        if not kinds:
+            raise self.error(kinds_node, "urgent.kinds is empty")
+        victim = None
+        if "victim" in items:
+            victim = self.victim(items["victim"][1], {k.key for k in kinds}, typos)
+        return UrgentRules(
+            threshold=threshold,
+            past_factor=past_factor,
+            negation_window=window,
+            negators=lists["negators"],
+            scope_breakers=lists["scope_breakers"],
+            past_markers=lists["past_markers"],
+            hypothetical_markers=lists["hypothetical_markers"],
+            present_markers=lists["present_markers"],
+            kinds=tuple(kinds),
+            victim=victim,
+        )
+
+    def victim(self, node: yaml.Node, kinds: set[str], typos: Mapping[str, str]) -> VictimRule:
+        items = self.mapping(node, "urgent.victim", _VICTIM_KEYS)
+        req = lambda k: self.require(items, k, node, "urgent.victim")  # noqa: E731
+        ends = {}
+        for key in ("from", "to"):
+            vnode = req(key)
+            ends[key] = self.string(vnode, f"urgent.victim.{key}")
+            if ends[key] not in kinds:
+                raise self.error(vnode, f"urgent.victim.{key} {ends[key]!r} is not one of urgent.kinds")
+        return VictimRule(
+            from_kind=ends["from"],
+            to_kind=ends["to"],
+            child_words=self.words(req("child_words"), "urgent.victim.child_words", typos),
+            self_words=self.words(req("self_words"), "urgent.victim.self_words", typos),
+            possessed_words=self.words(req("possessed_words"), "urgent.victim.possessed_words", typos),
+        )
+
+    def normalisation(self, node: yaml.Node) -> tuple[dict, dict, frozenset]:
+        items = self.mapping(node, "normalisation", _NORM_KEYS)
+        typos: dict[str, str] = {}
+        conditional: dict[str, ConditionalTypo] = {}
+        if "typos" in items:
+            tnode = items["typos"][1]
+            entries = self.mapping(tnode, "normalisation.typos")
+            if not entries:
+                raise self.error(tnode, "normalisation.typos is empty")
+            for raw, (knode, vnode) in entries.items():
+                wrong = self.word(knode, "normalisation.typos")
+                if isinstance(vnode, yaml.MappingNode):
+                    spec = self.mapping(vnode, f"typo {raw!r}", {"to", "when"})
+                    to = self.word(self.require(spec, "to", vnode, f"typo {raw!r}"), f"typo {raw!r}")
+                    when = self.words(self.require(spec, "when", vnode, f"typo {raw!r}"), f"typo {raw!r}.when", {})
+                    conditional[wrong] = ConditionalTypo(to, when)
+                else:
+                    to = self.word(vnode, f"typo {raw!r}")
+                    typos[wrong] = to
+                if wrong == to:
+                    raise self.error(knode, f"typo {raw!r} maps to itself")
+            for wrong, to in typos.items():
+                if to in typos:
+                    raise self.error(tnode, f"typo {wrong!r} maps to {to!r}, which is itself a typo key")
+        fillers: frozenset[str] = frozenset()
+        if "fillers" in items:
+            fillers = self.words(items["fillers"][1], "normalisation.fillers", {})
+        return typos, conditional, fillers
+
+
+# ---------------------------------------------------------------------------
+# Routing
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a message goes, and why."""
+
+    category: str
+    subcategory: str | None
+    urgent: bool
+    confidence: float
+    keywords: tuple[str, ...]
+    urgent_keywords: tuple[str, ...]
+    needs_choice: bool
+    explanation: str
+
+    def to_dict(self) -> dict:
+        """Plain dict, the deciding fields first."""
+        return {
+            "category": self.category,
+            "subcategory": self.subcategory,
+            "urgent": self.urgent,
+            "confidence": self.confidence,
+            "keywords": list(self.keywords),
+            "urgent_keywords": list(self.urgent_keywords),
+            "needs_choice": self.needs_choice,
+            "explanation": self.explanation,
+        }
+
+
+@dataclass
+class _Match:
+    word: str  # the normalised word looked up
+    start: int  # index of the first content token
+    end: int  # index after the last content token
+    clause: int
+    hits: tuple
+    negated: bool = False
+    past: bool = False
+
+
+@dataclass
+class _Analysis:
+    matches: list[_Match]
+    tokens: list[str]
+    unknown_words: int
+    content_chars: int
+    detail: list[dict] | None = None
+    clause_of: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _State:
+    lexicon: Lexicon
+    tokenizer: Any
+    route_of_kind: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+_tokenizer_lock = threading.Lock()
+
+
+def _new_tokenizer(userdict: Path | None, words: Iterable[str]):
+    """A jieba tokenizer from jieba's own cache, with the domain words added."""
+    import jieba
+
+    # jieba logs its start-up to stderr at DEBUG; that is noise in a CLI.
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    with _tokenizer_lock:
+        tk = jieba.Tokenizer()
+        tk.initialize()
+        if userdict is not None:
+            tk.load_userdict(str(userdict))
+        for word in sorted(words):
+            # suggest_freq gives the least frequency that keeps the word whole on
+            # its own; the margin keeps it whole next to ordinary neighbours.
+            freq = max(tk.FREQ.get(word, 0), tk.suggest_freq(word, False) * 5, 50)
+            tk.add_word(word, freq)
+    return tk
+
+
+class Router:
+    """Routes messages with a lexicon; one jieba tokenizer per Router."""
+
+    def __init__(self, lexicon: Lexicon, userdict: str | Path | None = None) -> None:
+        self._userdict = Path(userdict) if userdict is not None else None
+        if self._userdict is not None and not self._userdict.is_file():
+            raise FileNotFoundError(f"user dictionary not found: {self._userdict}")
+        t2s_table()  # build the character table now, not on the first message
+        self._state = self._build(lexicon)
+
+    @classmethod
+    def from_files(cls, lexicon_path: str | Path, userdict_path: str | Path | None = None) -> Router:
+        """A Router from a lexicon file and an optional jieba user dictionary."""
+        return cls(Lexicon.load(lexicon_path), userdict_path)
+
+    @classmethod
+    def default(cls) -> Router:
+        """A Router from the lexicon and user dictionary shipped in bot/data."""
+        return cls.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT)
+
+    @property
+    def lexicon(self) -> Lexicon:
+        return self._state.lexicon
+
+    def _build(self, lexicon: Lexicon) -> _State:
+        tk = _new_tokenizer(self._userdict, lexicon.tokenizer_words())
+        kinds = {k.key: (k.category, k.subcategory) for k in lexicon.urgent.kinds}
+        return _State(lexicon, tk, kinds)
+
+    def reload(self, lexicon: Lexicon) -> None:
+        """Swap in a new lexicon; routing in flight finishes with the old one."""
+        # A fresh tokenizer, so words removed from the lexicon stop being kept
+        # whole; one attribute assignment makes the swap atomic.
+        self._state = self._build(lexicon)
+
+    def label(self, category: str, subcategory: str | None = None) -> str:
+        """Chinese label of a route, e.g. "调解 · 婆媳/姻亲矛盾"."""
+        return self._state.lexicon.label(category, subcategory)
+
+    # -- analysis ----------------------------------------------------------
+
+    def _analyse(self, state: _State, text: str, detail: bool = False) -> _Analysis:
+        lex = state.lexicon
+        norm = lex.normaliser
+        index = lex.index
+        nfkc_text = nfkc(text or "")
+        folded = nfkc_text.translate(t2s_table()).lower()
+        aligned = len(folded) == len(nfkc_text)
+
+        tokens: list[str] = []  # corrected content tokens
+        clause_of: list[int] = []
+        records: list[dict] | None = [] if detail else None
+        rec_of_token: list[int] = []
+        clause = 0
+        content_chars = 0
+        pos = 0
+        broke = True
+        fillers = norm.fillers
+        for tok in state.tokenizer.cut(folded, HMM=False):
+            start = pos
+            pos += len(tok)
+            if is_content(tok):
+                content_chars += len(tok)
+                if tok in fillers:
+                    if detail:
+                        records.append(self._record(nfkc_text, folded, aligned, start, pos, tok, "filler", clause))
+                    continue
+                fixed = norm.correct(tok, folded)
+                tokens.append(fixed)
+                clause_of.append(clause)
+                broke = False
+                if detail:
+                    rec_of_token.append(len(records))
+                    records.append(self._record(nfkc_text, folded, aligned, start, pos, fixed, None, clause))
+            else:
+                if is_clause_break(tok) and not broke:
+                    clause += 1
+                    broke = True
+                if detail and not tok.isspace():
+                    records.append(self._record(nfkc_text, folded, aligned, start, pos, tok, "ignored", clause))
+
+        # Time, negation and scope markers are read on every token, so a
+        # marker inside a longer keyword ("又打") still counts.
+        markers = lex.markers
+        marks = [markers.get(t, 0) for t in tokens]
+
+        # Longest run of whole tokens (within a clause) that is a known word.
+        matches: list[_Match] = []
+        maxlen = lex.max_word_chars
+        n = len(tokens)
+        unknown = 0
+        i = 0
+        while i < n:
+            s = tokens[i]
+            best_end = i + 1 if s in index else 0
+            best = s
+            c = clause_of[i]
+            j = i + 1
+            limit = min(n, i + _MAX_SPAN)
+            while j < limit and clause_of[j] == c:
+                s += tokens[j]
+                if len(s) > maxlen:
+                    break
+                j += 1
+                if s in index:
+                    best_end, best = j, s
+            if best_end:
+                matches.append(_Match(best, i, best_end, c, index[best]))
+                if best_end - i > 1 and best in markers:
+                    marks[i] |= markers[best]
+                i = best_end
+            else:
+                if len(tokens[i]) > 1:
+                    unknown += 1
+                i += 1
+
+        if matches:
+            self._mark_time_and_negation(lex.urgent, matches, marks, clause_of, clause + 1)
+
+        if detail:
+            for m in matches:
+                for k in range(m.start, m.end):
+                    rec = records[rec_of_token[k]]
+                    rec["matched"] = _describe_hits(m.hits)
+                    rec["match"] = m.word
+                    rec["weight"] = _main_weight(m.hits)
+                    rec["negated"] = m.negated
+                    rec["past"] = m.past
+        return _Analysis(matches, tokens, unknown, content_chars, records, clause_of)
+
+    @staticmethod
+    def _record(original: str, folded: str, aligned: bool, start: int, end: int, norm: str, matched, clause: int) -> dict:
+        surface = (original if aligned else folded)[start:end]
+        return {
+            "token": surface,
+            "normalised": norm,
+            "matched": matched,
+            "match": None,
+            "weight": None,
+            "negated": False,
+            "past": False,
+            "clause": clause,
+        }
+
+    @staticmethod
+    def _mark_time_and_negation(
+        rules: UrgentRules, matches: list[_Match], marks: list[int], clause_of: list[int], nclauses: int
+    ) -> None:
+        """Flag words in a past/hypothetical clause, and urgent terms that are negated."""
+        has_past = [False] * nclauses
+        has_present = [False] * nclauses
+        any_past = False
+        for k, bits in enumerate(marks):
+            if bits & _M_PAST:
+                has_past[clause_of[k]] = True
+                any_past = True
+            if bits & _M_PRESENT:
+                has_present[clause_of[k]] = True
+        if any_past:
+            # A clause is in the past if it says so, or follows one that did
+            # and says nothing itself; a present marker in the clause wins.
+            past_clause = [False] * nclauses
+            state = False
+            for c in range(nclauses):
+                if has_present[c]:
+                    state = False
+                elif has_past[c]:
+                    state = True
+                past_clause[c] = state
+            for m in matches:
+                m.past = past_clause[m.clause]
+
+        window = rules.negation_window
+        for m in matches:
+            if not any(h[0] == _URG for h in m.hits):
+                continue
+            # Look back from the term over at most `window` words between:
+            # a negator negates it, a scope breaker ("就", "但是") stops the look.
+            k = m.start - 1
+            lowest = m.start - 1 - window
+            while k >= 0 and k >= lowest and clause_of[k] == m.clause:
+                bits = marks[k]
+                if bits & _M_BREAK and not bits & _M_NEG:
+                    break
+                if bits & _M_NEG:
+                    m.negated = True
+                    break
+                k -= 1
+
+    # -- scoring -----------------------------------------------------------
+
+    def route(self, text: str) -> Route:
+        """Route one message."""
+        state = self._state
+        return self._score(state, self._analyse(state, text))
+
+    def explain(self, text: str) -> list[dict]:
+        """Per token: surface, normalised form, what it matched, weight, negated/past."""
+        state = self._state
+        return self._analyse(state, text, detail=True).detail or []
+
+    def _score(self, state: _State, a: _Analysis) -> Route:
+        lex = state.lexicon
+        rules = lex.urgent
+        cue: dict[str, float] = {}
+        cat_kw: dict[str, float] = {}
+        sub_kw: dict[tuple[str, str], float] = {}
+        # Evidence per category/subcategory as (word, weight) for explanation.
+        sub_words: dict[tuple[str, str], dict[str, float]] = {}
+        cue_words: dict[str, list] = {}
+        other = 0.0
+        other_words: list = []
+        urgent_by_kind: dict[str, float] = {}
+        urgent_words: list = []
+        urgent_clauses: dict[str, set[int]] = {}
+        seen: set[str] = set()
+
+        for m in a.matches:
+            if m.word in seen:
+                continue
+            seen.add(m.word)
+            best_in_cat: dict[str, float] = {}
+            for role, cat, sub, w in m.hits:
+                if role == _KW:
+                    if m.past:
+                        # Background ("以前受过家暴") says less about what she
+                        # needs now than the rest of the message.
+                        w *= lex.background_factor
+                    key = (cat, sub)
+                    sub_kw[key] = sub_kw.get(key, 0.0) + w
+                    _add_word(sub_words, key, m.word, w)
+                    if w > best_in_cat.get(cat, 0.0):
+                        best_in_cat[cat] = w
+                elif role == _CUE:
+                    cue[cat] = cue.get(cat, 0.0) + w
+                    cue_words.setdefault(cat, []).append((m.word, w))
+                elif role == _OTH:
+                    other += w
+                    other_words.append((m.word, w))
+                elif role == _URG:
+                    eff = 0.0 if m.negated else w * (rules.past_factor if m.past else 1.0)
+                    urgent_words.append((m.word, w, eff, m.negated, m.past, cat))
+                    if eff > 0:
+                        urgent_clauses.setdefault(cat, set()).add(m.clause)
+                    if eff > 0:
+                        urgent_by_kind[cat] = urgent_by_kind.get(cat, 0.0) + eff
+                        # Danger words are also evidence for where the danger
+                        # is handled, even below the trigger.
+                        rc, rs = state.route_of_kind[cat]
+                        key = (rc, rs)
+                        sub_kw[key] = sub_kw.get(key, 0.0) + eff
+                        _add_word(sub_words, key, m.word, eff)
+                        if eff > best_in_cat.get(rc, 0.0):
+                            best_in_cat[rc] = eff
+            for cat, w in best_in_cat.items():
+                cat_kw[cat] = cat_kw.get(cat, 0.0) + w
+
+        urgent_total = sum(urgent_by_kind.values())
+        urgent = urgent_total >= rules.threshold - 1e-9
+        urgent_kw = tuple(w for w, _, eff, _, _, _ in sorted(urgent_words, key=lambda x: -x[2]) if eff > 0)
+
+        cat_score = {c: cue.get(c, 0.0) + cat_kw.get(c, 0.0) for c in ROUTED}
+        scale = lex.evidence_scale
+
+        def best_sub(cat: str) -> str | None:
+            best, best_w = None, 0.0
+            for sub in lex.category(cat).subcategories:
+                w = sub_kw.get((cat, sub.key), 0.0)
+                if w > best_w:
+                    best, best_w = sub.key, w
+            return best
+
+        if urgent:
+            # The kind of danger decides where she is helped; ties go to the
+            # kind listed first in the lexicon.
+            order = {k.key: i for i, k in enumerate(rules.kinds)}
+            kind = max(urgent_by_kind, key=lambda k: (urgent_by_kind[k], -order[k]))
+            kind = self._victim_kind(rules.victim, kind, urgent_by_kind, urgent_clauses, a)
+            category, subcategory = state.route_of_kind[kind]
+            confidence = 1.0 - math.exp(-urgent_total / max(rules.threshold, 1e-9) * 1.5)
+            needs_choice = False  # a woman in danger is never asked to pick a menu item
+        else:
+            ranked = sorted(ROUTED, key=lambda c: -cat_score[c])
+            top = ranked[0]
+            s1 = cat_score[top]
+            subcategory = best_sub(top) if s1 > 0.0 else None
+            # Intent cues alone ("怎么办", "在哪") name no problem: unless the
+            # cue is strong ("帮忙调解", "报名"), there is nothing to route.
+            cue_only = subcategory is None and cue.get(top, 0.0) < _STRONG_CUE
+            if s1 <= 0.0 or cue_only or (other > 0 and other >= s1):
+                category, subcategory = OTHER, None
+                confidence = self._other_confidence(lex, other, 0.0 if cue_only else s1, a)
+            else:
+                category = top
+                s2 = max(cat_score[ranked[1]], other)
+                confidence = (s1 / (s1 + s2)) * (1.0 - math.exp(-s1 / scale))
+                if subcategory is None:
+                    # A strong cue but no topic: the category is a guess
+                    # about what she will say next.
+                    confidence = min(confidence, 0.45)
+            needs_choice = confidence < lex.threshold
+        confidence = round(max(0.0, min(1.0, confidence)), 3)
+
+        keywords: list[tuple[str, float]] = []
+        if category != OTHER:
+            if subcategory is not None:
+                keywords.extend(sub_words.get((category, subcategory), {}).items())
+            keywords.extend(cue_words.get(category, []))
+        else:
+            keywords.extend(other_words)
+        if urgent:
+            keywords = [(w, eff) for w, _, eff, _, _, _ in urgent_words if eff > 0] + keywords
+        ordered: list[str] = []
+        for w, _ in sorted(keywords, key=lambda x: -x[1]):
+            if w not in ordered:
+                ordered.append(w)
+
+        explanation = self._explanation(
+            category, subcategory, confidence, sub_words, cue_words, other_words,
+            urgent, urgent_total, rules.threshold, urgent_words, cat_score,
+        )
+        return Route(
+            category=category,
+            subcategory=subcategory,
+            urgent=urgent,
+            confidence=confidence,
+            keywords=tuple(ordered),
+            urgent_keywords=urgent_kw,
+            needs_choice=needs_choice,
+            explanation=explanation,
+        )
+
+    @staticmethod
+    def _victim_kind(rule: VictimRule | None, kind: str, by_kind: dict[str, float],
+                     clauses: dict[str, set[int]], a: _Analysis) -> str:
+        """Violence against a child and not against her goes where children are helped."""
+        if rule is None or kind not in (rule.from_kind, rule.to_kind):
+            return kind
+        if rule.from_kind not in by_kind and rule.to_kind not in by_kind:
+            return kind
+        tokens, clause_of = a.tokens, a.clause_of
+        violent = clauses.get(rule.from_kind, set()) | clauses.get(rule.to_kind, set())
+        n = len(tokens)
+        for k, tok in enumerate(tokens):
+            # "我" in a violent clause makes her a victim, unless it is only
+            # a possessive ("我老公", "我女儿").
+            if tok in rule.self_words and clause_of[k] in violent:
+                if k + 1 >= n or clause_of[k + 1] != clause_of[k] or tokens[k + 1] not in rule.possessed_words:
+                    return rule.from_kind if rule.from_kind in by_kind else kind
+        if any(tok in rule.child_words for tok in tokens):
+            return rule.to_kind
+        return kind
+
+    @staticmethod
+    def _other_confidence(lex: Lexicon, other: float, s1: float, a: _Analysis) -> float:
+        """How sure "other" is: greetings and thanks yes, a long unknown message no."""
+        if other > 0:
+            # Unknown content words dilute a greeting: "你好" is other, "你好"
+            # followed by three sentences of words we do not know is not.
+            noise = s1 + 0.35 * a.unknown_words
+            return (other / (other + noise)) * (1.0 - math.exp(-other / lex.evidence_scale * 1.5))
+        if a.content_chars <= lex.short_message_chars and a.unknown_words <= 1:
+            return 0.6  # "哈哈", "好的", an emoji: nothing to route, nothing missed
+        return max(0.05, 0.4 - 0.05 * a.unknown_words)
+
+    @staticmethod
+    def _explanation(category, subcategory, confidence, sub_words, cue_words, other_words,
+                     urgent, urgent_total, trigger, urgent_words, cat_score) -> str:
+        fmt = lambda items: ", ".join(f"{w} {x:.1f}" for w, x in sorted(items, key=lambda t: -t[1]))  # noqa: E731
+        head = category if subcategory is None else f"{category}/{subcategory}"
+        parts = []
+        if category == OTHER:
+            parts.append(fmt(other_words) if other_words else "no known words")
+        else:
+            if subcategory is not None:
+                parts.append(fmt(sub_words.get((category, subcategory), {}).items()))
+            if cue_words.get(category):
+                parts.append("cues " + fmt(cue_words[category]))
+        out = f"{head}: {'; '.join(p for p in parts if p) or '-'} (conf {confidence:.2f})"
+        rivals = [f"{c} {s:.1f}" for c, s in sorted(cat_score.items(), key=lambda t: -t[1]) if s > 0 and c != category]
+        if rivals:
+            out += " vs " + ", ".join(rivals[:2])
+        if urgent_words:
+            terms = []
+            for w, weight, eff, neg, past, _ in urgent_words:
+                note = " negated" if neg else (" past" if past else "")
+                terms.append(f"{w} {eff:.1f}{note}")
+            verdict = "URGENT" if urgent else "not urgent"
+            op = ">=" if urgent else "<"
+            out += f" | {verdict}: {' + '.join(terms)} = {urgent_total:.1f} {op} {trigger:g}"
+        return out
+
+
+def _add_word(table: dict, key: tuple, word: str, weight: float) -> None:
+    words = table.setdefault(key, {})
+    words[word] = words.get(word, 0.0) + weight
+
+
+def _describe_hits(hits: tuple) -> list[str]:
+    out = []
+    for role, a, b, w in hits:
+        name = _ROLE_NAMES[role]
+        if role == _KW:
+            out.append(f"{a}/{b} {w:g}")
+        elif role == _CUE:
+            out.append(f"cue {a} {w:g}")
+        elif role == _URG:
+            out.append(f"urgent {a} {w:g}")
+        elif role == _OTH:
+            out.append(f"other {w:g}")
+        else:
+            out.append(name)
+    return out
+
+
+def _main_weight(hits: tuple) -> float | None:
+    weights = [h[3] for h in hits if h[0] in (_KW, _CUE, _URG, _OTH)]
+    return max(weights) if weights else None

@@ -1,0 +1,89 @@
+"""Everything a process needs to serve women: settings, database, router, channels.
+
+Built once per process (the web app, the CLI, a worker) and shared by its threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import cached_property
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from bot import replies
+from bot.channels.wechat import WeChatEndpoint
+from bot.inbound import Answer, Inbound
+from bot.intake import Intake
+from bot.routing import Router
+from bot.settings import Settings
+from models import Database
+
+log = logging.getLogger(__name__)
+
+# A delivery that collides with a concurrent one (two first messages from the same new
+# user, a lock timeout) is tried again from the start, in a fresh transaction.
+DELIVERY_ATTEMPTS = 3
+
+
+class Runtime:
+    def __init__(self, settings: Settings, router: Router | None = None, db: Database | None = None) -> None:
+        self.settings = settings
+        self.db = db or Database(settings.database_url, echo=settings.database.echo)
+        if router is not None:
+            self.__dict__["router"] = router
+
+    @cached_property
+    def router(self) -> Router:
+        """The router, its jieba dictionary loaded once per process."""
+        started = time.perf_counter()
+        router = Router.from_files(self.settings.lexicon_path, self.settings.userdict_path)
+        log.info("router ready in %.2fs", time.perf_counter() - started)
+        return router
+
+    @cached_property
+    def intake(self) -> Intake:
+        return Intake(self.router, self.settings)
+
+    @cached_property
+    def wechat(self) -> WeChatEndpoint:
+        wechat = self.settings.wechat
+        return WeChatEndpoint(
+            wechat.token, wechat.encoding_aes_key, wechat.appid, self.settings.webhook.timestamp_window
+        )
+
+    def deliver(self, inbound: Inbound) -> Answer:
+        """Run one inbound message through the engine in one transaction, and answer it.
+
+        Never raises: if the message cannot be stored the woman is told to send it again,
+        with the safety numbers, and the error is logged without her words.
+        """
+        for attempt in range(1, DELIVERY_ATTEMPTS + 1):
+            try:
+                with self.db.transaction() as session:
+                    return self.intake.receive(session, inbound)
+            except (IntegrityError, DBAPIError) as exc:
+                retry = attempt < DELIVERY_ATTEMPTS and (
+                    isinstance(exc, IntegrityError) or exc.connection_invalidated or _is_transient(exc)
+                )
+                log.warning(
+                    "delivery on %s failed (%s, attempt %d)%s",
+                    inbound.channel, type(exc.orig).__name__, attempt, ", retrying" if retry else "",
+                )
+                if not retry:
+                    break
+            except Exception as exc:
+                log.error("delivery on %s failed: %s", inbound.channel, type(exc).__name__, exc_info=_debug())
+                break
+        return Answer(replies.FALLBACK)
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    """Lock timeouts, deadlocks and serialisation failures: worth another try."""
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("locked", "deadlock", "could not serialize", "busy"))
+
+
+def _debug() -> bool:
+    # Tracebacks can carry values; show them only when someone asked for DEBUG logs.
+    return log.isEnabledFor(logging.DEBUG)

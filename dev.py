@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Set up and run Niangjia on a fresh machine with nothing but Python 3.11+.
+
+    python3 dev.py serve   # the service on http://127.0.0.1:8000 (SQLite, demo data, simulator)
+    python3 dev.py test    # the whole test suite (extra arguments go to pytest)
+
+Each command creates `.venv/` and installs the project into it when needed (again only
+when pyproject.toml changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+STAMP = VENV / ".niangjia-installed"
+
+
+def ensure_environment() -> None:
+    """A virtual environment with the project and its dev extras installed."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Niangjia needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print("creating .venv ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    print("installing Niangjia and its dependencies into .venv ...", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(wanted)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("serve", "test"):
+        print(__doc__.strip())
+        return 2
+    command, rest = argv[0], argv[1:]
+    ensure_environment()
+    env = dict(os.environ)
+    if command == "serve":
+        args = [str(PYTHON), "-m", "handlers", "serve", "--demo", *rest]
+    else:
+        args = [str(PYTHON), "-m", "pytest", *rest]
+    return subprocess.call(args, cwd=ROOT, env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""HTTP and CLI in and out: the Flask app factory, its blueprints and the commands."""

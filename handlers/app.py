@@ -1,0 +1,62 @@
+"""The application factory: load settings, build the runtime, register each subsystem."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from bot.routing import Router
+from bot.runtime import Runtime
+from bot.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, router: Router | None = None) -> Flask:
+    """A Niangjia web app; `router` lets tests and forks share one loaded router."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["niangjia"] = Runtime(settings, router=router)
+
+    from handlers import pages, simulator, wechat
+
+    wechat.init_app(app)
+    pages.init_app(app)
+    simulator.init_app(app)
+    register_error_handlers(app)
+    return app
+
+
+def runtime() -> Runtime:
+    """The runtime of the app serving this request."""
+    return current_app.extensions["niangjia"]
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level.upper())
+    # jieba prints its own start-up chatter at DEBUG and INFO.
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            return jsonify(error=error.name, message=error.description), error.code
+        return f"{error.code} {error.name}", error.code, {"Content-Type": "text/plain; charset=utf-8"}
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        # Logged without the request body; the client sees no traceback.
+        app.logger.error("unhandled %s on %s", type(error).__name__, request.path)
+        return "500 Internal Server Error", 500, {"Content-Type": "text/plain; charset=utf-8"}

@@ -1,0 +1,194 @@
+"""The `niangjia` command: set up the database, manage staff, inspect tickets, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from bot.settings import Settings, SettingsError, load_settings
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.ensure_object(dict)["settings"]
+
+
+def _runtime(ctx: click.Context):
+    from bot.runtime import Runtime
+
+    obj = ctx.ensure_object(dict)
+    if "runtime" not in obj:
+        obj["runtime"] = Runtime(_settings(ctx))
+    return obj["runtime"]
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: NIANGJIA_CONFIG or config.yaml).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Niangjia (娘家): the intake desk of a women's federation."""
+    try:
+        ctx.ensure_object(dict)["settings"] = load_settings(config_path)
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+@cli.command("init-db")
+@click.pass_context
+def init_db(ctx: click.Context) -> None:
+    """Bring the database to the newest schema (safe to run again)."""
+    from bot.setup import init_database
+
+    runtime = _runtime(ctx)
+    created_root = init_database(runtime.db)
+    click.echo(f"database at head ({runtime.db.dialect})" + ("; root region created" if created_root else ""))
+
+
+@cli.command("demo-data")
+@click.pass_context
+def demo_data(ctx: click.Context) -> None:
+    """Load the demo grid, staff accounts and a few tickets (only into an empty database)."""
+    from bot.setup import init_database, load_demo
+
+    runtime = _runtime(ctx)
+    init_database(runtime.db, create_root=False)
+    summary = load_demo(runtime, DEMO_DIR)
+    click.echo(summary)
+
+
+@cli.group()
+def regions() -> None:
+    """The grid of regions (city → county → town/street → village/community)."""
+
+
+@regions.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def regions_import(ctx: click.Context, file: str) -> None:
+    """Import regions from a CSV file: code,name,level,parent_code."""
+    from bot.regions import RegionFileError, import_regions
+
+    runtime = _runtime(ctx)
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file}: not UTF-8 text") from None
+    try:
+        with runtime.db.transaction() as session:
+            created = import_regions(session, text)
+    except RegionFileError as exc:
+        raise click.ClickException(f"{file} {exc}") from None
+    click.echo(f"{created} regions added")
+
+
+@cli.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["caseworker", "supervisor", "admin"]), required=True)
+@click.option("--region", "region_code", required=True, help="Code of the region the user works in.")
+@click.option("--display-name", default="", help="Name shown to colleagues (default: the username).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def create_user(ctx: click.Context, username: str, role: str, region_code: str, display_name: str, password_stdin: bool) -> None:
+    """Add a staff account; the password is read from stdin or asked for."""
+    from models import Region, StaffUser
+
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    runtime = _runtime(ctx)
+    with runtime.db.transaction() as session:
+        region = Region.by_code(session, region_code)
+        if region is None:
+            raise click.ClickException(f"no region with code {region_code}")
+        if StaffUser.by_username(session, username) is not None:
+            raise click.ClickException(f"user {username} exists already")
+        try:
+            StaffUser.create(session, username, password, role, region, display_name)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"user {username} ({role}, {region_code}) created")
+
+
+@cli.command("tickets")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
+@click.option("--limit", default=100, show_default=True, help="Newest tickets first, at most this many.")
+@click.pass_context
+def tickets(ctx: click.Context, as_json: bool, limit: int) -> None:
+    """List tickets: reference, category, urgent, status, region, created."""
+    from handlers.serializers import serialize_ticket_row
+    from models import Ticket
+
+    runtime = _runtime(ctx)
+    with runtime.db.session() as session:
+        rows = session.scalars(select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)).all()
+        items = [serialize_ticket_row(t) for t in rows]
+    if as_json:
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("no tickets")
+        return
+    for item in items:
+        click.echo(
+            f"{item['reference']}  {item['category']:<12} {'URGENT' if item['urgent'] else '      '}  "
+            f"{item['status']:<9} {item['region']:<12} {item['created']}"
+        )
+
+
+@cli.command("classify")
+@click.pass_context
+def classify(ctx: click.Context) -> None:
+    """Route UTF-8 lines from stdin; one JSON object per line on stdout."""
+    router = _runtime(ctx).router
+    stdin = click.get_text_stream("stdin", encoding="utf-8", errors="replace")
+    for line in stdin:
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        route = router.route(text)
+        click.echo(json.dumps({"text": text, **route.to_dict()}, ensure_ascii=False))
+
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def evaluate(ctx: click.Context, file: str) -> None:
+    """Measure the router on a labelled JSONL file (text, category, urgent)."""
+    from bot.evaluation import evaluate as run_evaluation, format_report, load_labelled
+
+    try:
+        records = load_labelled(file)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    report = run_evaluation(_runtime(ctx).router, records)
+    click.echo(format_report(report))
+
+
+@cli.command("serve")
+@click.option("--host", default=None, help="Default: server.host from the config.")
+@click.option("--port", default=None, type=int, help="Default: server.port from the config.")
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--demo/--no-demo", default=False, help="Load demo data into an empty database first.")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, demo: bool) -> None:
+    """Serve the webhook and the pages with gunicorn (database brought to head first)."""
+    from bot.setup import init_database, load_demo
+    from handlers.server import run
+
+    settings = _settings(ctx)
+    runtime = _runtime(ctx)
+    init_database(runtime.db, create_root=not demo)
+    if demo:
+        click.echo(load_demo(runtime, DEMO_DIR))
+    runtime.db.dispose()
+    run(settings, host or settings.server.host, port or settings.server.port, workers)
+
+
+def main() -> None:
+    cli(prog_name="niangjia")

@@ -1,0 +1,51 @@
+"""Serving the app with gunicorn, the app and router loaded once and shared by the workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from bot.settings import Settings
+from handlers.app import create_app
+
+
+class NiangjiaServer(BaseApplication):
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        app = create_app(self.settings)
+        # Load jieba's dictionary before forking, so workers share it.
+        app.extensions["niangjia"].router
+        return app
+
+
+def _post_fork(server: Any, worker: Any) -> None:
+    # Connections opened before the fork belong to the parent; start the pool afresh.
+    app = server.app.callable
+    if app is not None:
+        app.extensions["niangjia"].db.engine.dispose(close=False)
+
+
+def run(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serve until interrupted."""
+    NiangjiaServer(
+        settings,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": 4,
+            "preload_app": True,
+            "post_fork": _post_fork,
+            "timeout": 30,
+            "accesslog": None,
+        },
+    ).run()

@@ -1,0 +1,76 @@
+"""The chat simulator (`/simulator`): try the whole flow without an official account.
+
+Each message typed on the page is built into a push exactly as WeChat builds one, signed
+with the account's token, and sent through the real `/wechat` view; the reply shown is
+the passive reply that view returned. Not available in production.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import xmltodict
+from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
+
+
+from bot.channels.wechat import sign
+from handlers.app import runtime
+
+bp = Blueprint("simulator", __name__)
+ACCOUNT = "gh_simulator"
+MAX_TEXT = 2000
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+@bp.before_request
+def only_outside_production() -> None:
+    if runtime().settings.production:
+        abort(404)
+
+
+@bp.get("/simulator")
+def page() -> str:
+    return render_template("simulator.html", user=f"sim-{secrets.token_hex(4)}")
+
+
+@bp.post("/simulator/send")
+def send():
+    # A custom header cannot be sent by a cross-site form: this is the page's own script.
+    if request.headers.get("X-Niangjia-Simulator") != "1":
+        return jsonify(message="请从模拟器页面发送"), 400
+    data = request.get_json(silent=True) or {}
+    user, text = str(data.get("user", "")), str(data.get("text", ""))
+    if not user.startswith("sim-") or not 4 < len(user) <= 64:
+        return jsonify(message="模拟用户无效，请刷新页面"), 422
+    if not text.strip() or len(text) > MAX_TEXT:
+        return jsonify(message=f"请输入1到{MAX_TEXT}个字"), 422
+    push = _push(user, text, data.get("kind", "text"))
+    token = runtime().settings.wechat.token
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
+    with current_app.test_client() as client:
+        response = client.post(
+            "/wechat",
+            query_string={"timestamp": timestamp, "nonce": nonce, "signature": sign(token, timestamp, nonce)},
+            data=push.encode("utf-8"),
+            content_type="text/xml",
+        )
+    body = response.get_data(as_text=True)
+    if response.status_code != 200:
+        return jsonify(message="发送失败", status=response.status_code), 502
+    reply = xmltodict.parse(body)["xml"].get("Content", "") if body.startswith("<xml>") else ""
+    return jsonify(reply=reply)
+
+
+def _push(user: str, text: str, kind: str) -> str:
+    """The XML WeChat would POST for this message (text, or a subscribe event)."""
+    now = int(time.time())
+    if kind == "subscribe":
+        fields = {"MsgType": "event", "Event": "subscribe"}
+    else:
+        fields = {"MsgType": "text", "Content": text, "MsgId": str(secrets.randbelow(10**18) + 10**18)}
+    message = {"ToUserName": ACCOUNT, "FromUserName": user, "CreateTime": str(now), **fields}
+    return xmltodict.unparse({"xml": message}, full_document=False)

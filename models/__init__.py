@@ -1,0 +1,24 @@
+"""SQLAlchemy models and their state changes. Imports neither `bot` nor `handlers`."""
+
+from models.base import Base, utcnow
+from models.conversation import Conversation
+from models.db import Database
+from models.message import InboundReceipt, Message
+from models.region import Region
+from models.staff import StaffUser
+from models.ticket import ReferenceCounter, Ticket, TicketEvent, next_reference
+
+__all__ = [
+    "Base",
+    "Conversation",
+    "Database",
+    "InboundReceipt",
+    "Message",
+    "ReferenceCounter",
+    "Region",
+    "StaffUser",
+    "Ticket",
+    "TicketEvent",
+    "next_reference",
+    "utcnow",
+]

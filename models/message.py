@@ -1,0 +1,67 @@
+"""The transcript (both directions) and the receipts that make delivery exactly-once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import Base, utcnow
+from models.ticket import Ticket
+
+KINDS = ("text", "voice", "image", "location", "event")
+
+
+class Message(Base):
+    """One line of a conversation: from the woman (in) or to her (out)."""
+
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_channel_user", "channel", "channel_user", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_user: Mapped[str] = mapped_column(String(128))
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    kind: Mapped[str] = mapped_column(String(16), default="text")
+    text: Mapped[str] = mapped_column(Text, default="")
+    media_id: Mapped[str | None] = mapped_column(String(256))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The staff member who wrote an outbound message; None for the bot's own replies.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    ticket: Mapped[Ticket | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Message {self.direction} {self.kind} ticket={self.ticket_id}>"
+
+    @classmethod
+    def transcript(cls, session: Session, ticket: Ticket) -> list[Message]:
+        return list(session.scalars(select(cls).where(cls.ticket_id == ticket.id).order_by(cls.id)))
+
+
+class InboundReceipt(Base):
+    """A delivery already handled, keyed by the channel's own message id.
+
+    The unique constraint is what makes a retry harmless: a second delivery of the same
+    message, on any process, fails to insert and is answered with the stored reply.
+    """
+
+    __tablename__ = "inbound_receipt"
+    __table_args__ = (UniqueConstraint("channel", "dedup_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    dedup_key: Mapped[str] = mapped_column(String(200))
+    reply: Mapped[str] = mapped_column(Text, default="")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket | None] = relationship()
+
+    @classmethod
+    def find(cls, session: Session, channel: str, dedup_key: str) -> InboundReceipt | None:
+        return session.scalar(select(cls).where(cls.channel == channel, cls.dedup_key == dedup_key))

@@ -1,0 +1,58 @@
+"""The federation's grid: city → county/district → town/street → village/community."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import Base
+
+LEVELS = ("city", "county", "town", "village")
+LEVEL_LABELS = {"city": "市", "county": "县/区", "town": "镇/街道", "village": "村/社区"}
+
+
+class Region(Base):
+    __tablename__ = "region"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    # Materialised path of codes, "/3301/330102/330102001/": a subtree is one prefix match.
+    path: Mapped[str] = mapped_column(String(400), index=True)
+
+    parent: Mapped[Region | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"<Region {self.code} {self.level}>"
+
+    @classmethod
+    def create(cls, session: Session, code: str, name: str, level: str, parent: Region | None = None) -> Region:
+        """Add a region under `parent` (None for a root); its level must sit below the parent's."""
+        if level not in LEVELS:
+            raise ValueError(f"unknown region level {level!r}")
+        if parent is not None and LEVELS.index(level) <= LEVELS.index(parent.level):
+            raise ValueError(f"a {level} cannot sit under a {parent.level}")
+        region = cls(
+            code=code,
+            name=name,
+            level=level,
+            parent=parent,
+            path=(parent.path if parent else "/") + code + "/",
+        )
+        session.add(region)
+        return region
+
+    def contains(self, other: Region) -> bool:
+        """Whether `other` is this region or lies below it."""
+        return other.path.startswith(self.path)
+
+    @classmethod
+    def by_code(cls, session: Session, code: str) -> Region | None:
+        return session.scalar(select(cls).where(cls.code == code))
+
+    @classmethod
+    def root(cls, session: Session) -> Region | None:
+        """The top of the tree (the first root when several were imported)."""
+        return session.scalar(select(cls).where(cls.parent_id.is_(None)).order_by(cls.id).limit(1))

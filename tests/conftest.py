@@ -1,0 +1,105 @@
+"""Shared fixtures: a fresh real database per test (SQLite, or PostgreSQL when
+NIANGJIA_TEST_DATABASE_URL is set), the app, and a WeChat that signs like WeChat."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.routing import Router
+from bot.settings import PACKAGE_DATA, Settings
+from handlers.app import create_app
+from models import Base, Database, Region
+from tests.wechat import FakeWeChat
+
+PG_URL = os.environ.get("NIANGJIA_TEST_DATABASE_URL", "")
+PG_SKIP_REASON = (
+    "needs PostgreSQL: set NIANGJIA_TEST_DATABASE_URL, e.g. "
+    "NIANGJIA_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python3 dev.py test"
+)
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL:
+        return
+    skip = pytest.mark.skip(reason=PG_SKIP_REASON)
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"niangjia database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (set NIANGJIA_TEST_DATABASE_URL for PostgreSQL)'}"
+
+
+@pytest.fixture(scope="session")
+def router() -> Router:
+    """One router for the whole run: jieba's dictionary loads once."""
+    return Router.from_files(PACKAGE_DATA / "lexicon.yaml", PACKAGE_DATA / "userdict.txt")
+
+
+def _reset_postgres(url: str) -> None:
+    db = Database(url)
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """An empty database of its own for each test."""
+    if PG_URL:
+        _reset_postgres(PG_URL)
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'niangjia.db'}"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    settings = Settings(env="testing", secret_key="test-secret", base_dir=tmp_path)
+    settings.database.url = database_url
+    settings.wechat.token = "test-token"
+    settings.wechat.appid = "wx0123456789abcdef"
+    settings.wechat.secret = "test-app-secret"
+    settings.wechat.encoding_aes_key = AES_KEY
+    settings.intake.default_region = "T01"
+    return settings
+
+
+@pytest.fixture
+def db(settings: Settings):
+    """The test's database with every table and a small grid (city T, county T01 ...)."""
+    database = Database(settings.database_url)
+    Base.metadata.create_all(database.engine)
+    with database.transaction() as session:
+        city = Region.create(session, "T", "测试市", "city")
+        county = Region.create(session, "T01", "测试县", "county", city)
+        town = Region.create(session, "T0101", "测试街道", "town", county)
+        Region.create(session, "T010101", "测试社区", "village", town)
+        Region.create(session, "T02", "邻县", "county", city)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, router: Router, db: Database):
+    app = create_app(settings, router=router)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["niangjia"].db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def wechat(client, settings: Settings) -> FakeWeChat:
+    """Sends pushes to /wechat exactly as WeChat's servers build them."""
+    return FakeWeChat(client, settings.wechat.token, settings.wechat.encoding_aes_key, settings.wechat.appid)

@@ -1,0 +1,68 @@
+"""Tickets: references that can be read out on the phone, unique under concurrency."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from models import Region, Ticket, next_reference
+
+
+def open_ticket(session, now, **overrides):
+    fields = dict(
+        reference_prefix="NJ", channel="wechat", channel_user="o-1", category="consultation", subcategory=None,
+        urgent=False, confidence=0.9, keywords=["离婚"], explanation="consultation: 离婚 1.0",
+        region=Region.by_code(session, "T01"), now=now,
+        claim_within=timedelta(hours=24), resolve_within=timedelta(days=15),
+    )
+    fields.update(overrides)
+    return Ticket.open(session, **fields)
+
+
+def test_references_count_up_per_china_day(db):
+    # 2026-11-21 16:30 UTC is already 2026-11-22 in China.
+    evening = datetime(2026, 11, 21, 15, 0, tzinfo=timezone.utc)
+    with db.transaction() as session:
+        first = next_reference(session, "NJ", evening)
+        second = next_reference(session, "NJ", evening)
+        next_day = next_reference(session, "NJ", evening + timedelta(hours=1, minutes=30))
+    assert (first, second, next_day) == ("NJ-20261121-0001", "NJ-20261121-0002", "NJ-20261122-0001")
+
+
+def test_concurrent_tickets_get_distinct_references(db):
+    now = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)
+
+    def create(n):
+        with db.transaction() as session:
+            return open_ticket(session, now, channel_user=f"o-{n}").reference
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        references = list(pool.map(create, range(24)))
+    assert len(set(references)) == 24
+    assert sorted(references)[-1] == "NJ-20261121-0024"
+
+
+def test_open_ticket_sets_deadlines_and_records_creation(db):
+    now = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)
+    with db.transaction() as session:
+        ticket = open_ticket(session, now, urgent=True, claim_within=timedelta(minutes=30))
+    with db.session() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.id == ticket.id))
+        assert ticket.claim_due_at == now + timedelta(minutes=30)
+        assert ticket.resolve_due_at == now + timedelta(days=15)
+        assert [e.action for e in ticket.events] == ["created"]
+        assert ticket.created_at.tzinfo is not None
+
+
+def test_open_for_finds_only_her_open_ticket(db):
+    now = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)
+    with db.transaction() as session:
+        closed = open_ticket(session, now)
+        closed.status = "closed"
+        mine = open_ticket(session, now + timedelta(minutes=1))
+        open_ticket(session, now, channel_user="o-other")
+    with db.session() as session:
+        assert Ticket.open_for(session, "wechat", "o-1").id == mine.id
+        assert Ticket.open_for(session, "telegram", "o-1") is None

@@ -253,7 +253,10 @@ class Intake:
         return ticket
 
     def _region(self, session: Session) -> Region:
-        region = Region.by_code(session, self.default_region) if self.default_region else Region.root(session)
+        region = Region.by_code(session, self.default_region) if self.default_region else None
+        if region is None and self.default_region:
+            log.warning("intake.default_region %s does not exist; filing under the root", self.default_region)
+        region = region or Region.root(session)
         if region is None:
             raise LookupError("no region to file tickets under: run `niangjia init-db` (or import regions)")
         return region

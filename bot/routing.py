@@ -113,7 +113,7 @@ _ROLE_NAMES = {
 
 
 # Bits of the token-level markers (a word may be several at once).
-_M_NEG, _M_PAST, _M_PRESENT, _M_BREAK = 1, 2, 4, 8
+_M_NEG, _M_PAST, _M_PRESENT, _M_BREAK, _M_HYPO = 1, 2, 4, 8, 16
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ class Lexicon:
         for words, bit in (
             (u.negators, _M_NEG),
             (u.past_markers, _M_PAST),
-            (u.hypothetical_markers, _M_PAST),
+            (u.hypothetical_markers, _M_HYPO),
             (u.present_markers, _M_PRESENT),
             (u.scope_breakers, _M_BREAK),
         ):
@@ -613,7 +613,8 @@ class _Match:
     clause: int
     hits: tuple
     negated: bool = False
-    past: bool = False
+    past: bool = False  # past or hypothetical: urgent terms count less
+    background: bool = False  # past only: route keywords count less
 
 
 @dataclass
@@ -804,28 +805,31 @@ class Router:
         rules: UrgentRules, matches: list[_Match], marks: list[int], clause_of: list[int], nclauses: int
     ) -> None:
         """Flag words in a past/hypothetical clause, and urgent terms that are negated."""
-        has_past = [False] * nclauses
+        has_past = [0] * nclauses  # bits: _M_PAST and/or _M_HYPO
         has_present = [False] * nclauses
         any_past = False
         for k, bits in enumerate(marks):
-            if bits & _M_PAST:
-                has_past[clause_of[k]] = True
+            if bits & (_M_PAST | _M_HYPO):
+                has_past[clause_of[k]] |= bits & (_M_PAST | _M_HYPO)
                 any_past = True
             if bits & _M_PRESENT:
                 has_present[clause_of[k]] = True
         if any_past:
-            # A clause is in the past if it says so, or follows one that did
-            # and says nothing itself; a present marker in the clause wins.
-            past_clause = [False] * nclauses
-            state = False
+            # A clause is in the past (or hypothetical) if it says so, or
+            # follows one that did and says nothing itself; a present marker
+            # in the clause wins.
+            past_clause = [0] * nclauses
+            state = 0
             for c in range(nclauses):
                 if has_present[c]:
-                    state = False
+                    state = 0
                 elif has_past[c]:
-                    state = True
+                    state = has_past[c]
                 past_clause[c] = state
             for m in matches:
-                m.past = past_clause[m.clause]
+                bits = past_clause[m.clause]
+                m.past = bool(bits)
+                m.background = bool(bits & _M_PAST)
 
         window = rules.negation_window
         for m in matches:
@@ -876,18 +880,15 @@ class Router:
             if m.word in seen:
                 continue
             seen.add(m.word)
-            best_in_cat: dict[str, float] = {}
             for role, cat, sub, w in m.hits:
                 if role == _KW:
-                    if m.past:
+                    if m.background:
                         # Background ("以前受过家暴") says less about what she
                         # needs now than the rest of the message.
                         w *= lex.background_factor
                     key = (cat, sub)
                     sub_kw[key] = sub_kw.get(key, 0.0) + w
                     _add_word(sub_words, key, m.word, w)
-                    if w > best_in_cat.get(cat, 0.0):
-                        best_in_cat[cat] = w
                 elif role == _CUE:
                     cue[cat] = cue.get(cat, 0.0) + w
                     cue_words.setdefault(cat, []).append((m.word, w))
@@ -907,15 +908,16 @@ class Router:
                         key = (rc, rs)
                         sub_kw[key] = sub_kw.get(key, 0.0) + eff
                         _add_word(sub_words, key, m.word, eff)
-                        if eff > best_in_cat.get(rc, 0.0):
-                            best_in_cat[rc] = eff
-            for cat, w in best_in_cat.items():
-                cat_kw[cat] = cat_kw.get(cat, 0.0) + w
 
         urgent_total = sum(urgent_by_kind.values())
         urgent = urgent_total >= rules.threshold - 1e-9
         urgent_kw = tuple(w for w, _, eff, _, _, _ in sorted(urgent_words, key=lambda x: -x[2]) if eff > 0)
 
+        # A category scores its cues plus its best subcategory: words spread
+        # over unrelated subcategories do not add up to a category.
+        for (cat, _sub), w in sub_kw.items():
+            if w > cat_kw.get(cat, 0.0):
+                cat_kw[cat] = w
         cat_score = {c: cue.get(c, 0.0) + cat_kw.get(c, 0.0) for c in ROUTED}
         scale = lex.evidence_scale
 
@@ -974,7 +976,7 @@ class Router:
 
         explanation = self._explanation(
             category, subcategory, confidence, sub_words, cue_words, other_words,
-            urgent, urgent_total, rules.threshold, urgent_words, cat_score,
+            urgent, urgent_total, rules.threshold, urgent_words, {**cat_score, OTHER: other},
         )
         return Route(
             category=category,
@@ -995,16 +997,16 @@ class Router:
             return kind
         if rule.from_kind not in by_kind and rule.to_kind not in by_kind:
             return kind
-        tokens, clause_of = a.tokens, a.clause_of
         violent = clauses.get(rule.from_kind, set()) | clauses.get(rule.to_kind, set())
-        n = len(tokens)
-        for k, tok in enumerate(tokens):
-            # "我" in a violent clause makes her a victim, unless it is only
-            # a possessive ("我老公", "我女儿").
-            if tok in rule.self_words and clause_of[k] in violent:
-                if k + 1 >= n or clause_of[k + 1] != clause_of[k] or tokens[k + 1] not in rule.possessed_words:
-                    return rule.from_kind if rule.from_kind in by_kind else kind
-        if any(tok in rule.child_words for tok in tokens):
+        texts: dict[int, list[str]] = {}
+        for tok, c in zip(a.tokens, a.clause_of):
+            texts.setdefault(c, []).append(tok)
+        selves = sorted(rule.self_words, key=len, reverse=True)
+        for c in violent:
+            if _mentions_self("".join(texts.get(c, ())), selves, rule.possessed_words):
+                return rule.from_kind if rule.from_kind in by_kind else kind
+        whole = "".join(a.tokens)
+        if any(w in whole for w in rule.child_words):
             return rule.to_kind
         return kind
 
@@ -1033,7 +1035,8 @@ class Router:
                 parts.append(fmt(sub_words.get((category, subcategory), {}).items()))
             if cue_words.get(category):
                 parts.append("cues " + fmt(cue_words[category]))
-        out = f"{head}: {'; '.join(p for p in parts if p) or '-'} (conf {confidence:.2f})"
+        score = cat_score.get(category, 0.0)
+        out = f"{head} {score:.1f}: {'; '.join(p for p in parts if p) or '-'} (conf {confidence:.2f})"
         rivals = [f"{c} {s:.1f}" for c, s in sorted(cat_score.items(), key=lambda t: -t[1]) if s > 0 and c != category]
         if rivals:
             out += " vs " + ", ".join(rivals[:2])
@@ -1046,6 +1049,24 @@ class Router:
             op = ">=" if urgent else "<"
             out += f" | {verdict}: {' + '.join(terms)} = {urgent_total:.1f} {op} {trigger:g}"
         return out
+
+
+def _mentions_self(text: str, selves: list[str], possessed: frozenset[str]) -> bool:
+    """True if she is in the clause as a person ("打我", "我和孩子"), not only
+    as an owner ("我老公", "我女儿")."""
+    longest = max((len(w) for w in possessed), default=0)
+    i, n = 0, len(text)
+    while i < n:
+        for sw in selves:
+            if text.startswith(sw, i):
+                rest = text[i + len(sw): i + len(sw) + longest]
+                if not any(rest.startswith(w) for w in possessed):
+                    return True
+                i += len(sw)
+                break
+        else:
+            i += 1
+    return False
 
 
 def _add_word(table: dict, key: tuple, word: str, weight: float) -> None:

@@ -49,8 +49,6 @@ def load_demo(runtime, demo_dir: Path) -> str:
         import_regions(session, (demo_dir / "regions.csv").read_text(encoding="utf-8"))
         for username, display_name, role, code in DEMO_USERS:
             StaffUser.create(session, username, DEMO_PASSWORD, role, Region.by_code(session, code), display_name)
-    if not runtime.settings.intake.default_region:
-        runtime.settings.intake.default_region = "DEMO01"
     now = utcnow()
     for number, text in enumerate(DEMO_MESSAGES, start=1):
         sent_at = now - timedelta(hours=len(DEMO_MESSAGES) - number)

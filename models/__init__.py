@@ -4,6 +4,7 @@ from models.base import Base, utcnow
 from models.conversation import Conversation
 from models.db import Database
 from models.message import InboundReceipt, Message
+from models.outbox import OutboxMessage
 from models.region import Region
 from models.staff import StaffUser
 from models.ticket import ReferenceCounter, Ticket, TicketEvent, next_reference
@@ -14,6 +15,7 @@ __all__ = [
     "Database",
     "InboundReceipt",
     "Message",
+    "OutboxMessage",
     "ReferenceCounter",
     "Region",
     "StaffUser",

@@ -4,6 +4,9 @@
     python3 dev.py serve   # the service on http://127.0.0.1:8000 (SQLite, demo data, simulator)
     python3 dev.py test    # the whole test suite (extra arguments go to pytest)
 
+The browser tests use Debian's chromium: `test` installs it with apt-get when run as
+root; otherwise they are skipped with a message saying how to install it.
+
 Each command creates `.venv/` and installs the project into it when needed (again only
 when pyproject.toml changes).
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -40,6 +44,16 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's chromium; install it when we may (root with apt)."""
+    if shutil.which("chromium") or not shutil.which("apt-get") or os.geteuid() != 0:
+        return
+    print("installing Debian's chromium for the browser tests ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env, stdout=subprocess.DEVNULL)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("serve", "test"):
         print(__doc__.strip())
@@ -50,6 +64,7 @@ def main(argv: list[str]) -> int:
     if command == "serve":
         args = [str(PYTHON), "-m", "handlers", "serve", "--demo", *rest]
     else:
+        ensure_chromium()
         args = [str(PYTHON), "-m", "pytest", *rest]
     return subprocess.call(args, cwd=ROOT, env=env)
 

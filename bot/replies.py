@@ -32,20 +32,72 @@ CHOOSE = (
     "3 服务（需要具体的帮助或资源）"
 )
 
+ASK_REGION = "为了安排离您最近的工作人员，请告诉我们您住在哪个村或社区（也可以发送位置；不方便说请回复“跳过”）。"
+
 CREATED = (
     "我们收到了，您不是一个人。\n"
-    "您的工单号：{reference}（查询时报这个号就可以）。\n"
-    "这件事已转到“{category}”，工作人员会在{claim_within}内联系您。"
-    "想补充情况，直接在这里发消息。"
+    "您的工单号：{reference}（查询时报这个号就可以），已转到“{category}”，"
+    "工作人员会在{claim_within}内联系您。\n" + ASK_REGION
 )
 
 URGENT_CREATED = (
     SAFETY + "\n"
-    "我们已把您的求助列为紧急，工作人员会优先联系您。\n"
-    "工单号：{reference}。方便时可以继续在这里告诉我们您在哪里、怎么联系您。"
+    "我们已把您的求助列为紧急，工作人员会优先联系您。工单号：{reference}。\n"
+    "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
 )
 
+REGION_OPTIONS = "找到几个相近的地方，请回复数字：\n{options}\n都不是请回复“跳过”。"
+REGION_NOT_FOUND = "没有找到这个地方。请说村或社区（街道、镇）的名字，或回复“跳过”。"
+
+ASK_CONTACT = (
+    "工作人员怎么联系您方便？请留一个手机号；"
+    "不方便接电话请回复“匿名”，我们就在这里和您联系。"
+)
+CONTACT_INVALID = "这个号码好像不对，请输入11位手机号，或回复“匿名”。"
+
+SUMMARY = (
+    "请确认：\n"
+    "工单号：{reference}\n"
+    "事项：{category}\n"
+    "地区：{region}\n"
+    "联系方式：{contact}\n"
+    "回复“确认”提交，回复“修改”重新填写地区和联系方式。"
+)
+CONFIRM_AGAIN = "已收到。请回复“确认”提交，或回复“修改”重新填写。"
+CONFIRMED = (
+    "已提交。工单号：{reference}。工作人员会在{claim_within}内联系您。\n"
+    "想补充情况直接发消息；发“查询”看进度，发“撤销”可以撤回。"
+)
+
+RESET = "好的，已重新开始。"
+EXPIRED = "上次的对话时间太久，已重新开始。"
+WITHDRAW_CONFIRM = "确定要撤销工单 {reference} 吗？回复“确定”撤销，回复其他内容保留。"
+WITHDRAWN = "工单 {reference} 已撤销。以后有需要，随时给我们发消息。"
+NO_OPEN_TICKET = "您目前没有进行中的工单。"
+HUMAN_REQUESTED = "已通知负责工单 {reference} 的工作人员，会尽快联系您。"
+HUMAN_NO_TICKET = (
+    "请先简单说说遇到了什么，我们马上转给工作人员。"
+    "着急的话可以拨打妇女维权公益服务热线12338；遇到危险请拨打110。"
+)
+ERASE_CONFIRM = "确定要删除您在这里填写、但还没成为工单的内容吗？回复“确定”删除。"
+ERASED = (
+    "已删除。您还没成为工单的聊天内容和填写中的信息都已清除。"
+    "已有工单的记录由负责的工作人员依规保管，不会外传。"
+)
+ACTION_KEPT = "好的，什么都没有改动。"
+
+FOLLOW_UP = (
+    "您好，您的工单 {reference} 已办结。问题解决了吗？\n"
+    "回复 1 已解决\n回复 2 没有解决"
+)
+ASK_SATISFACTION = "您对这次的处理满意吗？\n回复 1 满意\n回复 2 基本满意\n回复 3 不满意"
+FOLLOW_UP_AGAIN = "请回复数字 1 或 2。"
+SATISFACTION_AGAIN = "请回复数字 1、2 或 3。"
+REOPENED = "对不起，问题还没解决。工单 {reference} 已重新交给工作人员，会尽快联系您。"
+THANKS = "谢谢您的评价。以后有需要，随时来找“娘家人”。"
+
 ADDED = "已收到，已补充到您的工单 {reference}。负责的工作人员会看到。"
+ADDED_THEN = ADDED + "\n{question}"
 
 URGENT_ADDED = SAFETY + "\n已通知工作人员优先处理您的工单 {reference}。"
 

@@ -6,13 +6,15 @@ Built once per process (the web app, the CLI, a worker) and shared by its thread
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from functools import cached_property
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot import replies
-from bot.channels.wechat import WeChatEndpoint
+from bot.channels import channels
+from bot.channels.base import Endpoint
 from bot.inbound import Answer, Inbound
 from bot.intake import Intake
 from bot.routing import Router
@@ -30,6 +32,8 @@ class Runtime:
     def __init__(self, settings: Settings, router: Router | None = None, db: Database | None = None) -> None:
         self.settings = settings
         self.db = db or Database(settings.database_url, echo=settings.database.echo)
+        # Set when this process queued an outbox message, to wake its worker thread.
+        self.outbox_ready = threading.Event()
         if router is not None:
             self.__dict__["router"] = router
 
@@ -46,11 +50,12 @@ class Runtime:
         return Intake(self.router, self.settings)
 
     @cached_property
-    def wechat(self) -> WeChatEndpoint:
-        wechat = self.settings.wechat
-        return WeChatEndpoint(
-            wechat.token, wechat.encoding_aes_key, wechat.appid, self.settings.webhook.timestamp_window
-        )
+    def _endpoints(self) -> dict[str, Endpoint]:
+        return {name: channel.endpoint(self.settings) for name, channel in channels().items()}
+
+    def endpoint(self, channel: str) -> Endpoint:
+        """The webhook protocol of `channel`, built once."""
+        return self._endpoints[channel]
 
     def deliver(self, inbound: Inbound) -> Answer:
         """Run one inbound message through the engine in one transaction, and answer it.
@@ -61,7 +66,10 @@ class Runtime:
         for attempt in range(1, DELIVERY_ATTEMPTS + 1):
             try:
                 with self.db.transaction() as session:
-                    return self.intake.receive(session, inbound)
+                    answer = self.intake.receive(session, inbound)
+                if answer.text and not channels()[inbound.channel].passive_replies:
+                    self.outbox_ready.set()
+                return answer
             except (IntegrityError, DBAPIError) as exc:
                 retry = attempt < DELIVERY_ATTEMPTS and (
                     isinstance(exc, IntegrityError) or exc.connection_invalidated or _is_transient(exc)

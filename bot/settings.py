@@ -52,7 +52,6 @@ class WechatSettings:
 
 @dataclass
 class TelegramSettings:
-    enabled: bool = False
     bot_token: str = ""
     secret_token: str = ""
     api_base_url: str = "https://api.telegram.org"
@@ -79,6 +78,24 @@ class SlaSettings:
 
 
 @dataclass
+class DialogueSettings:
+    # A conversation quiet for longer starts afresh.
+    session_timeout_minutes: int = 30
+    # A resolved ticket whose follow-up question gets no answer is closed after this.
+    followup_timeout_hours: int = 72
+
+
+@dataclass
+class WorkerSettings:
+    # Run the outbox / follow-up worker inside `niangjia serve` (the embedded default).
+    in_service: bool = True
+    poll_seconds: int = 2
+    max_attempts: int = 8
+    # First retry delay; it doubles with every attempt.
+    backoff_seconds: int = 5
+
+
+@dataclass
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -96,6 +113,8 @@ class Settings:
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)
+    dialogue: DialogueSettings = field(default_factory=DialogueSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     # Where relative paths in the file are anchored: the directory of the config file.
     base_dir: Path = field(default=PROJECT_ROOT, repr=False)
@@ -236,8 +255,8 @@ def missing_secrets(settings: Settings) -> list[str]:
     required = [("secret_key",)]
     if settings.wechat.enabled:
         required += [("wechat", "token"), ("wechat", "appid"), ("wechat", "secret")]
-    if settings.telegram.enabled:
-        required += [("telegram", "bot_token"), ("telegram", "secret_token")]
+    if settings.telegram.bot_token:
+        required += [("telegram", "secret_token")]
     missing = []
     for key_path in required:
         node: Any = settings

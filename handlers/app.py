@@ -27,9 +27,9 @@ def create_app(settings: Settings | None = None, router: Router | None = None) -
     app.json.ensure_ascii = False
     app.extensions["niangjia"] = Runtime(settings, router=router)
 
-    from handlers import pages, simulator, wechat
+    from handlers import pages, simulator, webhooks
 
-    wechat.init_app(app)
+    webhooks.init_app(app)
     pages.init_app(app)
     simulator.init_app(app)
     register_error_handlers(app)

@@ -170,6 +170,25 @@ def evaluate(ctx: click.Context, file: str) -> None:
     click.echo(format_report(report))
 
 
+@cli.command("worker")
+@click.option("--once", is_flag=True, help="Run one round and exit.")
+@click.pass_context
+def worker(ctx: click.Context, once: bool) -> None:
+    """Deliver queued messages and run follow-ups (set worker.in_service false when used)."""
+    from bot.worker import Worker
+
+    runtime = _runtime(ctx)
+    work = Worker(runtime)
+    if once:
+        click.echo(json.dumps(work.run_once()))
+        return
+    click.echo("worker running; Ctrl-C to stop")
+    try:
+        work.run_forever()
+    except KeyboardInterrupt:
+        work.stop()
+
+
 @cli.command("serve")
 @click.option("--host", default=None, help="Default: server.host from the config.")
 @click.option("--port", default=None, type=int, help="Default: server.port from the config.")

@@ -30,8 +30,14 @@ class NiangjiaServer(BaseApplication):
 def _post_fork(server: Any, worker: Any) -> None:
     # Connections opened before the fork belong to the parent; start the pool afresh.
     app = server.app.callable
-    if app is not None:
-        app.extensions["niangjia"].db.engine.dispose(close=False)
+    if app is None:
+        return
+    runtime = app.extensions["niangjia"]
+    runtime.db.engine.dispose(close=False)
+    if runtime.settings.worker.in_service:
+        from bot.worker import Worker
+
+        Worker(runtime).start_thread()
 
 
 def run(settings: Settings, host: str, port: int, workers: int) -> None:

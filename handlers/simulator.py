@@ -14,8 +14,11 @@ import xmltodict
 from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
 
 
+from sqlalchemy import select
+
 from bot.channels.wechat import sign
 from handlers.app import runtime
+from models import OutboxMessage
 
 bp = Blueprint("simulator", __name__)
 ACCOUNT = "gh_simulator"
@@ -63,6 +66,21 @@ def send():
         return jsonify(message="发送失败", status=response.status_code), 502
     reply = xmltodict.parse(body)["xml"].get("Content", "") if body.startswith("<xml>") else ""
     return jsonify(reply=reply)
+
+
+@bp.get("/simulator/messages")
+def messages():
+    """Messages staff (or the follow-up job) sent her after the passive replies, newest last."""
+    user, after = request.args.get("user", ""), request.args.get("after", "0")
+    if not user.startswith("sim-") or not after.isdigit():
+        return jsonify(message="参数无效"), 422
+    with runtime().db.session() as session:
+        rows = session.execute(
+            select(OutboxMessage.id, OutboxMessage.text)
+            .where(OutboxMessage.channel == "wechat", OutboxMessage.channel_user == user, OutboxMessage.id > int(after))
+            .order_by(OutboxMessage.id)
+        ).all()
+    return jsonify(messages=[{"id": row.id, "text": row.text} for row in rows])
 
 
 def _push(user: str, text: str, kind: str) -> str:

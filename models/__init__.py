@@ -3,6 +3,7 @@
 from models.base import Base, utcnow
 from models.conversation import Conversation
 from models.db import Database
+from models.followup import FollowUp
 from models.message import InboundReceipt, Message
 from models.outbox import OutboxMessage
 from models.region import Region
@@ -13,6 +14,7 @@ __all__ = [
     "Base",
     "Conversation",
     "Database",
+    "FollowUp",
     "InboundReceipt",
     "Message",
     "OutboxMessage",

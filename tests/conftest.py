@@ -13,6 +13,7 @@ from bot.routing import Router
 from bot.settings import PACKAGE_DATA, Settings
 from handlers.app import create_app
 from models import Base, Database, Region
+from tests import fakes
 from tests.wechat import FakeWeChat
 
 PG_URL = os.environ.get("NIANGJIA_TEST_DATABASE_URL", "")
@@ -21,6 +22,8 @@ PG_SKIP_REASON = (
     "NIANGJIA_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python3 dev.py test"
 )
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+TELEGRAM_BOT_TOKEN = "123456:TEST-bot-token"
+TELEGRAM_SECRET = "tg-secret-token"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -60,13 +63,26 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def fake_apis():
+    """WeChat's and Telegram's HTTP APIs, faked on 127.0.0.1."""
+    apis = fakes.start(TELEGRAM_BOT_TOKEN)
+    yield apis
+    apis.server.shutdown()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, fake_apis) -> Settings:
     settings = Settings(env="testing", secret_key="test-secret", base_dir=tmp_path)
     settings.database.url = database_url
     settings.wechat.token = "test-token"
     settings.wechat.appid = "wx0123456789abcdef"
     settings.wechat.secret = "test-app-secret"
     settings.wechat.encoding_aes_key = AES_KEY
+    settings.wechat.api_base_url = f"{fake_apis.base}/cgi-bin/"
+    settings.telegram.bot_token = TELEGRAM_BOT_TOKEN
+    settings.telegram.secret_token = TELEGRAM_SECRET
+    settings.telegram.api_base_url = fake_apis.base
+    settings.worker.backoff_seconds = 0
     settings.intake.default_region = "T01"
     return settings
 
@@ -103,3 +119,19 @@ def client(app):
 def wechat(client, settings: Settings) -> FakeWeChat:
     """Sends pushes to /wechat exactly as WeChat's servers build them."""
     return FakeWeChat(client, settings.wechat.token, settings.wechat.encoding_aes_key, settings.wechat.appid)
+
+
+@pytest.fixture
+def telegram(client):
+    """Sends updates to /telegram as Telegram's servers do."""
+    from tests.telegram import FakeTelegram
+
+    return FakeTelegram(client)
+
+
+@pytest.fixture
+def worker(app):
+    """The outbox / follow-up worker of the test app, run by hand with run_once()."""
+    from bot.worker import Worker
+
+    return Worker(app.extensions["niangjia"])

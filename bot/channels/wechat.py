@@ -25,13 +25,16 @@ from wechatpy.messages import (
     TextMessage,
     VoiceMessage,
 )
+from wechatpy.client import WeChatClient
+from wechatpy.exceptions import WeChatClientException
 from wechatpy.replies import create_reply
 
+from bot.channels.base import Channel, DeliveryError, HttpRequest, HttpResponse, Opened, Refused
 from bot.inbound import Inbound
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "wechat"
+CHANNEL_NAME = "wechat"
 # A DTD has no business in a push: refuse it before any parser sees it (XXE, billion laughs).
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _EVENTS = {
@@ -40,15 +43,6 @@ _EVENTS = {
     "unsubscribe": "unsubscribe",
     "click": "click",
 }
-
-
-class Refused(Exception):
-    """A request the webhook will not act on; `status` is the HTTP answer."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 def sign(token: str, timestamp: str, nonce: str, encrypt: str | None = None) -> str:
@@ -100,7 +94,18 @@ class WeChatEndpoint:
         self._authenticate(params, now)
         return params.get("echostr", "")
 
-    def open(self, params: Mapping[str, str], body: bytes, now: datetime) -> Push:
+    def open(self, request: HttpRequest, now: datetime) -> Opened:
+        """The Endpoint protocol: GET is WeChat's URL check, POST a push."""
+        if request.method == "GET":
+            return Opened(None, immediate=HttpResponse(200, self.verify(request.args, now)))
+        push = self.open_push(request.args, request.body, now)
+        return Opened(to_inbound(push.message), context=push)
+
+    def respond(self, text: str | None, opened: Opened) -> HttpResponse:
+        body, content_type = self.render(text, opened.context)
+        return HttpResponse(200, body, content_type)
+
+    def open_push(self, params: Mapping[str, str], body: bytes, now: datetime) -> Push:
         """Authenticate, decrypt if needed and parse a POSTed push, or raise Refused."""
         encrypted = params.get("encrypt_type") == "aes"
         timestamp, nonce = self._authenticate(params, now, require_signature=not encrypted)
@@ -170,7 +175,7 @@ def _coordinates(message: LocationMessage) -> tuple[float, float]:
 def to_inbound(message: BaseMessage) -> Inbound:
     """The plain inbound message the engine reads."""
     sent_at = datetime.fromtimestamp(message.time, tz=timezone.utc)
-    common = {"channel": CHANNEL, "user": message.source, "sent_at": sent_at}
+    common = {"channel": CHANNEL_NAME, "user": message.source, "sent_at": sent_at}
     if isinstance(message, BaseEvent):
         event = _EVENTS.get(message.event)
         key = f"event:{message.source}:{message.time}:{message.event}"
@@ -200,3 +205,60 @@ def to_inbound(message: BaseMessage) -> Inbound:
             **common,
         )
     return Inbound(kind="unsupported", message_id=message_id, **common)
+
+
+# Errors after which sending the same message again cannot succeed.
+PERMANENT_ERRCODES = {
+    40003: "openid 无效",
+    43004: "对方已取消关注",
+    45015: "已超过48小时客服消息窗口，无法再主动发送，请通过电话等方式联系",
+    45047: "客服消息条数已达上限（对方回复前最多发送5条）",
+    48001: "公众号没有客服消息接口权限",
+}
+
+
+class _Client(WeChatClient):
+    """WeChatClient whose access-token request also goes to the configured base URL
+    (wechatpy hard-codes api.weixin.qq.com for it)."""
+
+    def fetch_access_token(self):
+        return self._fetch_access_token(
+            url=f"{self.API_BASE_URL}token",
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+        )
+
+
+class WeChatSender:
+    """Customer-service messages (message/custom/send), allowed for 48 hours after her last message."""
+
+    def __init__(self, appid: str, secret: str, api_base_url: str, timeout: float = 10) -> None:
+        self.client = _Client(appid, secret, timeout=timeout)
+        self.client.API_BASE_URL = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
+
+    def send(self, user: str, text: str) -> None:
+        try:
+            self.client.message.send_text(user, text)
+        except WeChatClientException as exc:
+            errcode = exc.errcode
+            if errcode in PERMANENT_ERRCODES:
+                raise DeliveryError(f"微信 errcode {errcode}：{PERMANENT_ERRCODES[errcode]}", permanent=True) from None
+            raise DeliveryError(f"微信接口错误 errcode {errcode}") from None
+        except Exception as exc:  # network errors and the like: try again later
+            raise DeliveryError(f"无法连接微信接口（{type(exc).__name__}）") from None
+
+
+CHANNEL = Channel(
+    name=CHANNEL_NAME,
+    path="/wechat",
+    methods=("GET", "POST"),
+    passive_replies=True,
+    enabled=lambda settings: settings.wechat.enabled,
+    endpoint=lambda settings: WeChatEndpoint(
+        settings.wechat.token,
+        settings.wechat.encoding_aes_key,
+        settings.wechat.appid,
+        settings.webhook.timestamp_window,
+    ),
+    sender=lambda settings: WeChatSender(settings.wechat.appid, settings.wechat.secret, settings.wechat.api_base_url),
+    max_text=600,
+)

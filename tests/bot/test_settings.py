@@ -31,14 +31,14 @@ def test_environment_overrides_the_file():
             "NIANGJIA_WECHAT_TOKEN": "tok",
             "NIANGJIA_WECHAT_ENCODING_AES_KEY": "k" * 43,
             "NIANGJIA_WEBHOOK_TIMESTAMP_WINDOW": "60",
-            "NIANGJIA_TELEGRAM_ENABLED": "yes",
+            "NIANGJIA_WECHAT_ENABLED": "no",
         },
     )
     assert settings.database_url == "postgresql+psycopg://u@h/db"
     assert settings.wechat.token == "tok"
     assert settings.wechat.encoding_aes_key == "k" * 43
     assert settings.webhook.timestamp_window == 60
-    assert settings.telegram.enabled is True
+    assert settings.wechat.enabled is False
 
 
 def test_niangjia_config_names_another_file(tmp_path: Path):

@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.channels.wechat import Refused, WeChatEndpoint, sign, to_inbound
+from bot.channels.base import Refused
+from bot.channels.wechat import WeChatEndpoint, sign, to_inbound
 
 DOCS_TOKEN = "token"
 
@@ -26,7 +27,7 @@ def at(ts: int) -> datetime:
 
 def parse(xml: str):
     ts = 1348831860
-    push = endpoint().open(params_at(ts), xml.encode("utf-8"), at(ts))
+    push = endpoint().open_push(params_at(ts), xml.encode("utf-8"), at(ts))
     return to_inbound(push.message)
 
 
@@ -182,7 +183,7 @@ VECTOR_PARAMS = {
 
 def test_published_encryption_vector_decrypts():
     ep = endpoint(VECTOR_TOKEN, VECTOR_KEY, VECTOR_APPID)
-    push = ep.open(VECTOR_PARAMS, VECTOR_XML.encode(), at(1411525903))
+    push = ep.open_push(VECTOR_PARAMS, VECTOR_XML.encode(), at(1411525903))
     inbound = to_inbound(push.message)
     assert (inbound.user, inbound.text, inbound.message_id) == ("messense", "test", "4363689963896700987")
     assert push.encrypted
@@ -192,21 +193,21 @@ def test_published_vector_with_a_tampered_signature_is_403():
     ep = endpoint(VECTOR_TOKEN, VECTOR_KEY, VECTOR_APPID)
     params = {**VECTOR_PARAMS, "msg_signature": "74d92dfeb87ba7c714f89d98870ae5eb62dff26e"}
     with pytest.raises(Refused) as refused:
-        ep.open(params, VECTOR_XML.encode(), at(1411525903))
+        ep.open_push(params, VECTOR_XML.encode(), at(1411525903))
     assert refused.value.status == 403
 
 
 def test_published_vector_for_another_appid_is_400():
     ep = endpoint(VECTOR_TOKEN, VECTOR_KEY, "wx-someone-else")
     with pytest.raises(Refused) as refused:
-        ep.open(VECTOR_PARAMS, VECTOR_XML.encode(), at(1411525903))
+        ep.open_push(VECTOR_PARAMS, VECTOR_XML.encode(), at(1411525903))
     assert refused.value.status == 400
 
 
 def test_published_vector_replayed_a_day_later_is_403():
     ep = endpoint(VECTOR_TOKEN, VECTOR_KEY, VECTOR_APPID)
     with pytest.raises(Refused) as refused:
-        ep.open(VECTOR_PARAMS, VECTOR_XML.encode(), at(1411525903 + 86400))
+        ep.open_push(VECTOR_PARAMS, VECTOR_XML.encode(), at(1411525903 + 86400))
     assert refused.value.status == 403
 
 
@@ -215,7 +216,7 @@ def test_encrypted_reply_decrypts_with_wechatpy():
     import xmltodict
 
     ep = endpoint(VECTOR_TOKEN, VECTOR_KEY, VECTOR_APPID)
-    push = ep.open(VECTOR_PARAMS, VECTOR_XML.encode(), at(1411525903))
+    push = ep.open_push(VECTOR_PARAMS, VECTOR_XML.encode(), at(1411525903))
     body, content_type = ep.render("您好", push)
     envelope = xmltodict.parse(body)["xml"]
     plain = WeChatCrypto(VECTOR_TOKEN, VECTOR_KEY, VECTOR_APPID).decrypt_message(
@@ -228,7 +229,7 @@ def test_encrypted_reply_decrypts_with_wechatpy():
 
 def test_nothing_to_say_renders_success():
     ts = 1348831860
-    push = endpoint().open(params_at(ts), DOCS_TEXT.encode(), at(ts))
+    push = endpoint().open_push(params_at(ts), DOCS_TEXT.encode(), at(ts))
     assert endpoint().render(None, push) == ("success", "text/plain; charset=utf-8")
 
 
@@ -236,5 +237,5 @@ def test_signature_is_compared_for_non_ascii_input_without_error():
     ts = 1348831860
     params = {**params_at(ts), "signature": "签名"}
     with pytest.raises(Refused) as refused:
-        endpoint().open(params, DOCS_TEXT.encode(), at(ts))
+        endpoint().open_push(params, DOCS_TEXT.encode(), at(ts))
     assert refused.value.status == 403

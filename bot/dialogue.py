@@ -1,0 +1,554 @@
+"""The conversation with a woman, as a table of states: one small step per state.
+
+Her problem opens a ticket at once (so nothing is lost if she goes quiet and she has a
+reference from the first reply); the steps after it fill in where she lives and how to
+reach her, and end with a summary she confirms. Urgent messages get safety guidance
+first and skip nothing that matters: the ticket is urgent before any question.
+
+The state lives in the `conversation` table, so any process can take the next message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot import replies
+from bot.inbound import Inbound
+from bot.routing import Route, Router
+from bot.settings import Settings
+from models import Conversation, FollowUp, Message, Region, Ticket
+from models.ticket import CATEGORY_LABELS, STATUS_LABELS
+
+log = logging.getLogger(__name__)
+
+# What a step says back, and the ticket it concerns.
+Reply = tuple[str | None, Ticket | None]
+
+CHOICES = {
+    "1": "consultation", "咨询": "consultation",
+    "2": "mediation", "调解": "mediation",
+    "3": "service", "服务": "service",
+}
+STATUS_WORDS = {"查询", "进度", "查进度", "查询进度", "工单", "我的工单"}
+RESET_WORDS = {"取消", "重新开始", "重来", "重新来"}
+WITHDRAW_WORDS = {"撤销", "撤销工单", "撤回"}
+HUMAN_WORDS = {"人工", "人工服务", "转人工", "找人工"}
+ERASE_WORDS = {"删除", "删除我的信息", "删除信息", "删除记录"}
+YES_WORDS = {"确定", "确认", "是", "是的", "对", "好", "好的", "1"}
+CONFIRM_WORDS = {"确认", "确定", "对", "是", "是的", "好", "好的", "没问题", "提交", "1"}
+CHANGE_WORDS = {"修改", "改", "不对", "2"}
+SKIP_WORDS = {"跳过", "不知道", "不方便", "不想说", "不说"}
+ANONYMOUS_WORDS = {"匿名", "不留", "不用", "不方便", "跳过", "不要打电话", "这里联系", "就在这里联系", "微信联系"}
+SOLVED_WORDS = {"1": True, "解决了": True, "已解决": True, "2": False, "没解决": False, "没有解决": False, "未解决": False}
+SATISFACTION_WORDS = {
+    "1": "satisfied", "满意": "satisfied", "非常满意": "satisfied",
+    "2": "basically_satisfied", "基本满意": "basically_satisfied", "还行": "basically_satisfied",
+    "3": "dissatisfied", "不满意": "dissatisfied",
+}
+ADD_PREFIX = re.compile(r"^补充[:：\s]*")
+# Intake states expire when she goes quiet; follow-up states wait for the follow-up job.
+INTAKE_STATES = {"choose_route", "ask_region", "choose_region", "ask_contact", "confirm", "confirm_action"}
+# Up to this long, a message in a step that expects a short answer is taken as a try at one.
+SHORT_ANSWER = 6
+PLACE_SUFFIXES = ("村", "社区", "小区", "街道", "街", "镇", "乡", "区", "县", "市", "路", "号", "组", "屯", "庄")
+URGENT_FALLBACK_CATEGORY = "consultation"
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def parse_mobile(text: str) -> str | None:
+    """A mainland mobile number written any common way (full-width, spaces, +86), or None."""
+    folded = unicodedata.normalize("NFKC", text)
+    digits = re.sub(r"[\s\-()（）]", "", folded)
+    digits = re.sub(r"^(\+?86)", "", digits)
+    return digits if MOBILE.match(digits) else None
+
+
+def looks_like_place(text: str) -> bool:
+    """Whether a failed region answer was still meant as a place name (short, or ends like one)."""
+    text = text.strip().rstrip("。.！!，,")
+    return len(text) <= SHORT_ANSWER or text.endswith(PLACE_SUFFIXES)
+
+
+def mask_mobile(number: str) -> str:
+    return f"{number[:3]}****{number[-4:]}"
+
+
+@dataclass
+class Turn:
+    """One message being handled: what every step needs."""
+
+    session: Session
+    inbound: Inbound
+    now: datetime
+    conversation: Conversation
+    message: Message
+
+    @property
+    def text(self) -> str:
+        return self.inbound.text.strip()
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    claim: timedelta
+    urgent_claim: timedelta
+    resolve: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Deadlines:
+        return cls(
+            claim=timedelta(hours=settings.sla.claim_hours),
+            urgent_claim=timedelta(minutes=settings.sla.urgent_claim_minutes),
+            resolve=timedelta(days=settings.sla.resolve_days),
+        )
+
+
+class Dialogue:
+    def __init__(self, router: Router, settings: Settings) -> None:
+        self.router = router
+        self.reference_prefix = settings.intake.reference_prefix
+        self.default_region = settings.intake.default_region
+        self.deadlines = Deadlines.from_settings(settings)
+        self.claim_hours = settings.sla.claim_hours
+        self.session_timeout = timedelta(minutes=settings.dialogue.session_timeout_minutes)
+        self.steps: dict[str, Callable[[Turn], Reply]] = {
+            "idle": self.idle,
+            "choose_route": self.choose_route,
+            "ask_region": self.ask_region,
+            "choose_region": self.choose_region,
+            "ask_contact": self.ask_contact,
+            "confirm": self.confirm,
+            "confirm_action": self.confirm_action,
+            "follow_up_solved": self.follow_up_solved,
+            "follow_up_satisfaction": self.follow_up_satisfaction,
+        }
+
+    # -- entry points ---------------------------------------------------------
+
+    def text(self, session: Session, inbound: Inbound, now: datetime) -> Reply:
+        """Her text (or transcribed voice) message, in whatever state she is."""
+        conversation = Conversation.for_user(session, inbound.channel, inbound.user)
+        turn = Turn(session, inbound, now, conversation, self.store(session, inbound))
+        prefix = ""
+        if conversation.state in INTAKE_STATES and now - conversation.updated_at > self.session_timeout:
+            conversation.move("idle", now)
+            prefix = replies.EXPIRED + "\n"
+        reply = self.command(turn)
+        if reply is None:
+            step = self.steps.get(conversation.state, self.idle)
+            reply = step(turn)
+        text, ticket = reply
+        conversation.updated_at = now
+        return (prefix + text if text and prefix else text), ticket
+
+    def location(self, session: Session, inbound: Inbound, now: datetime) -> Reply:
+        """A WeChat / Telegram location: her region when asked for it, else evidence."""
+        conversation = Conversation.for_user(session, inbound.channel, inbound.user)
+        message = self.store(session, inbound)
+        ticket = self._conversation_ticket(session, conversation) or Ticket.open_for(
+            session, inbound.channel, inbound.user
+        )
+        if ticket is None:
+            return replies.LOCATION_NO_TICKET, None
+        message.ticket = ticket
+        ticket.record("location_added", actor_type="woman")
+        if conversation.state in ("ask_region", "choose_region"):
+            matches = Region.matching(session, inbound.label) if inbound.label else []
+            if len(matches) == 1:
+                return self._set_region(Turn(session, inbound, now, conversation, message), ticket, matches[0])
+            conversation.move("ask_contact", now, ticket_id=ticket.id, unconfirmed=conversation.data.get("unconfirmed"))
+            return replies.LOCATION_ADDED.format(reference=ticket.reference) + "\n" + replies.ASK_CONTACT, ticket
+        return replies.LOCATION_ADDED.format(reference=ticket.reference), ticket
+
+    def store(self, session: Session, inbound: Inbound, ticket: Ticket | None = None) -> Message:
+        """Her message as a transcript line (attached to a ticket once there is one)."""
+        message = Message(
+            ticket=ticket,
+            channel=inbound.channel,
+            channel_user=inbound.user,
+            direction="in",
+            kind=inbound.kind,
+            text=inbound.label if inbound.kind == "location" else inbound.text,
+            media_id=inbound.media_id,
+            latitude=inbound.latitude,
+            longitude=inbound.longitude,
+            created_at=inbound.sent_at,
+        )
+        session.add(message)
+        return message
+
+    # -- commands that work in every state ------------------------------------
+
+    def command(self, turn: Turn) -> Reply | None:
+        text = turn.text
+        if text in STATUS_WORDS:
+            return self.status(turn.session, turn.inbound), None
+        if text in RESET_WORDS:
+            return self.reset(turn)
+        if text in HUMAN_WORDS:
+            ticket = Ticket.open_for(turn.session, turn.inbound.channel, turn.inbound.user)
+            if ticket is None:
+                return replies.HUMAN_NO_TICKET, None
+            turn.message.ticket = ticket
+            ticket.record("person_requested", actor_type="woman", notify_assignee=ticket.assignee_id)
+            return replies.HUMAN_REQUESTED.format(reference=ticket.reference), ticket
+        if text in WITHDRAW_WORDS:
+            ticket = Ticket.open_for(turn.session, turn.inbound.channel, turn.inbound.user)
+            if ticket is None:
+                return replies.NO_OPEN_TICKET, None
+            turn.message.ticket = ticket
+            turn.conversation.move("confirm_action", turn.now, action="withdraw", ticket_id=ticket.id)
+            return replies.WITHDRAW_CONFIRM.format(reference=ticket.reference), ticket
+        if text in ERASE_WORDS:
+            turn.conversation.move("confirm_action", turn.now, action="erase")
+            return replies.ERASE_CONFIRM, None
+        match = ADD_PREFIX.match(text)
+        if match and len(text) > match.end():
+            ticket = Ticket.open_for(turn.session, turn.inbound.channel, turn.inbound.user)
+            if ticket is not None:
+                return self._add(turn, ticket, self.router.route(text[match.end():]))
+        return None
+
+    def reset(self, turn: Turn) -> Reply:
+        """Start afresh; a ticket opened in this very conversation and not yet confirmed is withdrawn
+        (never an urgent one: she may be typing 取消 because someone is watching)."""
+        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        if ticket is not None and turn.conversation.data.get("unconfirmed") and not ticket.urgent and ticket.is_open:
+            self._withdraw(ticket, turn.now, reason="restarted by her before confirming")
+        turn.conversation.move("idle", turn.now)
+        return replies.RESET + "\n" + replies.MENU, None
+
+    # -- the steps -------------------------------------------------------------
+
+    def idle(self, turn: Turn) -> Reply:
+        route = self.router.route(turn.text)
+        open_ticket = Ticket.open_for(turn.session, turn.inbound.channel, turn.inbound.user)
+        if open_ticket is not None:
+            return self._add(turn, open_ticket, route)
+        if route.urgent:
+            category = route.category if route.category != "other" else URGENT_FALLBACK_CATEGORY
+            return self._open(turn, route, category, route.subcategory)
+        hint = turn.conversation.data.get("hint")
+        if route.needs_choice and hint:
+            return self._open(turn, route, hint, None, chosen=True)
+        if route.needs_choice:
+            turn.session.flush()  # the message needs its id to be remembered
+            turn.conversation.move("choose_route", turn.now, pending=[turn.message.id])
+            return replies.CHOOSE, None
+        if route.category == "other":
+            return replies.MENU, None
+        return self._open(turn, route, route.category, route.subcategory)
+
+    def choose_route(self, turn: Turn) -> Reply:
+        if turn.text in CHOICES:
+            return self._open(turn, None, CHOICES[turn.text], None, chosen=True)
+        route = self.router.route(turn.text)
+        if route.urgent or (not route.needs_choice and route.category != "other"):
+            turn.conversation.move("idle", turn.now, pending=turn.conversation.data.get("pending", []))
+            return self.idle(turn)
+        turn.session.flush()
+        turn.conversation.move(
+            "choose_route", turn.now, pending=[*turn.conversation.data.get("pending", []), turn.message.id]
+        )
+        return replies.CHOOSE, None
+
+    def ask_region(self, turn: Turn) -> Reply:
+        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        if ticket is None:
+            turn.conversation.move("idle", turn.now)
+            return self.idle(turn)
+        turn.message.ticket = ticket
+        if turn.text in SKIP_WORDS:
+            return self._ask_contact(turn, ticket)
+        matches = Region.matching(turn.session, turn.text)
+        if len(matches) == 1:
+            return self._set_region(turn, ticket, matches[0])
+        if matches:
+            turn.conversation.move(
+                "choose_region", turn.now, ticket_id=ticket.id, unconfirmed=turn.conversation.data.get("unconfirmed"),
+                options=[region.id for region in matches],
+            )
+            options = "\n".join(f"{n} {self._region_name(region)}" for n, region in enumerate(matches, start=1))
+            return replies.REGION_OPTIONS.format(options=options), ticket
+        return self._not_an_answer(
+            turn, ticket, replies.REGION_NOT_FOUND, replies.ASK_REGION, attempt=looks_like_place(turn.text)
+        )
+
+    def choose_region(self, turn: Turn) -> Reply:
+        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        options = turn.conversation.data.get("options", [])
+        if ticket is not None and turn.text.isdigit() and 1 <= int(turn.text) <= len(options):
+            turn.message.ticket = ticket
+            region = turn.session.get(Region, options[int(turn.text) - 1])
+            if region is not None:
+                return self._set_region(turn, ticket, region)
+        turn.conversation.move("ask_region", turn.now, **_keep(turn.conversation))
+        return self.ask_region(turn)
+
+    def ask_contact(self, turn: Turn) -> Reply:
+        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        if ticket is None:
+            turn.conversation.move("idle", turn.now)
+            return self.idle(turn)
+        turn.message.ticket = ticket
+        mobile = parse_mobile(turn.text)
+        if mobile:
+            ticket.contact_phone = mobile
+            ticket.record("contact_given", actor_type="woman", kind="mobile")
+            # Her number is personal data: the transcript keeps only that she gave one.
+            turn.message.text = "［手机号已记录在工单联系方式中］"
+            return self._summary(turn, ticket)
+        if turn.text in ANONYMOUS_WORDS:
+            ticket.contact_phone = None
+            ticket.record("contact_given", actor_type="woman", kind="anonymous")
+            return self._summary(turn, ticket)
+        attempt = len(turn.text) <= SHORT_ANSWER or sum(c.isdigit() for c in turn.text) >= 5
+        return self._not_an_answer(turn, ticket, replies.CONTACT_INVALID, replies.ASK_CONTACT, attempt=attempt)
+
+    def confirm(self, turn: Turn) -> Reply:
+        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        if ticket is None:
+            turn.conversation.move("idle", turn.now)
+            return self.idle(turn)
+        turn.message.ticket = ticket
+        if turn.text in CONFIRM_WORDS:
+            ticket.record("confirmed", actor_type="woman")
+            turn.conversation.move("idle", turn.now)
+            return replies.CONFIRMED.format(
+                reference=ticket.reference, claim_within=self._claim_within(ticket)
+            ), ticket
+        if turn.text in CHANGE_WORDS:
+            turn.conversation.move("ask_region", turn.now, **_keep(turn.conversation))
+            return replies.ASK_REGION, ticket
+        return self._not_an_answer(
+            turn, ticket, replies.CONFIRM_AGAIN, replies.CONFIRM_AGAIN, attempt=len(turn.text) <= SHORT_ANSWER
+        )
+
+    def confirm_action(self, turn: Turn) -> Reply:
+        action = turn.conversation.data.get("action")
+        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        turn.conversation.move("idle", turn.now)
+        if turn.text not in YES_WORDS:
+            return replies.ACTION_KEPT, None
+        if action == "withdraw" and ticket is not None and ticket.is_open:
+            turn.message.ticket = ticket
+            self._withdraw(ticket, turn.now, reason="withdrawn by her")
+            return replies.WITHDRAWN.format(reference=ticket.reference), ticket
+        if action == "erase":
+            self.erase(turn)
+            return replies.ERASED, None
+        return replies.ACTION_KEPT, None
+
+    def follow_up_solved(self, turn: Turn) -> Reply:
+        follow_up = self._follow_up(turn)
+        if follow_up is None:
+            turn.conversation.move("idle", turn.now)
+            return self.idle(turn)
+        turn.message.ticket = follow_up.ticket
+        answer = SOLVED_WORDS.get(turn.text)
+        if answer is None:
+            return self._not_an_answer(
+                turn, follow_up.ticket, replies.FOLLOW_UP_AGAIN, replies.FOLLOW_UP,
+                attempt=len(turn.text) <= SHORT_ANSWER,
+            )
+        if answer is False:
+            follow_up.not_solved(turn.now)
+            turn.conversation.move("idle", turn.now)
+            return replies.REOPENED.format(reference=follow_up.ticket.reference), follow_up.ticket
+        turn.conversation.move("follow_up_satisfaction", turn.now, **_keep(turn.conversation))
+        return replies.ASK_SATISFACTION, follow_up.ticket
+
+    def follow_up_satisfaction(self, turn: Turn) -> Reply:
+        follow_up = self._follow_up(turn)
+        if follow_up is None:
+            turn.conversation.move("idle", turn.now)
+            return self.idle(turn)
+        turn.message.ticket = follow_up.ticket
+        satisfaction = SATISFACTION_WORDS.get(turn.text)
+        if satisfaction is None:
+            return self._not_an_answer(
+                turn, follow_up.ticket, replies.SATISFACTION_AGAIN, replies.ASK_SATISFACTION,
+                attempt=len(turn.text) <= SHORT_ANSWER,
+            )
+        follow_up.solved_with(satisfaction, turn.now)
+        turn.conversation.move("idle", turn.now)
+        return replies.THANKS, follow_up.ticket
+
+    # -- pieces the steps share -------------------------------------------------
+
+    def _open(self, turn: Turn, route: Route | None, category: str, subcategory: str | None, chosen: bool = False) -> Reply:
+        """Open her ticket, give it the messages that waited for it, and ask where she lives."""
+        urgent = bool(route and route.urgent)
+        explanation = route.explanation if route else ""
+        if chosen:
+            explanation = f"{category}: chosen by her" + (f" (router unsure: {route.explanation})" if route else "")
+        keywords = [*route.keywords, *(k for k in route.urgent_keywords if k not in route.keywords)] if route else []
+        ticket = Ticket.open(
+            turn.session,
+            reference_prefix=self.reference_prefix,
+            channel=turn.inbound.channel,
+            channel_user=turn.inbound.user,
+            category=category,
+            subcategory=subcategory,
+            urgent=urgent,
+            confidence=1.0 if chosen else (route.confidence if route else 0.0),
+            keywords=keywords,
+            explanation=explanation,
+            region=self._default_region(turn.session),
+            now=turn.now,
+            claim_within=self.deadlines.urgent_claim if urgent else self.deadlines.claim,
+            resolve_within=self.deadlines.resolve,
+        )
+        turn.message.ticket = ticket
+        turn.session.flush()
+        pending = turn.conversation.data.get("pending", [])
+        if pending:
+            turn.session.execute(
+                update(Message)
+                .where(Message.id.in_(pending), Message.ticket_id.is_(None))
+                .values(ticket_id=ticket.id)
+            )
+        turn.conversation.move("ask_region", turn.now, ticket_id=ticket.id, unconfirmed=not urgent)
+        log.info("ticket %s opened on %s: %s urgent=%s", ticket.reference, ticket.channel, category, urgent)
+        if urgent:
+            # Until supervisors have alerts of their own, the audit trail carries the alarm.
+            ticket.record("urgent_alert", reason="urgent at intake", keywords=list(route.urgent_keywords))
+            return replies.URGENT_CREATED.format(reference=ticket.reference), ticket
+        return replies.CREATED.format(
+            reference=ticket.reference,
+            category=CATEGORY_LABELS[category],
+            claim_within=replies.claim_within(self.claim_hours),
+        ), ticket
+
+    def _add(self, turn: Turn, ticket: Ticket, route: Route, question: str | None = None) -> Reply:
+        """More of her story for an open ticket; danger in it raises the ticket to urgent."""
+        turn.message.ticket = ticket
+        ticket.updated_at = turn.now
+        ticket.record("message_added", actor_type="woman", notify_assignee=ticket.assignee_id)
+        if route.urgent and ticket.mark_urgent(list(route.urgent_keywords)):
+            ticket.claim_due_at = min(ticket.claim_due_at, turn.now + self.deadlines.urgent_claim)
+            ticket.record("urgent_alert", reason="marked urgent by a later message")
+            log.warning("ticket %s raised to urgent", ticket.reference)
+            text = replies.URGENT_ADDED.format(reference=ticket.reference)
+            return (text + "\n" + question if question else text), ticket
+        if question:
+            return replies.ADDED_THEN.format(reference=ticket.reference, question=question), ticket
+        return replies.ADDED.format(reference=ticket.reference), ticket
+
+    def _not_an_answer(self, turn: Turn, ticket: Ticket, retry: str, question: str, attempt: bool) -> Reply:
+        """Not the answer asked for. A failed attempt at one (`attempt`) is asked again with
+        `retry`; anything else is more of her story, added to the ticket before asking
+        again; danger in it always raises the ticket to urgent first."""
+        route = self.router.route(turn.text)
+        if route.urgent or not attempt:
+            return self._add(turn, ticket, route, question=question)
+        return retry, ticket
+
+    def _set_region(self, turn: Turn, ticket: Ticket, region: Region) -> Reply:
+        if ticket.region_id != region.id:
+            ticket.record("region_set", actor_type="woman", region=region.code, previous=ticket.region.code)
+            ticket.region = region
+        return self._ask_contact(turn, ticket)
+
+    def _ask_contact(self, turn: Turn, ticket: Ticket) -> Reply:
+        turn.conversation.move("ask_contact", turn.now, **_keep(turn.conversation))
+        return replies.ASK_CONTACT, ticket
+
+    def _summary(self, turn: Turn, ticket: Ticket) -> Reply:
+        turn.conversation.move("confirm", turn.now, **_keep(turn.conversation))
+        contact = mask_mobile(ticket.contact_phone) if ticket.contact_phone else "匿名，在这里联系"
+        return replies.SUMMARY.format(
+            reference=ticket.reference,
+            category=CATEGORY_LABELS[ticket.category] + ("（紧急）" if ticket.urgent else ""),
+            region=self._region_name(ticket.region),
+            contact=contact,
+        ), ticket
+
+    def _withdraw(self, ticket: Ticket, now: datetime, reason: str) -> None:
+        ticket.status = "withdrawn"
+        ticket.withdrawn_at = now
+        ticket.updated_at = now
+        ticket.record("withdrawn", actor_type="woman", reason=reason)
+
+    def erase(self, turn: Turn) -> None:
+        """Her words that never became part of a case are blanked; the erasure is recorded."""
+        inbound = turn.inbound
+        erased = turn.session.execute(
+            update(Message)
+            .where(
+                Message.channel == inbound.channel,
+                Message.channel_user == inbound.user,
+                Message.ticket_id.is_(None),
+                Message.direction == "in",
+            )
+            .values(text="", media_id=None, latitude=None, longitude=None)
+        ).rowcount
+        turn.message.text = ""
+        turn.conversation.move("idle", turn.now)
+        for ticket in turn.session.scalars(
+            select(Ticket).where(Ticket.channel == inbound.channel, Ticket.channel_user == inbound.user)
+        ):
+            ticket.record("erasure_requested", actor_type="woman", loose_messages_erased=erased)
+        log.info("erasure on %s: %d loose messages blanked", inbound.channel, erased)
+
+    def status(self, session: Session, inbound: Inbound) -> str:
+        tickets = session.scalars(
+            select(Ticket)
+            .where(Ticket.channel == inbound.channel, Ticket.channel_user == inbound.user)
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(5)
+        ).all()
+        if not tickets:
+            return replies.NO_TICKETS
+        lines = [replies.STATUS_HEADER]
+        for ticket in tickets:
+            lines.append(
+                replies.STATUS_LINE.format(
+                    reference=ticket.reference,
+                    category=CATEGORY_LABELS[ticket.category],
+                    status=STATUS_LABELS[ticket.status],
+                )
+            )
+        return "\n".join(lines)
+
+    def _conversation_ticket(self, session: Session, conversation: Conversation) -> Ticket | None:
+        ticket_id = conversation.data.get("ticket_id")
+        return session.get(Ticket, ticket_id) if ticket_id else None
+
+    def _follow_up(self, turn: Turn) -> FollowUp | None:
+        follow_up_id = turn.conversation.data.get("follow_up_id")
+        follow_up = turn.session.get(FollowUp, follow_up_id) if follow_up_id else None
+        return follow_up if follow_up is not None and follow_up.answered_at is None and not follow_up.expired else None
+
+    def _default_region(self, session: Session) -> Region:
+        region = Region.by_code(session, self.default_region) if self.default_region else None
+        if region is None and self.default_region:
+            log.warning("intake.default_region %s does not exist; filing under the root", self.default_region)
+        region = region or Region.root(session)
+        if region is None:
+            raise LookupError("no region to file tickets under: run `niangjia init-db` (or import regions)")
+        return region
+
+    def _claim_within(self, ticket: Ticket) -> str:
+        if ticket.urgent:
+            return replies.claim_within(0, minutes=int(self.deadlines.urgent_claim.total_seconds() // 60))
+        return replies.claim_within(self.claim_hours)
+
+    @staticmethod
+    def _region_name(region: Region) -> str:
+        parent = region.parent
+        return f"{parent.name}{region.name}" if parent is not None and region.level == "village" else region.name
+
+
+def _keep(conversation: Conversation) -> dict:
+    """The parts of the conversation's memory that carry from step to step."""
+    return {k: v for k, v in conversation.data.items() if k in ("ticket_id", "unconfirmed", "follow_up_id")}
+

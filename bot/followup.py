@@ -1,0 +1,62 @@
+"""The follow-up job (回访): ask her about resolved tickets, close the unanswered ones."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from bot import replies
+from bot.dialogue import INTAKE_STATES
+from models import Conversation, FollowUp, OutboxMessage, Ticket
+
+log = logging.getLogger(__name__)
+
+
+def ask_resolved(session: Session, now: datetime, limit: int = 100) -> int:
+    """Start a follow-up for each resolved ticket not yet asked about since it was resolved."""
+    asked_since_resolved = exists().where(FollowUp.ticket_id == Ticket.id, FollowUp.asked_at >= Ticket.resolved_at)
+    tickets = session.scalars(
+        select(Ticket).where(Ticket.status == "resolved", ~asked_since_resolved).order_by(Ticket.resolved_at).limit(limit)
+    ).all()
+    started = 0
+    for ticket in tickets:
+        conversation = Conversation.for_user(session, ticket.channel, ticket.channel_user)
+        if conversation.state in INTAKE_STATES or conversation.state.startswith("follow_up"):
+            continue  # she is in the middle of something: ask on a later round
+        follow_up = FollowUp.start(session, ticket, now)
+        session.flush()
+        conversation.move("follow_up_solved", now, ticket_id=ticket.id, follow_up_id=follow_up.id)
+        OutboxMessage.enqueue(
+            session,
+            channel=ticket.channel,
+            channel_user=ticket.channel_user,
+            text=replies.FOLLOW_UP.format(reference=ticket.reference),
+            now=now,
+            ticket=ticket,
+        )
+        started += 1
+    return started
+
+
+def close_unanswered(session: Session, now: datetime, timeout: timedelta) -> int:
+    """Close tickets whose follow-up went unanswered for `timeout`, recording that."""
+    stale = session.scalars(
+        select(FollowUp)
+        .join(Ticket, FollowUp.ticket_id == Ticket.id)
+        .where(
+            FollowUp.answered_at.is_(None),
+            FollowUp.expired.is_(False),
+            FollowUp.asked_at < now - timeout,
+            Ticket.status == "resolved",
+        )
+    ).all()
+    for follow_up in stale:
+        follow_up.expire(now)
+        conversation = Conversation.for_user(session, follow_up.ticket.channel, follow_up.ticket.channel_user)
+        if conversation.data.get("follow_up_id") == follow_up.id:
+            conversation.move("idle", now)
+        log.info("ticket %s closed: follow-up unanswered", follow_up.ticket.reference)
+    return len(stale)

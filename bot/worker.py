@@ -1,0 +1,55 @@
+"""The background worker: outbox deliveries and the follow-up job, in a loop.
+
+`niangjia worker` runs it as its own process; in the embedded default it runs as a
+thread inside each service process (rows are claimed atomically, so several may run).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from bot import followup
+from bot.delivery import Courier
+from bot.runtime import Runtime
+from models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, runtime: Runtime, courier: Courier | None = None) -> None:
+        self.runtime = runtime
+        self.courier = courier or Courier(runtime.db, runtime.settings)
+        self.stopping = threading.Event()
+
+    def run_once(self) -> dict[str, int]:
+        """One round: start and close follow-ups, then deliver what is due."""
+        now = utcnow()
+        timeout = timedelta(hours=self.runtime.settings.dialogue.followup_timeout_hours)
+        with self.runtime.db.transaction() as session:
+            asked = followup.ask_resolved(session, now)
+            closed = followup.close_unanswered(session, now, timeout)
+        delivered = self.courier.deliver_due()
+        return {"follow_ups_asked": asked, "follow_ups_closed": closed, "delivered": delivered}
+
+    def run_forever(self) -> None:
+        poll = self.runtime.settings.worker.poll_seconds
+        while not self.stopping.is_set():
+            try:
+                self.run_once()
+            except Exception as exc:  # keep going: the next round may well succeed
+                log.error("worker round failed: %s", type(exc).__name__)
+            # Woken early when this process queues something (a Telegram answer).
+            self.runtime.outbox_ready.wait(timeout=poll)
+            self.runtime.outbox_ready.clear()
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run_forever, name="niangjia-worker", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.runtime.outbox_ready.set()

@@ -1,0 +1,47 @@
+"""The channels' webhooks (`/wechat`, `/telegram`, ...): one view for all of them.
+
+The protocol lives in each `bot.channels` module and the conversation in the engine;
+this view only hands over the request and hands back the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, Response, request
+
+from bot.channels import Channel, HttpRequest, Refused, channels
+from handlers.app import runtime
+from models import utcnow
+
+def init_app(app: Flask) -> None:
+    # Built per app: which channels are on depends on that app's settings.
+    bp = Blueprint("webhooks", __name__)
+    settings = app.extensions["niangjia"].settings
+    for channel in channels().values():
+        if channel.enabled(settings):
+            bp.add_url_rule(channel.path, channel.name, _view(channel), methods=list(channel.methods))
+    app.register_blueprint(bp)
+
+
+def _view(channel: Channel) -> Callable[[], Response]:
+    def webhook() -> Response:
+        rt = runtime()
+        # Werkzeug answers 413 when the body (declared or streamed) exceeds this.
+        request.max_content_length = rt.settings.webhook.max_body_bytes
+        incoming = HttpRequest(request.method, request.args, request.headers, request.get_data(cache=False))
+        endpoint = rt.endpoint(channel.name)
+        try:
+            opened = endpoint.open(incoming, utcnow())
+        except Refused as refused:
+            return Response(refused.reason, status=refused.status, mimetype="text/plain")
+        if opened.immediate is not None:
+            answer_text = None
+            response = opened.immediate
+        else:
+            answer_text = rt.deliver(opened.inbound).text if opened.inbound is not None else None
+            response = endpoint.respond(answer_text, opened)
+        return Response(response.body, status=response.status, content_type=response.content_type)
+
+    webhook.__name__ = f"{channel.name}_webhook"
+    return webhook

@@ -1,0 +1,79 @@
+"""Follow-up (回访): after a ticket is resolved, she says whether it is solved and how satisfied she is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import Base
+from models.ticket import Ticket
+
+SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
+SATISFACTION_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+
+
+class FollowUp(Base):
+    """One round of follow-up; a ticket reopened and resolved again gets another."""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    asked_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    solved: Mapped[bool | None]
+    satisfaction: Mapped[str | None] = mapped_column(String(24))
+    # Closed because she did not answer in time.
+    expired: Mapped[bool] = mapped_column(default=False)
+
+    ticket: Mapped[Ticket] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<FollowUp ticket={self.ticket_id} solved={self.solved}>"
+
+    @classmethod
+    def start(cls, session: Session, ticket: Ticket, now: datetime) -> FollowUp:
+        """Ask about a resolved ticket (the question itself is sent by the caller)."""
+        follow_up = cls(ticket=ticket, asked_at=now)
+        session.add(follow_up)
+        ticket.record("follow_up_asked")
+        return follow_up
+
+    @classmethod
+    def pending_for(cls, session: Session, ticket: Ticket) -> FollowUp | None:
+        return session.scalar(
+            select(cls)
+            .where(cls.ticket_id == ticket.id, cls.answered_at.is_(None), cls.expired.is_(False))
+            .order_by(cls.id.desc())
+            .limit(1)
+        )
+
+    def not_solved(self, now: datetime) -> None:
+        """She says it is not solved: the ticket goes back to work, never closed."""
+        self.answered_at, self.solved = now, False
+        ticket = self.ticket
+        ticket.status = "claimed" if ticket.assignee_id else "new"
+        ticket.resolved_at = None
+        ticket.updated_at = now
+        ticket.record("reopened", actor_type="woman", reason="follow-up: not solved")
+
+    def solved_with(self, satisfaction: str, now: datetime) -> None:
+        """She says it is solved and how satisfied she is: the ticket closes."""
+        if satisfaction not in SATISFACTION:
+            raise ValueError(f"unknown satisfaction {satisfaction!r}")
+        self.answered_at, self.solved, self.satisfaction = now, True, satisfaction
+        self._close(now, satisfaction=satisfaction)
+
+    def expire(self, now: datetime) -> None:
+        """No answer in time: closed, and recorded as unanswered."""
+        self.expired = True
+        self._close(now, reason="follow-up unanswered")
+
+    def _close(self, now: datetime, **detail: str) -> None:
+        ticket = self.ticket
+        ticket.status = "closed"
+        ticket.closed_at = now
+        ticket.updated_at = now
+        ticket.record("closed", actor_type="woman" if "satisfaction" in detail else "system", **detail)

@@ -1,0 +1,97 @@
+"""Fake WeChat and Telegram API servers on 127.0.0.1 that speak their real HTTP API.
+
+They record what they were sent and can be told to refuse (WeChat errcode 45015: the
+48-hour customer-service window is closed; Telegram 403: the bot was blocked) or to fail
+a number of times before succeeding.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+ACCESS_TOKEN = "FAKE_ACCESS_TOKEN"
+
+
+@dataclass
+class FakeApis:
+    bot_token: str
+    wechat_sent: list[dict[str, Any]] = field(default_factory=list)
+    telegram_sent: list[dict[str, Any]] = field(default_factory=list)
+    token_requests: list[dict[str, list[str]]] = field(default_factory=list)
+    # openids whose 48-hour window is closed; Telegram chat ids that blocked the bot.
+    wechat_window_closed: set[str] = field(default_factory=set)
+    telegram_blocked: set[int] = field(default_factory=set)
+    # Answer this many sends with a server error first.
+    failures_before_success: int = 0
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def base(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def texts_to(self, user: str) -> list[str]:
+        return [m["text"]["content"] for m in self.wechat_sent if m["touser"] == user] + [
+            m["text"] for m in self.telegram_sent if str(m["chat_id"]) == user
+        ]
+
+
+def start(bot_token: str) -> FakeApis:
+    apis = FakeApis(bot_token)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def reply(self, status: int, payload: dict[str, Any]) -> None:
+            body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path == "/cgi-bin/token":
+                query = parse_qs(url.query)
+                apis.token_requests.append(query)
+                if query.get("grant_type") != ["client_credential"]:
+                    return self.reply(200, {"errcode": 40002, "errmsg": "invalid grant_type"})
+                return self.reply(200, {"access_token": ACCESS_TOKEN, "expires_in": 7200})
+            self.reply(404, {"errcode": 404, "errmsg": "not found"})
+
+        def do_POST(self) -> None:
+            url = urlparse(self.path)
+            length = int(self.headers.get("Content-Length", 0))
+            payload = json.loads(self.rfile.read(length) or b"{}")
+            with lock:
+                if apis.failures_before_success > 0:
+                    apis.failures_before_success -= 1
+                    return self.reply(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
+            if url.path == "/cgi-bin/message/custom/send":
+                if parse_qs(url.query).get("access_token") != [ACCESS_TOKEN]:
+                    return self.reply(200, {"errcode": 40001, "errmsg": "invalid credential"})
+                if payload.get("touser") in apis.wechat_window_closed:
+                    return self.reply(200, {"errcode": 45015, "errmsg": "response out of time limit"})
+                apis.wechat_sent.append(payload)
+                return self.reply(200, {"errcode": 0, "errmsg": "ok"})
+            if url.path == f"/bot{apis.bot_token}/sendMessage":
+                text = payload.get("text")
+                if not isinstance(text, str) or not 1 <= len(text) <= 4096:
+                    return self.reply(400, {"ok": False, "error_code": 400, "description": "Bad Request: text is empty"})
+                if payload.get("chat_id") in apis.telegram_blocked:
+                    return self.reply(403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
+                apis.telegram_sent.append(payload)
+                return self.reply(200, {"ok": True, "result": {"message_id": len(apis.telegram_sent), "text": text}})
+            self.reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+    apis.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=apis.server.serve_forever, daemon=True).start()
+    return apis

@@ -93,5 +93,5 @@ def start(bot_token: str) -> FakeApis:
             self.reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
 
     apis.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=apis.server.serve_forever, daemon=True).start()
+    threading.Thread(target=apis.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return apis

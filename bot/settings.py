@@ -48,6 +48,7 @@ class WechatSettings:
     appid: str = ""
     secret: str = ""
     api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+    token_store: str = ""
 
 
 @dataclass

@@ -228,12 +228,28 @@ class _Client(WeChatClient):
         )
 
 
+def _token_storage(url: str):
+    """wechatpy's access-token storage: shared in Redis when configured, else in memory."""
+    if not url:
+        return None
+    import redis
+    from wechatpy.session.redisstorage import RedisStorage
+
+    return RedisStorage(redis.Redis.from_url(url), prefix="niangjia:wechat")
+
+
+def api_base(url: str) -> str:
+    """WeChat's API lives under /cgi-bin/; accept the host alone too (a proxy or a fake)."""
+    url = url if url.endswith("/") else url + "/"
+    return url if url.endswith("cgi-bin/") else url + "cgi-bin/"
+
+
 class WeChatSender:
     """Customer-service messages (message/custom/send), allowed for 48 hours after her last message."""
 
-    def __init__(self, appid: str, secret: str, api_base_url: str, timeout: float = 10) -> None:
-        self.client = _Client(appid, secret, timeout=timeout)
-        self.client.API_BASE_URL = api_base_url if api_base_url.endswith("/") else api_base_url + "/"
+    def __init__(self, appid: str, secret: str, api_base_url: str, token_store: str = "", timeout: float = 10) -> None:
+        self.client = _Client(appid, secret, session=_token_storage(token_store), timeout=timeout)
+        self.client.API_BASE_URL = api_base(api_base_url)
 
     def send(self, user: str, text: str) -> None:
         try:
@@ -259,6 +275,8 @@ CHANNEL = Channel(
         settings.wechat.appid,
         settings.webhook.timestamp_window,
     ),
-    sender=lambda settings: WeChatSender(settings.wechat.appid, settings.wechat.secret, settings.wechat.api_base_url),
+    sender=lambda settings: WeChatSender(
+        settings.wechat.appid, settings.wechat.secret, settings.wechat.api_base_url, settings.wechat.token_store
+    ),
     max_text=600,
 )

@@ -107,3 +107,28 @@ def test_a_send_interrupted_midway_is_never_repeated(db, settings, fake_apis):
     item = row(db, item_id)
     assert item.status == "failed" and "核实" in item.last_error
     assert fake_apis.wechat_sent == []
+
+
+def test_wechat_base_url_may_be_given_with_or_without_cgi_bin(db, settings, fake_apis):
+    from bot.channels.wechat import api_base
+
+    assert api_base(fake_apis.base) == api_base(fake_apis.base + "/cgi-bin") == fake_apis.base + "/cgi-bin/"
+    settings.wechat.api_base_url = fake_apis.base
+    queue(db)
+    Courier(db, settings).deliver_due()
+    assert len(fake_apis.wechat_sent) == 1
+
+
+def test_processes_share_one_access_token_through_redis(db, settings, fake_apis):
+    import redis
+
+    from bot.channels.wechat import WeChatSender
+
+    url = "redis://127.0.0.1:6379/15"
+    redis.Redis.from_url(url).flushdb()
+    first = WeChatSender(settings.wechat.appid, settings.wechat.secret, fake_apis.base, token_store=url)
+    second = WeChatSender(settings.wechat.appid, settings.wechat.secret, fake_apis.base, token_store=url)
+    first.send("o-1", "您好")
+    second.send("o-2", "您好")
+    assert len(fake_apis.token_requests) == 1
+    assert [m["touser"] for m in fake_apis.wechat_sent] == ["o-1", "o-2"]

@@ -13,7 +13,9 @@ from typing import Protocol
 
 from .routing import CATEGORIES, Route
 
-__all__ = ["ClassScore", "LabelledDataError", "Miss", "Report", "evaluate", "format_report", "load_labelled"]
+__all__ = [
+    "ClassScore", "LabelledDataError", "Miss", "Report", "evaluate", "format_report", "format_summary", "load_labelled",
+]
 
 
 class LabelledDataError(ValueError):
@@ -177,6 +179,17 @@ def evaluate(router: _Routes, records: list[dict]) -> Report:
         needs_choice=needs_choice,
         misses=misses,
         seconds=seconds,
+    )
+
+
+def format_summary(report: Report) -> str:
+    """The figures only, on one line: no message text (safe for a held-out set)."""
+    per_class = ", ".join(f"{c} {s.f1:.3f}" for c, s in report.per_class.items())
+    caught = report.urgent_support - len(report.missed_urgent)
+    return (
+        f"{report.total} messages: macro-F1 {report.macro_f1:.3f} (F1 {per_class}); "
+        f"accuracy {report.accuracy:.3f}; urgent recall {report.urgent_recall:.3f} ({caught}/{report.urgent_support}), "
+        f"urgent precision {report.urgent_precision:.3f}; needs choice {report.needs_choice}"
     )
 
 

@@ -10,11 +10,19 @@ whole tokens, never on raw substrings: 打 inside 打工 or 打官司 is not vio
 Urgency is scored separately from the route: weighted danger terms add up per
 message; a negator just before a term ("他没打我") cancels it, and a clause about
 the past ("以前被打过") or a hypothetical ("如果他打我") scales it down unless a
-present marker (现在, 又, 刚才, 今晚, 他说) puts it back into the present. When
-the sum reaches the trigger the message is urgent and goes where the kind of
-danger says (violence → consultation/anti_dv_law, a child → children_in_difficulty,
-suicide → counselling, trafficking → policy_other). A false alarm costs a phone
-call; a miss costs more, so the weights lean towards urgent.
+present marker (现在, 又, 刚才, 今晚, 他说) puts it back into the present; what
+comes before "现在已经搬出来了" is the past too. A harm verb with a person as
+its object (泼我, 把我捆起来, 被他打了) counts as strong on its own. When the sum
+reaches the trigger the message is urgent and goes where the kind of danger
+says (violence → consultation/anti_dv_law, suicide → counselling, trafficking →
+policy_other), and violence against a child but not against her goes to
+children_in_difficulty. A false alarm costs a phone call; a miss costs more, so
+the weights lean towards urgent.
+
+The category is its intent cues plus its best-matching subcategory; mediation
+words count less when she does not ask for anyone to step in. Confidence falls
+when a rival category scores close and rises with the evidence; below the
+lexicon's threshold the bot asks her to choose.
 """
 
 from __future__ import annotations
@@ -52,10 +60,15 @@ ROUTED = ("consultation", "mediation", "service")
 OTHER = "other"
 CATEGORIES = ROUTED + (OTHER,)
 
-# The longest run of tokens joined to look a keyword up. Keywords are added to
-# the tokenizer's dictionary, so they normally come out as one token; joining
-# catches the ones jieba still splits because a neighbour pulled a character.
-_MAX_SPAN = 4
+# The longest run of tokens joined to look a keyword up. Most keywords are added
+# to the tokenizer's dictionary and come out as one token; joining catches the
+# ones jieba still splits, and the phrases kept out of the dictionary because
+# they are built on a marker word (see Lexicon.pivot_words).
+_MAX_SPAN = 6
+# Added words get this many times the least frequency that keeps them whole.
+_FREQ_MARGIN = 3
+# Clauses after a past marker that stay in the past unless they say otherwise.
+_PAST_CARRY = 2
 # A cue at least this strong routes to its category even with no topic word.
 _STRONG_CUE = 2.0
 
@@ -81,6 +94,7 @@ class Category:
     label: str
     cues: Mapping[str, float]
     subcategories: tuple[Subcategory, ...]
+    without_cue: float = 1.0  # topic words count this much when no cue is present
 
     def subcategory(self, key: str | None) -> Subcategory | None:
         for sub in self.subcategories:
@@ -113,7 +127,7 @@ _ROLE_NAMES = {
 
 
 # Bits of the token-level markers (a word may be several at once).
-_M_NEG, _M_PAST, _M_PRESENT, _M_BREAK, _M_HYPO = 1, 2, 4, 8, 16
+_M_NEG, _M_PAST, _M_PRESENT, _M_BREAK, _M_HYPO, _M_SAFE = 1, 2, 4, 8, 16, 32
 
 
 @dataclass(frozen=True)
@@ -128,6 +142,20 @@ class VictimRule:
 
 
 @dataclass(frozen=True)
+class HarmRule:
+    """A harm verb with a person as its object is strong on its own."""
+
+    verbs: frozenset[str]
+    objects: tuple[str, ...]  # longest first
+    particles: frozenset[str]
+    passive: frozenset[str]
+    disposal: frozenset[str]
+    now: frozenset[str]
+    strength: float
+    reach: int
+
+
+@dataclass(frozen=True)
 class UrgentRules:
     threshold: float
     past_factor: float
@@ -139,6 +167,9 @@ class UrgentRules:
     present_markers: frozenset[str]
     kinds: tuple[UrgentKind, ...]
     victim: VictimRule | None = None
+    harm: HarmRule | None = None
+    past_aspect: frozenset[str] = frozenset()
+    safe_markers: frozenset[str] = frozenset()
 
 
 class Lexicon:
@@ -157,6 +188,7 @@ class Lexicon:
         urgent: UrgentRules,
         normaliser: Normaliser,
         background_factor: float = 1.0,
+        min_evidence: float = 0.0,
     ) -> None:
         self.source = source
         self.threshold = threshold
@@ -169,7 +201,12 @@ class Lexicon:
         self.urgent = urgent
         self.normaliser = normaliser
         self.background_factor = background_factor
-        self.index, self.max_word_chars = self._compile()
+        self.min_evidence = min_evidence
+        self.index = self._compile()
+        # Every proper prefix of a listed word: extending a run of tokens
+        # stops as soon as it cannot become a word.
+        self.prefixes = frozenset(w[:i] for w in self.index for i in range(1, len(w)))
+        self.urgent_words = frozenset(w for w, hits in self.index.items() if any(h[0] == _URG for h in hits))
         u = urgent
         self.markers: dict[str, int] = {}
         for words, bit in (
@@ -178,9 +215,17 @@ class Lexicon:
             (u.hypothetical_markers, _M_HYPO),
             (u.present_markers, _M_PRESENT),
             (u.scope_breakers, _M_BREAK),
+            (u.safe_markers, _M_SAFE),
         ):
             for word in words:
                 self.markers[word] = self.markers.get(word, 0) | bit
+        # One-character scope breakers and present markers that jieba may glue
+        # to the next word; the router splits them off again.
+        self.split_first = frozenset(
+            w for w, bits in self.markers.items() if len(w) == 1 and bits & (_M_BREAK | _M_PRESENT)
+        )
+        # Aspect particles jieba may glue to the verb before them (掐着).
+        self.split_last = frozenset(p for p in (urgent.harm.particles if urgent.harm else ()) if len(p) == 1)
 
     # -- construction ------------------------------------------------------
 
@@ -226,14 +271,29 @@ class Lexicon:
         return f"{cat.label} · {sub.label}"
 
     def tokenizer_words(self) -> set[str]:
-        """Every multi-character word the tokenizer must keep whole."""
+        """Every multi-character word the tokenizer should keep whole."""
         words = {w for w in self.index if len(w) > 1}
         words |= {w for w in self.normaliser.words() if len(w) > 1}
         return words
 
+    def pivot_words(self) -> set[str]:
+        """Single words that must stay visible as tokens: markers, one-character
+        terms, harm-rule words. A phrase built on one of them ("就打", "被打",
+        "打我") is matched as a run of tokens instead of being added to the
+        tokenizer: added, it would hide the 就 that ends a negation, or swallow
+        a neighbour ("打我们")."""
+        pivots = set(self.markers) | {w for w in self.index if len(w) == 1}
+        h = self.urgent.harm
+        if h is not None:
+            pivots |= set(h.verbs) | set(h.objects) | set(h.passive) | set(h.disposal) | set(h.particles)
+        v = self.urgent.victim
+        if v is not None:
+            pivots |= set(v.self_words)
+        return pivots
+
     # -- compilation -------------------------------------------------------
 
-    def _compile(self) -> tuple[dict[str, tuple[tuple, ...]], int]:
+    def _compile(self) -> dict[str, tuple[tuple, ...]]:
         index: dict[str, list[tuple]] = {}
 
         def add(word: str, hit: tuple) -> None:
@@ -257,11 +317,11 @@ class Lexicon:
             (u.hypothetical_markers, _PAST),
             (u.present_markers, _PRESENT),
             (u.scope_breakers, _BREAK),
+            (u.safe_markers, _PAST),
         ):
             for word in words:
                 add(word, (role, None, None, 0.0))
-        compiled = {w: tuple(h) for w, h in index.items()}
-        return compiled, max((len(w) for w in compiled), default=1)
+        return {w: tuple(h) for w, h in index.items()}
 
 
 # ---------------------------------------------------------------------------
@@ -272,8 +332,11 @@ def _line(node: yaml.Node | None) -> int:
     return node.start_mark.line + 1 if node is not None else 1
 
 
-_TOP_KEYS = {"version", "threshold", "evidence_scale", "background_factor", "categories", "other", "urgent", "normalisation"}
-_CATEGORY_KEYS = {"label", "cues", "subcategories"}
+_TOP_KEYS = {
+    "version", "threshold", "evidence_scale", "min_evidence", "background_factor",
+    "categories", "other", "urgent", "normalisation",
+}
+_CATEGORY_KEYS = {"label", "cues", "without_cue", "subcategories"}
 _SUB_KEYS = {"label", "keywords"}
 _OTHER_KEYS = {"label", "terms", "short_message_chars"}
 _URGENT_KEYS = {
@@ -287,7 +350,11 @@ _URGENT_KEYS = {
     "present_markers",
     "kinds",
     "victim",
+    "harm",
+    "past_aspect",
+    "safe_markers",
 }
+_HARM_KEYS = {"verbs", "objects", "particles", "passive", "disposal", "now", "strength", "reach"}
 _VICTIM_KEYS = {"from", "to", "child_words", "self_words", "possessed_words"}
 _KIND_KEYS = {"label", "route", "terms"}
 _NORM_KEYS = {"typos", "fillers"}
@@ -420,6 +487,9 @@ class _LexiconParser:
         evidence_scale = 1.0
         if "evidence_scale" in top:
             evidence_scale = self.number(top["evidence_scale"][1], "evidence_scale", 0.01, 100.0)
+        min_evidence = 0.0
+        if "min_evidence" in top:
+            min_evidence = self.number(top["min_evidence"][1], "min_evidence", 0.0, 100.0)
         background_factor = 1.0
         if "background_factor" in top:
             background_factor = self.number(top["background_factor"][1], "background_factor", 0.0, 1.0)
@@ -457,6 +527,7 @@ class _LexiconParser:
             urgent=urgent,
             normaliser=Normaliser(typos=typos, conditional=conditional, fillers=fillers),
             background_factor=background_factor,
+            min_evidence=min_evidence,
         )
 
     def category(self, key: str, node: yaml.Node, typos: Mapping[str, str]) -> Category:
@@ -479,7 +550,10 @@ class _LexiconParser:
             slabel = self.string(self.require(sitems, "label", svnode, swhere), f"{swhere}.label")
             keywords = self.weights(self.require(sitems, "keywords", svnode, swhere), f"{swhere}.keywords", typos)
             subcategories.append(Subcategory(skey, slabel, keywords))
-        return Category(key, label, cues, tuple(subcategories))
+        without_cue = 1.0
+        if "without_cue" in items:
+            without_cue = self.number(items["without_cue"][1], f"{where}.without_cue", 0.0, 1.0)
+        return Category(key, label, cues, tuple(subcategories), without_cue)
 
     def urgent(self, node: yaml.Node, categories: list[Category], typos: Mapping[str, str]) -> UrgentRules:
         items = self.mapping(node, "urgent", _URGENT_KEYS)
@@ -514,6 +588,9 @@ class _LexiconParser:
         victim = None
         if "victim" in items:
             victim = self.victim(items["victim"][1], {k.key for k in kinds}, typos)
+        harm = None
+        if "harm" in items:
+            harm = self.harm(items["harm"][1], kinds, threshold, typos)
         return UrgentRules(
             threshold=threshold,
             past_factor=past_factor,
@@ -525,6 +602,37 @@ class _LexiconParser:
             present_markers=lists["present_markers"],
             kinds=tuple(kinds),
             victim=victim,
+            harm=harm,
+            past_aspect=self.words(items["past_aspect"][1], "urgent.past_aspect", typos)
+            if "past_aspect" in items else frozenset(),
+            safe_markers=self.words(items["safe_markers"][1], "urgent.safe_markers", typos)
+            if "safe_markers" in items else frozenset(),
+        )
+
+    def harm(self, node: yaml.Node, kinds: list[UrgentKind], trigger: float, typos: Mapping[str, str]) -> HarmRule:
+        items = self.mapping(node, "urgent.harm", _HARM_KEYS)
+        req = lambda k: self.require(items, k, node, "urgent.harm")  # noqa: E731
+        verbs_node = req("verbs")
+        verbs = self.words(verbs_node, "urgent.harm.verbs", typos)
+        terms = set().union(*(k.terms for k in kinds))
+        for item in verbs_node.value:
+            if fold(item.value.strip()) not in terms:
+                raise self.error(item, f"urgent.harm.verbs: {item.value!r} is not an urgent term; list it under a kind first")
+        strength = trigger
+        if "strength" in items:
+            strength = self.number(items["strength"][1], "urgent.harm.strength", 0.0, 100.0)
+        reach = 4
+        if "reach" in items:
+            reach = int(self.number(items["reach"][1], "urgent.harm.reach", 1, 10))
+        return HarmRule(
+            verbs=verbs,
+            objects=tuple(sorted(self.words(req("objects"), "urgent.harm.objects", typos), key=len, reverse=True)),
+            particles=self.words(req("particles"), "urgent.harm.particles", typos),
+            passive=self.words(req("passive"), "urgent.harm.passive", typos),
+            disposal=self.words(req("disposal"), "urgent.harm.disposal", typos),
+            now=self.words(items["now"][1], "urgent.harm.now", typos) if "now" in items else frozenset(),
+            strength=strength,
+            reach=reach,
         )
 
     def victim(self, node: yaml.Node, kinds: set[str], typos: Mapping[str, str]) -> VictimRule:
@@ -615,6 +723,7 @@ class _Match:
     negated: bool = False
     past: bool = False  # past or hypothetical: urgent terms count less
     background: bool = False  # past only: route keywords count less
+    boosted: bool = False  # a harm verb with a person as its object
 
 
 @dataclass
@@ -637,7 +746,7 @@ class _State:
 _tokenizer_lock = threading.Lock()
 
 
-def _new_tokenizer(userdict: Path | None, words: Iterable[str]):
+def _new_tokenizer(userdict: Path | None, words: Iterable[str], pivots: set[str]):
     """A jieba tokenizer from jieba's own cache, with the domain words added."""
     import jieba
 
@@ -648,10 +757,17 @@ def _new_tokenizer(userdict: Path | None, words: Iterable[str]):
         tk.initialize()
         if userdict is not None:
             tk.load_userdict(str(userdict))
+        adding = []
         for word in sorted(words):
-            # suggest_freq gives the least frequency that keeps the word whole on
-            # its own; the margin keeps it whole next to ordinary neighbours.
-            freq = max(tk.FREQ.get(word, 0), tk.suggest_freq(word, False) * 5, 50)
+            if tk.FREQ.get(word, 0) > 0:
+                continue  # jieba or the user dictionary already keeps it whole
+            pieces = tk.lcut(word, HMM=False)
+            if len(pieces) > 1 and any(p in pivots for p in pieces):
+                continue  # matched as a run of tokens (see Lexicon.pivot_words)
+            # suggest_freq gives the least frequency that keeps the word whole
+            # on its own; the margin keeps it whole next to most neighbours.
+            adding.append((word, max(tk.suggest_freq(word, False) * _FREQ_MARGIN, 10)))
+        for word, freq in adding:
             tk.add_word(word, freq)
     return tk
 
@@ -681,7 +797,7 @@ class Router:
         return self._state.lexicon
 
     def _build(self, lexicon: Lexicon) -> _State:
-        tk = _new_tokenizer(self._userdict, lexicon.tokenizer_words())
+        tk = _new_tokenizer(self._userdict, lexicon.tokenizer_words(), lexicon.pivot_words())
         kinds = {k.key: (k.category, k.subcategory) for k in lexicon.urgent.kinds}
         return _State(lexicon, tk, kinds)
 
@@ -714,28 +830,55 @@ class Router:
         pos = 0
         broke = True
         fillers = norm.fillers
+        typos = norm.typos
+        conditional = norm.conditional
+        split_first = lex.split_first
+        split_last = lex.split_last
         for tok in state.tokenizer.cut(folded, HMM=False):
             start = pos
             pos += len(tok)
-            if is_content(tok):
+            # Fast path for the common case, an ideograph first.
+            if "\u4e00" <= tok[0] <= "\u9fff" or is_content(tok):
                 content_chars += len(tok)
                 if tok in fillers:
                     if detail:
-                        records.append(self._record(nfkc_text, folded, aligned, start, pos, tok, "filler", clause))
+                        records.append(self._record(nfkc_text, folded, aligned, start, pos, tok, ["filler"], clause))
                     continue
-                fixed = norm.correct(tok, folded)
+                fixed = typos.get(tok, tok)
+                if tok in conditional:
+                    fixed = norm.correct(tok, folded)
+                broke = False
+                if fixed[0] in split_first and len(fixed) > 1 and fixed not in index:
+                    # jieba glues some markers to the next word (就让, 还要):
+                    # split them so 就 still ends a negation and 让我死 matches.
+                    tokens.append(fixed[0])
+                    clause_of.append(clause)
+                    if detail:
+                        rec_of_token.append(len(records))
+                        records.append(self._record(nfkc_text, folded, aligned, start, start + 1, fixed[0], [], clause))
+                    fixed = fixed[1:]
+                    start += 1
+                if fixed[-1] in split_last and len(fixed) > 1 and fixed not in index and fixed[:-1] in index:
+                    # ... and some verbs to their particle (掐着, 推了): split
+                    # so the verb is found and the particle read.
+                    tokens.append(fixed[:-1])
+                    clause_of.append(clause)
+                    if detail:
+                        rec_of_token.append(len(records))
+                        records.append(self._record(nfkc_text, folded, aligned, start, pos - 1, fixed[:-1], [], clause))
+                    fixed = fixed[-1]
+                    start = pos - 1
                 tokens.append(fixed)
                 clause_of.append(clause)
-                broke = False
                 if detail:
                     rec_of_token.append(len(records))
-                    records.append(self._record(nfkc_text, folded, aligned, start, pos, fixed, None, clause))
+                    records.append(self._record(nfkc_text, folded, aligned, start, pos, fixed, [], clause))
             else:
                 if is_clause_break(tok) and not broke:
                     clause += 1
                     broke = True
                 if detail and not tok.isspace():
-                    records.append(self._record(nfkc_text, folded, aligned, start, pos, tok, "ignored", clause))
+                    records.append(self._record(nfkc_text, folded, aligned, start, pos, tok, ["ignored"], clause))
 
         # Time, negation and scope markers are read on every token, so a
         # marker inside a longer keyword ("又打") still counts.
@@ -744,7 +887,7 @@ class Router:
 
         # Longest run of whole tokens (within a clause) that is a known word.
         matches: list[_Match] = []
-        maxlen = lex.max_word_chars
+        prefixes = lex.prefixes
         n = len(tokens)
         unknown = 0
         i = 0
@@ -755,17 +898,21 @@ class Router:
             c = clause_of[i]
             j = i + 1
             limit = min(n, i + _MAX_SPAN)
-            while j < limit and clause_of[j] == c:
+            while j < limit and clause_of[j] == c and s in prefixes:
                 s += tokens[j]
-                if len(s) > maxlen:
-                    break
                 j += 1
                 if s in index:
                     best_end, best = j, s
             if best_end:
                 matches.append(_Match(best, i, best_end, c, index[best]))
-                if best_end - i > 1 and best in markers:
-                    marks[i] |= markers[best]
+                if best_end - i > 1:
+                    # A negator inside a listed phrase belongs to the phrase
+                    # (不让我出门, 不在家); breakers and time words stay
+                    # visible (又打 is still "again").
+                    for k in range(i, best_end):
+                        marks[k] &= ~_M_NEG
+                    if best in markers:
+                        marks[i] |= markers[best]
                 i = best_end
             else:
                 if len(tokens[i]) > 1:
@@ -773,7 +920,7 @@ class Router:
                 i += 1
 
         if matches:
-            self._mark_time_and_negation(lex.urgent, matches, marks, clause_of, clause + 1)
+            self._mark_time_and_negation(lex.urgent, matches, marks, tokens, clause_of, clause + 1, lex.urgent_words)
 
         if detail:
             for m in matches:
@@ -784,10 +931,12 @@ class Router:
                     rec["weight"] = _main_weight(m.hits)
                     rec["negated"] = m.negated
                     rec["past"] = m.past
+                    rec["boosted"] = m.boosted
         return _Analysis(matches, tokens, unknown, content_chars, records, clause_of)
 
     @staticmethod
-    def _record(original: str, folded: str, aligned: bool, start: int, end: int, norm: str, matched, clause: int) -> dict:
+    def _record(original: str, folded: str, aligned: bool, start: int, end: int, norm: str,
+                matched: list[str], clause: int) -> dict:
         surface = (original if aligned else folded)[start:end]
         return {
             "token": surface,
@@ -797,18 +946,23 @@ class Router:
             "weight": None,
             "negated": False,
             "past": False,
+            "boosted": False,
             "clause": clause,
         }
 
     @staticmethod
     def _mark_time_and_negation(
-        rules: UrgentRules, matches: list[_Match], marks: list[int], clause_of: list[int], nclauses: int
+        rules: UrgentRules, matches: list[_Match], marks: list[int], tokens: list[str],
+        clause_of: list[int], nclauses: int, lex_urgent_words: frozenset[str],
     ) -> None:
         """Flag words in a past/hypothetical clause, and urgent terms that are negated."""
         has_past = [0] * nclauses  # bits: _M_PAST and/or _M_HYPO
         has_present = [False] * nclauses
         any_past = False
+        last_safe = -1
         for k, bits in enumerate(marks):
+            if bits & _M_SAFE:
+                last_safe = max(last_safe, clause_of[k])
             if bits & (_M_PAST | _M_HYPO):
                 has_past[clause_of[k]] |= bits & (_M_PAST | _M_HYPO)
                 any_past = True
@@ -816,27 +970,56 @@ class Router:
                 has_present[clause_of[k]] = True
         if any_past:
             # A clause is in the past (or hypothetical) if it says so, or
-            # follows one that did and says nothing itself; a present marker
-            # in the clause wins.
+            # closely follows one that did and says nothing itself; a present
+            # marker in the clause wins.
             past_clause = [0] * nclauses
             state = 0
+            age = 0
             for c in range(nclauses):
                 if has_present[c]:
                     state = 0
                 elif has_past[c]:
-                    state = has_past[c]
+                    state, age = has_past[c], 0
+                elif state:
+                    # A story about the past runs on for a clause or two, not
+                    # for the rest of the message.
+                    age += 1
+                    if age > _PAST_CARRY:
+                        state = 0
                 past_clause[c] = state
             for m in matches:
                 bits = past_clause[m.clause]
                 m.past = bool(bits)
                 m.background = bool(bits & _M_PAST)
 
+        if last_safe > 0:
+            # "…，现在已经搬出来了": what came before she says she is safe is
+            # the past, unless its own clause says now.
+            for m in matches:
+                if m.clause < last_safe and not has_present[m.clause]:
+                    m.past = True
+
         window = rules.negation_window
+        harm = rules.harm
+        urgent_words = lex_urgent_words
         for m in matches:
-            if not any(h[0] == _URG for h in m.hits):
+            if m.word not in urgent_words:
                 continue
+            if harm is not None and m.word in harm.verbs:
+                m.boosted = _has_victim(harm, m, tokens, clause_of)
+            # 打过我: the experiential 过 right after the term puts it in the
+            # past, unless the clause says it is happening now.
+            if not m.past and rules.past_aspect and not has_present[m.clause]:
+                k = m.end
+                while k < len(tokens) and clause_of[k] == m.clause and k < m.end + 2:
+                    if tokens[k] in rules.past_aspect:
+                        m.past = True
+                        break
+                    k += 1
             # Look back from the term over at most `window` words between:
             # a negator negates it, a scope breaker ("就", "但是") stops the look.
+            if any(marks[k] & _M_BREAK for k in range(m.start, m.end)):
+                continue  # the term begins past a breaker: "就打", "又打"
             k = m.start - 1
             lowest = m.start - 1 - window
             while k >= 0 and k >= lowest and clause_of[k] == m.clause:
@@ -856,7 +1039,14 @@ class Router:
         return self._score(state, self._analyse(state, text))
 
     def explain(self, text: str) -> list[dict]:
-        """Per token: surface, normalised form, what it matched, weight, negated/past."""
+        """Per token: surface, normalised form, what it matched, weight, negated/past.
+
+        Each row: token (as she wrote it, width-folded), normalised (simplified,
+        typo-corrected), matched (list: "mediation/in_law_conflict 2.5", "cue
+        mediation 2.5", "urgent violence 0.7", "negator", "filler", "ignored"…),
+        match (the listed word the token is part of), weight, negated, past,
+        boosted (a harm verb with a person as its object) and clause.
+        """
         state = self._state
         return self._analyse(state, text, detail=True).detail or []
 
@@ -876,11 +1066,23 @@ class Router:
         urgent_clauses: dict[str, set[int]] = {}
         seen: set[str] = set()
 
+        # An urgent word said twice counts once, at its strongest: "他没打我，
+        # 昨天打了" is the second 打. Route words also count once.
+        best_urgent: dict[str, tuple] = {}
         for m in a.matches:
-            if m.word in seen:
-                continue
+            first = m.word not in seen
             seen.add(m.word)
             for role, cat, sub, w in m.hits:
+                if role == _URG:
+                    if m.boosted and rules.harm is not None:
+                        w = max(w, rules.harm.strength)
+                    eff = 0.0 if m.negated else w * (rules.past_factor if m.past else 1.0)
+                    prev = best_urgent.get(m.word)
+                    if prev is None or eff > prev[2]:
+                        best_urgent[m.word] = (m.word, w, eff, m.negated, m.past, cat, m.clause)
+                    continue
+                if not first:
+                    continue
                 if role == _KW:
                     if m.background:
                         # Background ("以前受过家暴") says less about what she
@@ -895,19 +1097,16 @@ class Router:
                 elif role == _OTH:
                     other += w
                     other_words.append((m.word, w))
-                elif role == _URG:
-                    eff = 0.0 if m.negated else w * (rules.past_factor if m.past else 1.0)
-                    urgent_words.append((m.word, w, eff, m.negated, m.past, cat))
-                    if eff > 0:
-                        urgent_clauses.setdefault(cat, set()).add(m.clause)
-                    if eff > 0:
-                        urgent_by_kind[cat] = urgent_by_kind.get(cat, 0.0) + eff
-                        # Danger words are also evidence for where the danger
-                        # is handled, even below the trigger.
-                        rc, rs = state.route_of_kind[cat]
-                        key = (rc, rs)
-                        sub_kw[key] = sub_kw.get(key, 0.0) + eff
-                        _add_word(sub_words, key, m.word, eff)
+        for word, w, eff, negated, past, kind, clause in best_urgent.values():
+            urgent_words.append((word, w, eff, negated, past, kind))
+            if eff > 0:
+                urgent_clauses.setdefault(kind, set()).add(clause)
+                urgent_by_kind[kind] = urgent_by_kind.get(kind, 0.0) + eff
+                # Danger words are also evidence for where the danger is
+                # handled, even below the trigger.
+                key = state.route_of_kind[kind]
+                sub_kw[key] = sub_kw.get(key, 0.0) + eff
+                _add_word(sub_words, key, word, eff)
 
         urgent_total = sum(urgent_by_kind.values())
         urgent = urgent_total >= rules.threshold - 1e-9
@@ -918,6 +1117,11 @@ class Router:
         for (cat, _sub), w in sub_kw.items():
             if w > cat_kw.get(cat, 0.0):
                 cat_kw[cat] = w
+        for c in ROUTED:
+            if c not in cue and c in cat_kw:
+                # Mediation is asked for: a dispute told without a request
+                # ("帮忙调解", "说说他") is more often a question or a need.
+                cat_kw[c] *= lex.category(c).without_cue
         cat_score = {c: cue.get(c, 0.0) + cat_kw.get(c, 0.0) for c in ROUTED}
         scale = lex.evidence_scale
 
@@ -929,6 +1133,7 @@ class Router:
                     best, best_w = sub.key, w
             return best
 
+        kind = None
         if urgent:
             # The kind of danger decides where she is helped; ties go to the
             # kind listed first in the lexicon.
@@ -946,9 +1151,11 @@ class Router:
             # Intent cues alone ("怎么办", "在哪") name no problem: unless the
             # cue is strong ("帮忙调解", "报名"), there is nothing to route.
             cue_only = subcategory is None and cue.get(top, 0.0) < _STRONG_CUE
-            if s1 <= 0.0 or cue_only or (other > 0 and other >= s1):
+            if s1 <= 0.0 or cue_only or s1 < lex.min_evidence or (other > 0 and other >= s1):
                 category, subcategory = OTHER, None
                 confidence = self._other_confidence(lex, other, 0.0 if cue_only else s1, a)
+                if s1 > 0.0 and not other:
+                    confidence = min(confidence, lex.threshold - 0.05)  # a faint hint: ask her
             else:
                 category = top
                 s2 = max(cat_score[ranked[1]], other)
@@ -976,7 +1183,7 @@ class Router:
 
         explanation = self._explanation(
             category, subcategory, confidence, sub_words, cue_words, other_words,
-            urgent, urgent_total, rules.threshold, urgent_words, {**cat_score, OTHER: other},
+            kind, urgent_total, rules.threshold, urgent_words, {**cat_score, OTHER: other},
         )
         return Route(
             category=category,
@@ -1024,31 +1231,71 @@ class Router:
 
     @staticmethod
     def _explanation(category, subcategory, confidence, sub_words, cue_words, other_words,
-                     urgent, urgent_total, trigger, urgent_words, cat_score) -> str:
+                     kind, urgent_total, trigger, urgent_words, cat_score) -> str:
+        """One line for a supervisor: the route, its words and weights, rivals, urgency."""
         fmt = lambda items: ", ".join(f"{w} {x:.1f}" for w, x in sorted(items, key=lambda t: -t[1]))  # noqa: E731
         head = category if subcategory is None else f"{category}/{subcategory}"
         parts = []
-        if category == OTHER:
+        if kind is not None:
+            parts.append(f"danger ({kind})")
+        elif category == OTHER:
             parts.append(fmt(other_words) if other_words else "no known words")
         else:
             if subcategory is not None:
                 parts.append(fmt(sub_words.get((category, subcategory), {}).items()))
             if cue_words.get(category):
                 parts.append("cues " + fmt(cue_words[category]))
-        score = cat_score.get(category, 0.0)
-        out = f"{head} {score:.1f}: {'; '.join(p for p in parts if p) or '-'} (conf {confidence:.2f})"
+        if kind is not None:
+            out = f"{head}: {parts[0]} (conf {confidence:.2f})"
+        else:
+            score = cat_score.get(category, 0.0)
+            out = f"{head} {score:.1f}: {'; '.join(p for p in parts if p) or '-'} (conf {confidence:.2f})"
         rivals = [f"{c} {s:.1f}" for c, s in sorted(cat_score.items(), key=lambda t: -t[1]) if s > 0 and c != category]
-        if rivals:
+        if rivals and kind is None:
             out += " vs " + ", ".join(rivals[:2])
         if urgent_words:
             terms = []
-            for w, weight, eff, neg, past, _ in urgent_words:
+            for w, _weight, eff, neg, past, _kind in urgent_words:
                 note = " negated" if neg else (" past" if past else "")
                 terms.append(f"{w} {eff:.1f}{note}")
-            verdict = "URGENT" if urgent else "not urgent"
-            op = ">=" if urgent else "<"
+            verdict = "URGENT" if kind is not None else "not urgent"
+            op = ">=" if kind is not None else "<"
             out += f" | {verdict}: {' + '.join(terms)} = {urgent_total:.1f} {op} {trigger:g}"
         return out
+
+
+def _has_victim(harm: HarmRule, m: _Match, tokens: list[str], clause_of: list[int]) -> bool:
+    """Does the harm verb at ``m`` have a person as its object?
+
+    打我 / 泼了我一身 (the object follows), 我被他打了 / 挨打 (passive before
+    the verb), 把我捆起来 (disposal: 把 + person before the verb). A "now"
+    word just before it counts too: 他又开始打了, 正在打.
+    """
+    c = m.clause
+    n = len(tokens)
+    k = m.end
+    while k < n and clause_of[k] == c and tokens[k] in harm.particles:
+        k += 1
+    if k < n and clause_of[k] == c and tokens[k].startswith(harm.objects):
+        return True
+    k = m.start - 1
+    lowest = m.start - harm.reach
+    while k >= 0 and k >= lowest and clause_of[k] == c:
+        tok = tokens[k]
+        if tok in harm.passive:
+            return True
+        if tok in harm.now and m.start - k <= 2:
+            return True  # 又打, 正在打, 又开始打: happening again, now
+        if tok in harm.disposal and k + 1 < m.start and tokens[k + 1].startswith(harm.objects):
+            return True
+        k -= 1
+    # 把 + person further back in the clause: "把我的头往墙上撞".
+    k = lowest
+    while k >= 0 and clause_of[k] == c:
+        if tokens[k] in harm.disposal and k + 1 < m.start and tokens[k + 1].startswith(harm.objects):
+            return True
+        k -= 1
+    return False
 
 
 def _mentions_self(text: str, selves: list[str], possessed: frozenset[str]) -> bool:

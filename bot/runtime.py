@@ -10,7 +10,7 @@ import threading
 import time
 from functools import cached_property
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from bot import replies
 from bot.channels import channels
@@ -19,6 +19,7 @@ from bot.inbound import Answer, Inbound
 from bot.intake import Intake
 from bot.routing import Router
 from bot.settings import Settings
+from bot.tuning import LexiconWatcher
 from models import Database
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,22 @@ class Runtime:
         started = time.perf_counter()
         router = Router.from_files(self.settings.lexicon_path, self.settings.userdict_path)
         log.info("router ready in %.2fs", time.perf_counter() - started)
+        self.__dict__["router"] = router
+        self.refresh_lexicon()
         return router
+
+    @cached_property
+    def lexicon_watcher(self) -> LexiconWatcher:
+        return LexiconWatcher(self.router)
+
+    def refresh_lexicon(self) -> bool:
+        """Put the router on the newest lexicon revision supervisors saved, if any."""
+        try:
+            with self.db.session() as session:
+                return self.lexicon_watcher.refresh(session)
+        except SQLAlchemyError as exc:  # e.g. a database not migrated yet
+            log.debug("lexicon revisions not readable: %s", type(exc).__name__)
+            return False
 
     @cached_property
     def intake(self) -> Intake:

@@ -37,6 +37,12 @@ _CLAUSE_BREAKS = frozenset(
 _CONTENT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffa-z]")
 
 
+# Characters zhconv leaves alone because the right form depends on the word.
+# In messages 著 is nearly always the particle (拿著刀 = 拿着刀); 著名 and 著作
+# become 着名/着作, which route the same (nothing lists them).
+_T2S_EXTRA = {"著": "着", "擡": "抬"}
+
+
 @lru_cache(maxsize=1)
 def t2s_table() -> dict[int, int]:
     """The traditional-to-simplified character table, built once from zhconv."""
@@ -55,6 +61,8 @@ def t2s_table() -> dict[int, int]:
         for src, dst in data.get(name, {}).items():
             if len(src) == 1 and len(dst) == 1 and src != dst:
                 table[ord(src)] = ord(dst)
+    for src, dst in _T2S_EXTRA.items():
+        table.setdefault(ord(src), ord(dst))
     return table
 
 

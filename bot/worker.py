@@ -26,6 +26,7 @@ class Worker:
 
     def run_once(self) -> dict[str, int]:
         """One round: start and close follow-ups, then deliver what is due."""
+        self.runtime.refresh_lexicon()
         now = utcnow()
         timeout = timedelta(hours=self.runtime.settings.dialogue.followup_timeout_hours)
         with self.runtime.db.transaction() as session:

@@ -170,6 +170,152 @@ def evaluate(ctx: click.Context, file: str) -> None:
     click.echo(format_report(report))
 
 
+@cli.group()
+def lexicon() -> None:
+    """Tune the router: words, trial routes, validated changes, corrections."""
+
+
+def _lexicon_in_force(runtime):
+    from bot.tuning import lexicon_in_force
+
+    with runtime.db.session() as session:
+        return lexicon_in_force(session, runtime.router.lexicon)
+
+
+@lexicon.command("words")
+@click.option("--category", default=None, help="Only this category (consultation, mediation, service).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def lexicon_words(ctx: click.Context, category: str | None, as_json: bool) -> None:
+    """Which words route where, with their weights."""
+    from dataclasses import asdict
+
+    from bot.tuning import word_routes
+
+    _, current = _lexicon_in_force(_runtime(ctx))
+    rows = [r for r in word_routes(current) if category in (None, r.category)]
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        where = r.category + (f"/{r.subcategory}" if r.subcategory else "")
+        click.echo(f"{r.word}\t{r.role}\t{where}\t{r.weight:g}")
+
+
+@lexicon.command("try")
+@click.argument("text")
+@click.pass_context
+def lexicon_try(ctx: click.Context, text: str) -> None:
+    """Route one sentence and explain, word by word, why."""
+    router = _runtime(ctx).router
+    route = router.route(text)
+    click.echo(json.dumps(route.to_dict(), ensure_ascii=False))
+    click.echo(f"route: {router.label(route.category, route.subcategory)}  ({route.explanation})")
+    for row in router.explain(text):
+        if row.get("matched") or row.get("negated") or row.get("past"):
+            click.echo("  " + json.dumps(row, ensure_ascii=False))
+
+
+@lexicon.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True), required=False)
+@click.pass_context
+def lexicon_export(ctx: click.Context, file: str | None) -> None:
+    """Write the lexicon in force (to edit it and `apply` it back)."""
+    from models import LexiconRevision
+
+    runtime = _runtime(ctx)
+    with runtime.db.session() as session:
+        revision = LexiconRevision.latest(session)
+        text = revision.text if revision else runtime.settings.lexicon_path.read_text(encoding="utf-8")
+    if file:
+        Path(file).write_text(text, encoding="utf-8")
+        click.echo(f"written to {file}")
+    else:
+        click.echo(text, nl=False)
+
+
+@lexicon.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def lexicon_check(file: str) -> None:
+    """Validate a lexicon file; an error names the line."""
+    from bot.routing import Lexicon, LexiconError
+
+    try:
+        Lexicon.load(file)
+    except LexiconError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{file}: valid")
+
+
+@lexicon.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--by", "username", required=True, help="The supervisor or admin making the change.")
+@click.option("--note", default="", help="Why (kept with the revision).")
+@click.pass_context
+def lexicon_apply(ctx: click.Context, file: str, username: str, note: str) -> None:
+    """Validate FILE and put it in force for every process (recorded with who and when)."""
+    from bot.routing import LexiconError
+    from bot.tuning import NotAllowed, save_revision
+    from models import StaffUser, utcnow
+
+    runtime = _runtime(ctx)
+    _, current = _lexicon_in_force(runtime)
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file}: not UTF-8 text") from None
+    try:
+        with runtime.db.transaction() as session:
+            author = StaffUser.by_username(session, username)
+            if author is None:
+                raise click.ClickException(f"no staff user {username}")
+            revision, _ = save_revision(session, text.replace("\r\n", "\n"), author, current, utcnow(), note)
+            session.flush()
+            revision_id, summary = revision.id, revision.changes
+    except LexiconError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    except NotAllowed as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"revision {revision_id} in force (running services pick it up within seconds)")
+    for kind in ("added", "removed", "reweighted"):
+        for line in summary[kind]:
+            click.echo(f"  {kind}: {line}")
+
+
+@lexicon.command("history")
+@click.pass_context
+def lexicon_history(ctx: click.Context) -> None:
+    """Every saved revision: when, who, why, what changed."""
+    from models import LexiconRevision
+
+    with _runtime(ctx).db.session() as session:
+        revisions = session.scalars(select(LexiconRevision).order_by(LexiconRevision.id.desc())).all()
+        if not revisions:
+            click.echo("no revisions: the shipped lexicon is in force")
+        for r in revisions:
+            counts = ", ".join(f"{len(v)} {k}" for k, v in r.changes.items())
+            click.echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M}  {r.author.username}  {counts}  {r.note}")
+
+
+@lexicon.command("corrections")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def lexicon_corrections(ctx: click.Context, as_json: bool) -> None:
+    """Tickets whose route a caseworker corrected, with the words that misled the router."""
+    from bot.tuning import corrections
+
+    with _runtime(ctx).db.session() as session:
+        rows = corrections(session)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no corrected routes")
+    for row in rows:
+        words = "、".join(row["misleading_words"]) or "（无关键词）"
+        click.echo(f"{row['reference']}  {row['from']} → {row['to']}  by {row['by']}  words: {words}")
+
+
 @cli.command("worker")
 @click.option("--once", is_flag=True, help="Run one round and exit.")
 @click.pass_context

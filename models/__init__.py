@@ -4,6 +4,7 @@ from models.base import Base, utcnow
 from models.conversation import Conversation
 from models.db import Database
 from models.followup import FollowUp
+from models.lexicon import LexiconRevision
 from models.message import InboundReceipt, Message
 from models.outbox import OutboxMessage
 from models.region import Region
@@ -16,6 +17,7 @@ __all__ = [
     "Database",
     "FollowUp",
     "InboundReceipt",
+    "LexiconRevision",
     "Message",
     "OutboxMessage",
     "ReferenceCounter",

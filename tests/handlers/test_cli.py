@@ -96,3 +96,25 @@ def test_production_without_secrets_names_them(url):
     done = subprocess.run([sys.executable, "-m", "handlers", "tickets"], capture_output=True, text=True, env=env)
     assert done.returncode != 0
     assert "NIANGJIA_SECRET_KEY" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_lexicon_apply_validates_names_the_line_and_records_the_change(url, tmp_path):
+    niangjia("init-db", database_url=url)
+    niangjia("create-user", "wang", "--role", "supervisor", "--region", "ROOT", database_url=url, stdin="a-long-password\n")
+    exported = tmp_path / "lexicon.yaml"
+    assert niangjia("lexicon", "export", str(exported), database_url=url).returncode == 0
+    text = exported.read_text(encoding="utf-8")
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text.replace("相亲: 3.0,", "相亲: lots,", 1), encoding="utf-8")
+    refused = niangjia("lexicon", "apply", str(broken), "--by", "wang", database_url=url)
+    assert refused.returncode != 0 and "line" in refused.stderr and "Traceback" not in refused.stderr
+
+    exported.write_text(text.replace("相亲: 3.0,", "相亲: 3.0, 鹊桥会: 4.0,", 1), encoding="utf-8")
+    applied = niangjia("lexicon", "apply", str(exported), "--by", "wang", "--note", "七夕", database_url=url)
+    assert applied.returncode == 0, applied.stderr
+    assert "added: 鹊桥会" in applied.stdout
+    history = niangjia("lexicon", "history", database_url=url)
+    assert "wang" in history.stdout and "七夕" in history.stdout
+    tried = niangjia("lexicon", "try", "下个月的鹊桥会在哪里报名", database_url=url)
+    assert '"subcategory": "matchmaking"' in tried.stdout

@@ -32,6 +32,13 @@ def create_app(settings: Settings | None = None, router: Router | None = None) -
     webhooks.init_app(app)
     pages.init_app(app)
     simulator.init_app(app)
+    # The staff workspace: sessions and CSRF first (exempting the blueprints above), then
+    # the pages and the bearer-token API.
+    from handlers import api, auth, staff
+
+    auth.init_app(app)
+    staff.init_app(app)
+    api.init_app(app)
     register_error_handlers(app)
     return app
 

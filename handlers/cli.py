@@ -115,6 +115,23 @@ def create_user(ctx: click.Context, username: str, role: str, region_code: str, 
     click.echo(f"user {username} ({role}, {region_code}) created")
 
 
+@cli.command("issue-token")
+@click.argument("username")
+@click.option("--label", default="", help="What the token is for (shown to admins, never the secret).")
+@click.pass_context
+def issue_token(ctx: click.Context, username: str, label: str) -> None:
+    """Print a new API token for a staff member (shown once; only its hash is stored)."""
+    from models import ApiToken, StaffUser, utcnow
+
+    runtime = _runtime(ctx)
+    with runtime.db.transaction() as session:
+        user = StaffUser.by_username(session, username)
+        if user is None or not user.active:
+            raise click.ClickException(f"no active user {username}")
+        _, secret = ApiToken.issue(session, user, utcnow(), label)
+    click.echo(secret)
+
+
 @cli.command("tickets")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
 @click.option("--limit", default=100, show_default=True, help="Newest tickets first, at most this many.")

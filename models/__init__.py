@@ -6,12 +6,15 @@ from models.db import Database
 from models.followup import FollowUp
 from models.lexicon import LexiconRevision
 from models.message import InboundReceipt, Message
+from models.note import TicketNote
 from models.outbox import OutboxMessage
 from models.region import Region
 from models.staff import StaffUser
 from models.ticket import ReferenceCounter, Ticket, TicketEvent, next_reference
+from models.token import ApiToken
 
 __all__ = [
+    "ApiToken",
     "Base",
     "Conversation",
     "Database",
@@ -25,6 +28,7 @@ __all__ = [
     "StaffUser",
     "Ticket",
     "TicketEvent",
+    "TicketNote",
     "next_reference",
     "utcnow",
 ]

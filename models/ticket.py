@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, select, update
+from sqlalchemy import (
+    Date, ForeignKey, Index, Select, String, Text, case, func, literal, or_, select, update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, object_session, relationship
 
 from models.base import Base, utcnow
 from models.region import Region
@@ -28,6 +32,57 @@ STATUS_LABELS = {
     "withdrawn": "已撤销",
 }
 OPEN_STATUSES = ("new", "claimed")
+DONE_STATUSES = ("resolved", "closed")
+
+# How a case can end, by route (办结结果).
+OUTCOMES = {
+    "consultation": ("answered", "referred"),
+    "mediation": ("agreement", "no_agreement", "referred"),
+    "service": ("provided", "referred", "declined"),
+}
+OUTCOME_LABELS = {
+    "answered": "已解答",
+    "referred": "已转介",
+    "agreement": "达成调解协议",
+    "no_agreement": "未达成协议",
+    "provided": "已提供服务",
+    "declined": "本人谢绝",
+}
+
+# What staff may do to a ticket they can see (see Ticket.permits).
+ACTIONS = ("view", "claim", "release", "assign", "transfer", "note", "reply", "resolve", "reopen", "route")
+# Only supervisors and admins; everything else is for the assignee (or a supervisor).
+SUPERVISOR_ACTIONS = ("assign", "transfer")
+
+MAX_NOTE_CHARS = 4000
+MAX_REPLY_CHARS = 600  # a WeChat customer-service text is at most 2048 bytes
+MAX_REASON_CHARS = 500
+
+_WHOLE_REFERENCE = re.compile(r"[A-Z]+-\d{8}-\d{4,}")
+
+# A tab holding more tickets than this is read along the date index rather than sorted.
+WALK_DATES_ABOVE = 5000
+
+# Queue tabs, in the order they are shown.
+TABS = ("unclaimed", "mine", "open", "done", "all")
+TAB_LABELS = {"unclaimed": "待认领", "mine": "我的工单", "open": "未办结", "done": "已办结", "all": "全部"}
+
+
+class TicketError(Exception):
+    """A staff action that cannot be done; the message is shown to the staff member."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(TicketError):
+    """The action's input is wrong (HTTP 422, naming the field)."""
+
+
+class Conflict(TicketError):
+    """The ticket is not in a state that allows the action, or someone got there first (409)."""
 
 
 class ReferenceCounter(Base):
@@ -64,6 +119,14 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_ticket_status_urgent_created", "status", "urgent", "created_at"),
         Index("ix_ticket_channel_user", "channel", "channel_user"),
+        # The queue: unclaimed tickets, urgent first, then by claim deadline.
+        Index("ix_ticket_status_urgent_claim_due", "status", "urgent", "claim_due_at"),
+        # A region's tickets by status; with assignee_id it also counts the tabs from the
+        # index alone (tab_counts).
+        Index("ix_ticket_region_status_assignee", "region_id", "status", "assignee_id"),
+        Index("ix_ticket_assignee_status", "assignee_id", "status"),
+        # The "done" and "all" tabs, newest first: walked backwards, stopped after a page.
+        Index("ix_ticket_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,8 +142,10 @@ class Ticket(Base):
     route_explanation: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="new")
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     contact_phone: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    resolution_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -170,8 +235,350 @@ class Ticket(Base):
             actor_type="staff" if actor is not None else actor_type,
             detail=detail,
         )
-        self.events.append(event)
+        session = object_session(self)
+        if session is None:
+            self.events.append(event)
+        else:
+            # Added beside the ticket rather than appended to `events`, which would load
+            # the whole trail (every view is recorded, so it grows) just to add a line.
+            event.ticket = self
+            session.add(event)
         return event
+
+    # -- what staff see ---------------------------------------------------------
+
+    @property
+    def due_at(self) -> datetime | None:
+        """The next deadline: to be claimed, or to be resolved; None once done."""
+        if self.status == "new":
+            return self.claim_due_at
+        if self.status == "claimed":
+            return self.resolve_due_at
+        return None
+
+    @classmethod
+    def visible_to(cls, user: StaffUser, region: Region | None = None, per_row: bool = False) -> Any:
+        """The condition for tickets in `user`'s subtree (narrowed to `region`'s, if given).
+
+        The prefix match runs on the region table (thousands of rows, path-indexed),
+        not on the ticket table, so the ticket side is a plain region_id IN (...), which
+        both SQLite and PostgreSQL answer from an index whatever the collation.
+        `per_row` asks instead, ticket by ticket, whether its region lies in the subtree:
+        for walking a big scope in date order (see `queue`).
+        """
+        path = (region or user.region).path
+        in_subtree = Region.path.startswith(path, autoescape=True)
+        if per_row:
+            return select(Region.id).where(Region.id == cls.region_id, in_subtree).exists()
+        return cls.region_id.in_(select(Region.id).where(in_subtree))
+
+    @classmethod
+    def _scope(cls, session: Session, user: StaffUser, region: Region | None, per_row: bool = False) -> Any:
+        """`visible_to` for a list: no condition at all when the subtree is the whole grid.
+
+        A city-level account sees every ticket; saying so lets the database scan instead of
+        probing the region index once per ticket (which is what `IN (every region)` costs).
+        """
+        path = (region or user.region).path
+        inside, everything = session.execute(
+            select(
+                func.coalesce(func.sum(case((Region.path.startswith(path, autoescape=True), 1), else_=0)), 0),
+                func.count(),
+            ).select_from(Region)
+        ).one()
+        if inside == everything:
+            return literal(True)
+        return cls.visible_to(user, region, per_row=per_row)
+
+    @classmethod
+    def find_visible(cls, session: Session, user: StaffUser, reference: str) -> Ticket | None:
+        """The ticket with this reference if `user` may see it; None otherwise (→ 404)."""
+        return session.scalar(
+            select(cls).where(cls.reference == reference.strip().upper(), cls.visible_to(user))
+        )
+
+    @classmethod
+    def queue(
+        cls, session: Session, user: StaffUser, filters: QueueFilter, page: int = 1, per_page: int = 50,
+        total: int | None = None,
+    ) -> list[Ticket]:
+        """One page of a queue tab: urgent first, then the nearest deadline ("done" and
+        "all": newest first). `total`, the tab's count if known, picks the plan."""
+        # A big history (a city's "all" tab) is read newest-first along the date index and
+        # stopped after a page; a small one is fetched by region and sorted in memory.
+        # Planners cannot tell the two apart from `region_id IN (subtree)`, so we say it.
+        walk_dates = filters.tab in ("done", "all") and (total is None or total > WALK_DATES_ABOVE)
+        query = cls._filtered(session, user, filters, per_row=walk_dates).where(cls._tab_condition(user, filters.tab))
+        if filters.tab in ("done", "all") and not walk_dates:
+            # A few thousand at most: find them, then sort them. Left alone, a planner walks
+            # the date index reading every ticket row to test a text filter on it.
+            query = select(cls).where(cls.id.in_(query.with_only_columns(cls.id)))
+        if filters.tab in ("done", "all"):
+            order = [cls.created_at.desc(), cls.id.desc()]
+        elif filters.tab == "unclaimed":
+            order = [cls.urgent.desc(), cls.claim_due_at, cls.id]
+        else:
+            deadline = case((cls.status == "new", cls.claim_due_at), else_=cls.resolve_due_at)
+            order = [cls.urgent.desc(), deadline, cls.id]
+        query = (
+            query.options(joinedload(cls.region), joinedload(cls.assignee))
+            .order_by(*order)
+            .limit(per_page)
+            .offset((max(page, 1) - 1) * per_page)
+        )
+        return list(session.scalars(query))
+
+    @classmethod
+    def tab_counts(cls, session: Session, user: StaffUser, filters: QueueFilter) -> dict[str, int]:
+        """How many tickets each tab holds under the same filters.
+
+        One GROUP BY over (status, assignee), which the (region_id, status, assignee_id)
+        index answers without reading a ticket row when no other filter is set.
+        """
+        query = cls._filtered(session, user, filters).with_only_columns(cls.status, cls.assignee_id, func.count())
+        counts = dict.fromkeys(TABS, 0)
+        for status, assignee_id, number in session.execute(query.group_by(cls.status, cls.assignee_id)):
+            counts["all"] += number
+            if status == "new":
+                counts["unclaimed"] += number
+            if status in OPEN_STATUSES:
+                counts["open"] += number
+            if status in DONE_STATUSES:
+                counts["done"] += number
+            if status == "claimed" and assignee_id == user.id:
+                counts["mine"] += number
+        return counts
+
+    @classmethod
+    def _filtered(cls, session: Session, user: StaffUser, filters: QueueFilter, per_row: bool = False) -> Select[Any]:
+        query = select(cls).where(cls._scope(session, user, filters.region, per_row=per_row))
+        if filters.category:
+            query = query.where(cls.category == filters.category)
+        if filters.status:
+            query = query.where(cls.status == filters.status)
+        if filters.urgent:
+            query = query.where(cls.urgent.is_(True))
+        text = filters.text.strip()
+        if text:
+            # References are searched as typed ("0042", "nj-20261121"); the route's words
+            # (婆婆, 抚养权) through the router's explanation. Her messages are not searched
+            # here: a list of hits would show her words to whoever typed the search.
+            if _WHOLE_REFERENCE.fullmatch(text.upper()):
+                query = query.where(cls.reference == text.upper())  # read out on the phone: the index
+            else:
+                query = query.where(
+                    or_(
+                        cls.reference.contains(text.upper(), autoescape=True),
+                        cls.route_explanation.contains(text, autoescape=True),
+                    )
+                )
+        return query
+
+    @classmethod
+    def _tab_condition(cls, user: StaffUser, tab: str) -> Any:
+        if tab == "unclaimed":
+            return cls.status == "new"
+        if tab == "mine":
+            return (cls.assignee_id == user.id) & (cls.status == "claimed")
+        if tab == "open":
+            return cls.status.in_(OPEN_STATUSES)
+        if tab == "done":
+            return cls.status.in_(DONE_STATUSES)
+        return literal(True)
+
+    def permits(self, user: StaffUser, action: str) -> bool:
+        """Whether `user` may do `action` to this ticket.
+
+        Out of scope means nothing (and the handler answers 404, so existence does not
+        leak). Anyone in scope may look and claim; assigning and transferring are for
+        supervisors and admins; the rest is for the assignee, or a supervisor or admin.
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        if not user.active or not user.sees(self.region):
+            return False
+        if action in ("view", "claim"):
+            return True
+        if user.supervises:
+            return True
+        if action in SUPERVISOR_ACTIONS:
+            return False
+        return self.assignee_id == user.id
+
+    # -- staff transitions (each checks, records an event, never commits) -------
+
+    def claim(self, session: Session, by: StaffUser, now: datetime) -> None:
+        """Take the ticket; exactly one of any number of simultaneous claimers wins.
+
+        A conditional UPDATE decides: on PostgreSQL the losers wait for the winner's row
+        lock and then find the condition false; on SQLite the write lock serialises them.
+        """
+        won = self._swap(
+            session,
+            (Ticket.status == "new", Ticket.assignee_id.is_(None)),
+            status="claimed", assignee_id=by.id, claimed_at=func.coalesce(Ticket.claimed_at, now), updated_at=now,
+        )
+        if not won:
+            if self.status == "claimed" and self.assignee is not None:
+                if self.assignee_id == by.id:
+                    raise Conflict("您已认领此工单")
+                raise Conflict(f"已被 {self.assignee.display_name} 认领")
+            raise Conflict(f"工单{STATUS_LABELS.get(self.status, self.status)}，不能认领")
+        self.record("claimed", actor=by)
+
+    def release(self, session: Session, by: StaffUser, reason: str, now: datetime) -> None:
+        """Give a claimed ticket back to the queue of its region."""
+        reason = _text(reason, "reason", MAX_REASON_CHARS, required=False)
+        previous = self.assignee_id
+        if self.status != "claimed" or not self._swap(
+            session,
+            (Ticket.status == "claimed", Ticket.assignee_id == previous),
+            status="new", assignee_id=None, updated_at=now,
+        ):
+            raise self._changed("释放")
+        self.record("released", actor=by, reason=reason, previous_assignee=previous)
+
+    def assign(self, session: Session, by: StaffUser, assignee: StaffUser, now: datetime) -> None:
+        """A supervisor gives the ticket to a colleague who works in its region."""
+        if not assignee.active or not assignee.sees(self.region):
+            raise InvalidInput("该工作人员不负责这个工单所在的区域", "assignee")
+        if self.assignee_id == assignee.id and self.status == "claimed":
+            raise InvalidInput("工单已由该工作人员处理", "assignee")
+        previous = self.assignee_id
+        if self.status not in OPEN_STATUSES or not self._swap(
+            session,
+            (Ticket.status.in_(OPEN_STATUSES), _same(Ticket.assignee_id, previous)),
+            status="claimed", assignee_id=assignee.id, claimed_at=func.coalesce(Ticket.claimed_at, now),
+            updated_at=now,
+        ):
+            raise self._changed("指派")
+        self.record("assigned", actor=by, assignee=assignee.id, assignee_name=assignee.display_name,
+                    previous_assignee=previous)
+
+    def transfer(
+        self, session: Session, by: StaffUser, region: Region, assignee: StaffUser | None, reason: str, now: datetime
+    ) -> None:
+        """转办: move the ticket to another grid (and person), with the reason on record."""
+        reason = _text(reason, "reason", MAX_REASON_CHARS)
+        if not by.sees(region):
+            raise InvalidInput("只能转办到您管辖范围内的区域", "region")
+        if assignee is not None and (not assignee.active or not assignee.sees(region)):
+            raise InvalidInput("该工作人员不负责所选区域", "assignee")
+        if region.id == self.region_id and (assignee is None or assignee.id == self.assignee_id):
+            raise InvalidInput("请选择另一个区域或另一位工作人员", "region")
+        previous_region, previous = self.region_id, self.assignee_id
+        values: dict[str, Any] = dict(region_id=region.id, updated_at=now)
+        if assignee is None:
+            values.update(status="new", assignee_id=None)
+        else:
+            values.update(status="claimed", assignee_id=assignee.id, claimed_at=func.coalesce(Ticket.claimed_at, now))
+        if self.status not in OPEN_STATUSES or not self._swap(
+            session,
+            (Ticket.status.in_(OPEN_STATUSES), Ticket.region_id == previous_region, _same(Ticket.assignee_id, previous)),
+            **values,
+        ):
+            raise self._changed("转办")
+        self.record(
+            "transferred", actor=by, reason=reason,
+            from_region=session.get(Region, previous_region).code, to_region=region.code,
+            assignee=assignee.id if assignee else None, previous_assignee=previous,
+        )
+
+    def add_note(self, session: Session, by: StaffUser, text: str, now: datetime):
+        """An internal note for colleagues (never sent to her)."""
+        from models.note import TicketNote  # note.py imports this module
+
+        text = _text(text, "text", MAX_NOTE_CHARS)
+        note = TicketNote(ticket=self, author=by, text=text, created_at=now)
+        session.add(note)
+        session.flush()
+        self.record("note_added", actor=by, note=note.id)
+        return note
+
+    def reply(self, session: Session, by: StaffUser, text: str, now: datetime):
+        """Send her a message through her channel (queued in the outbox, same transaction)."""
+        from models.outbox import OutboxMessage  # outbox.py imports this module
+
+        text = _text(text, "text", MAX_REPLY_CHARS)
+        if self.status != "claimed":
+            raise Conflict("请先认领工单再回复" if self.status == "new" else "工单已办结；如需继续处理，请先重新打开")
+        item = OutboxMessage.enqueue(
+            session, channel=self.channel, channel_user=self.channel_user, text=text, now=now,
+            ticket=self, author_id=by.id,
+        )
+        if self.first_response_at is None:
+            self.first_response_at = now
+        self.updated_at = now
+        session.flush()
+        # The trail says that a reply was sent, not what it said (that is in the transcript).
+        self.record("replied", actor=by, outbox=item.id)
+        return item
+
+    def resolve(self, session: Session, by: StaffUser, outcome: str, note: str, now: datetime) -> None:
+        """办结: close the work with an outcome that fits the route; follow-up comes next."""
+        allowed = OUTCOMES.get(self.category, ())
+        if outcome not in allowed:
+            labels = "、".join(OUTCOME_LABELS[o] for o in allowed)
+            raise InvalidInput(f"请选择办结结果：{labels}", "outcome")
+        note = _text(note, "note", MAX_NOTE_CHARS, required=False)
+        if self.status != "claimed" or not self._swap(
+            session,
+            (Ticket.status == "claimed", _same(Ticket.assignee_id, self.assignee_id)),
+            status="resolved", resolved_at=now, outcome=outcome, resolution_note=note, updated_at=now,
+        ):
+            raise self._changed("办结")
+        self.record("resolved", actor=by, outcome=outcome)
+
+    def reopen(self, session: Session, by: StaffUser, reason: str, now: datetime) -> None:
+        """Back to work after resolution: to the assignee if there is one, else the queue."""
+        reason = _text(reason, "reason", MAX_REASON_CHARS)
+        previous_outcome = self.outcome
+        if self.status not in DONE_STATUSES or not self._swap(
+            session,
+            (Ticket.status.in_(DONE_STATUSES), _same(Ticket.assignee_id, self.assignee_id)),
+            status="claimed" if self.assignee_id else "new",
+            resolved_at=None, closed_at=None, outcome=None, updated_at=now,
+        ):
+            raise self._changed("重新打开")
+        self.record("reopened", actor=by, reason=reason, previous_outcome=previous_outcome)
+
+    def correct_route(self, session: Session, by: StaffUser, category: str, now: datetime) -> None:
+        """Put the ticket on the right route; the event keeps what the router saw, for tuning."""
+        if category not in CATEGORIES:
+            raise InvalidInput("请选择咨询、调解或服务", "category")
+        if category == self.category:
+            raise InvalidInput("工单已经在这个分类", "category")
+        if self.status not in OPEN_STATUSES:
+            raise Conflict("工单已办结，不能再改分类")
+        self.record(
+            "route_corrected", actor=by, from_category=self.category, from_subcategory=self.subcategory,
+            to_category=category, keywords=list(self.route_keywords or []),
+            explanation=self.route_explanation, confidence=self.confidence,
+        )
+        self.category, self.subcategory, self.updated_at = category, None, now
+
+    def record_view(self, by: StaffUser, via: str) -> None:
+        """Opening her transcript and contact details is itself on the record."""
+        self.record("viewed", actor=by, via=via)
+
+    def _swap(self, session: Session, conditions: tuple[Any, ...], **values: Any) -> bool:
+        """Compare-and-set: update this row only if `conditions` still hold in the database.
+
+        Whatever the outcome, the object is refreshed to the row as it now is, so a
+        loser can say who won.
+        """
+        result = session.execute(
+            update(Ticket)
+            .where(Ticket.id == self.id, *conditions)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(self)
+        return result.rowcount == 1
+
+    def _changed(self, verb: str) -> Conflict:
+        """The conflict for an action the ticket's current state does not allow."""
+        return Conflict(f"工单当前{STATUS_LABELS.get(self.status, self.status)}，不能{verb}（可能刚被他人处理，请刷新）")
 
     def mark_urgent(self, keywords: list[str]) -> bool:
         """Raise the ticket to urgent (never lowers it); True if it changed."""
@@ -180,6 +587,31 @@ class Ticket(Base):
         self.urgent = True
         self.record("marked_urgent", actor_type="woman", keywords=keywords)
         return True
+
+
+@dataclass
+class QueueFilter:
+    """What the queue shows: a tab, narrowed by route, status, region, urgency and text."""
+
+    tab: str = "unclaimed"
+    category: str | None = None
+    status: str | None = None
+    region: Region | None = None
+    urgent: bool = False
+    text: str = ""
+
+
+def _same(column: Any, value: int | None) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+def _text(value: str, field: str, limit: int, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput("请填写内容" if field in ("text", "note") else "请填写原因", field)
+    if len(value) > limit:
+        raise InvalidInput(f"最多 {limit} 个字", field)
+    return value
 
 
 class TicketEvent(Base):
@@ -198,6 +630,18 @@ class TicketEvent(Base):
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     actor: Mapped[StaffUser | None] = relationship()
+
+    @classmethod
+    def trail(cls, session: Session, ticket: Ticket, limit: int = 500) -> list[TicketEvent]:
+        """The ticket's audit trail (its last `limit` lines), oldest first, actors loaded."""
+        newest = session.scalars(
+            select(cls)
+            .where(cls.ticket_id == ticket.id)
+            .options(joinedload(cls.actor))
+            .order_by(cls.id.desc())
+            .limit(limit)
+        ).all()
+        return list(reversed(newest))
 
     def __repr__(self) -> str:
         return f"<TicketEvent {self.action} on {self.ticket_id}>"

@@ -1,0 +1,280 @@
+"""The API's OpenAPI 3.1 document (served at /api/v1/openapi.json, validated in the tests)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from models.ticket import CATEGORIES, OUTCOMES, STATUSES, TABS
+
+ALL_OUTCOMES = sorted({o for outcomes in OUTCOMES.values() for o in outcomes})
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        401: "没有或无效的令牌",
+        403: "在管辖范围内，但角色不允许",
+        404: "工单不存在或不在管辖范围内（两者不作区分）",
+        409: "工单状态不允许（例如已被他人认领：“已被 X 认领”）",
+        422: "输入有误，field 指出是哪个字段",
+    }
+    return {str(code): {"$ref": f"#/components/responses/E{code}"} for code in codes if code in text}
+
+
+def _action(summary: str, body: dict[str, Any] | None, required: list[str], ok: dict[str, Any],
+            ok_code: str = "200", description: str = "") -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "tags": ["tickets"],
+        "parameters": [{"$ref": "#/components/parameters/Reference"}],
+        "responses": {ok_code: ok, **_errors(401, 403, 404, 409, 422)},
+    }
+    if description:
+        operation["description"] = description
+    if body is not None:
+        operation["requestBody"] = {
+            "required": bool(required),
+            "content": {"application/json": {"schema": {
+                "type": "object", "properties": body, "required": required, "additionalProperties": True,
+            }}},
+        }
+    return {"post": operation}
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    text = {"type": "string"}
+    ticket_ok = _json({"type": "object", "properties": {"ticket": _ref("TicketSummary")}, "required": ["ticket"]},
+                      "操作成功，返回工单当前状态")
+    nullable = lambda schema: {"anyOf": [schema, {"type": "null"}]}  # noqa: E731
+    error_schema = {
+        "type": "object",
+        "properties": {
+            "error": {"type": "string", "examples": ["conflict"]},
+            "message": {"type": "string", "examples": ["已被 李姐 认领"]},
+            "field": {"type": "string", "description": "出错的字段（422）"},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            "ticket": _ref("TicketSummary"),
+        },
+        "required": ["error", "message"],
+    }
+    region_brief = {"type": "object", "properties": {"code": text, "name": text}, "required": ["code", "name"]}
+    staff_brief = {"type": "object", "properties": {"username": text, "display_name": text},
+                   "required": ["username", "display_name"]}
+    summary_props = {
+        "reference": {"type": "string", "examples": ["NJ-20261121-0042"]},
+        "category": {"type": "string", "enum": list(CATEGORIES)},
+        "category_label": text,
+        "subcategory": nullable(text),
+        "urgent": {"type": "boolean"},
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "status_label": text,
+        "keywords": {"type": "array", "items": text},
+        "region": region_brief,
+        "assignee": nullable(staff_brief),
+        "created_at": {"type": "string", "format": "date-time"},
+        "due_at": nullable({"type": "string", "format": "date-time"}),
+        "seconds_left": nullable({"type": "integer", "description": "距下一期限的秒数，负数为超期"}),
+        "overdue": {"type": "boolean"},
+        "outcome": nullable({"type": "string", "enum": ALL_OUTCOMES}),
+        "outcome_label": nullable(text),
+    }
+    delivery = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["pending", "sending", "sent", "failed"]},
+            "status_label": text,
+            "attempts": {"type": "integer"},
+            "error": nullable(text),
+            "hint": nullable({"type": "string", "description": "失败原因的中文说明（如微信 45015：超过 48 小时）"}),
+            "sent_at": nullable({"type": "string", "format": "date-time"}),
+        },
+        "required": ["status", "status_label"],
+    }
+    message = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "direction": {"type": "string", "enum": ["in", "out"]},
+            "kind": text,
+            "text": text,
+            "at": {"type": "string", "format": "date-time"},
+            "author": nullable(text),
+            "delivery": nullable(_ref("Delivery")),
+            "media_id": text,
+            "location": {"type": "object", "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}}},
+        },
+        "required": ["id", "direction", "kind", "text", "at"],
+    }
+    detail = {
+        "allOf": [
+            _ref("TicketSummary"),
+            {
+                "type": "object",
+                "properties": {
+                    "channel": text,
+                    "contact_phone": nullable(text),
+                    "route": {"type": "object", "properties": {
+                        "category": text, "subcategory": nullable(text), "keywords": {"type": "array", "items": text},
+                        "explanation": text, "confidence": {"type": "number"},
+                    }},
+                    "resolution": nullable({"type": "object", "properties": {
+                        "outcome": text, "outcome_label": text, "note": text}}),
+                    "outcomes": {"type": "array", "items": {"type": "object", "properties": {"value": text, "label": text}}},
+                    "messages": {"type": "array", "items": _ref("Message")},
+                    "attachments": {"type": "array", "items": _ref("Message")},
+                    "notes": {"type": "array", "items": _ref("Note")},
+                    "events": {"type": "array", "items": _ref("Event")},
+                },
+                "required": ["messages", "notes", "events", "route"],
+            },
+        ]
+    }
+    region = {
+        "type": "object",
+        "properties": {"code": text, "name": text, "level": {"type": "string", "enum": ["city", "county", "town", "village"]},
+                       "level_label": text, "path": text, "parent": nullable(text)},
+        "required": ["code", "name", "level", "path"],
+    }
+    staff = {
+        "type": "object",
+        "properties": {"username": text, "display_name": text,
+                       "role": {"type": "string", "enum": ["caseworker", "supervisor", "admin"]},
+                       "role_label": text, "region": _ref("Region")},
+        "required": ["username", "display_name", "role", "region"],
+    }
+
+    def query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "娘家 Niangjia 工作台 API",
+            "version": "1.0.0",
+            "description": (
+                "妇联“娘家人”接诉平台的工作人员接口。用 `niangjia issue-token 用户名` 取得令牌，"
+                "以 `Authorization: Bearer <token>` 调用。每个用户只能看到其所属区域及下级区域的工单；"
+                "范围外的工单一律 404。查看工单详情会记入工单的处理记录。"
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "tags": [{"name": "tickets", "description": "工单"}, {"name": "account", "description": "账号与区域"}],
+        "paths": {
+            "/me": {"get": {"summary": "当前用户", "tags": ["account"],
+                            "responses": {"200": _json(_ref("Staff"), "当前用户"), **_errors(401)}}},
+            "/regions": {"get": {"summary": "管辖范围内的区域（网格）", "tags": ["account"], "responses": {
+                "200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Region")}},
+                              "required": ["items"]}, "区域列表，按路径排序"),
+                **_errors(401)}}},
+            "/tickets": {"get": {
+                "summary": "工单列表（筛选、分页）",
+                "tags": ["tickets"],
+                "description": "紧急优先，其次按期限先后（待认领按认领期限，处理中按办结期限）；done 与 all 按收到时间倒序。",
+                "parameters": [
+                    query("tab", "unclaimed 待认领 / mine 我的 / open 未办结 / done 已办结 / all 全部（默认）",
+                          {"type": "string", "enum": list(TABS), "default": "all"}),
+                    query("category", "分类", {"type": "string", "enum": list(CATEGORIES)}),
+                    query("status", "状态", {"type": "string", "enum": list(STATUSES)}),
+                    query("region", "区域代码（须在管辖范围内）", text),
+                    query("urgent", "仅紧急", {"type": "string", "enum": ["1", "true"]}),
+                    query("q", "工单号或分流关键词", {"type": "string", "maxLength": 100}),
+                    query("page", "页码，从 1 开始", {"type": "integer", "minimum": 1, "default": 1}),
+                    query("per_page", "每页条数", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
+                ],
+                "responses": {
+                    "200": _json({"type": "object", "properties": {
+                        "items": {"type": "array", "items": _ref("TicketSummary")},
+                        "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
+                        "tab": {"type": "string"},
+                        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    }, "required": ["items", "page", "per_page", "total", "counts"]}, "一页工单"),
+                    **_errors(401, 422),
+                },
+            }},
+            "/tickets/{reference}": {"get": {
+                "summary": "工单详情（对话记录、联系方式、备注、处理记录）",
+                "description": "含个人信息；每次查看都记入处理记录。",
+                "tags": ["tickets"],
+                "parameters": [{"$ref": "#/components/parameters/Reference"}],
+                "responses": {"200": _json(_ref("TicketDetail"), "工单详情"), **_errors(401, 404)},
+            }},
+            "/tickets/{reference}/claim": _action(
+                "认领", None, [], ticket_ok,
+                description="原子操作：多人同时认领，只有一人成功，其余得到 409“已被 X 认领”。"),
+            "/tickets/{reference}/release": _action("释放回队列", {"reason": text}, [], ticket_ok),
+            "/tickets/{reference}/assign": _action(
+                "指派（督办人、管理员）", {"assignee": {"type": "string", "description": "用户名"}}, ["assignee"], ticket_ok),
+            "/tickets/{reference}/transfer": _action(
+                "转办到另一区域或人员（督办人、管理员）",
+                {"region": {"type": "string", "description": "区域代码"},
+                 "assignee": {"type": "string", "description": "用户名（选填；不填则进入该区域待认领）"},
+                 "reason": text},
+                ["region", "reason"], ticket_ok),
+            "/tickets/{reference}/notes": _action(
+                "添加内部备注", {"text": {"type": "string", "maxLength": 4000}}, ["text"],
+                _json({"type": "object", "properties": {"note": _ref("Note"), "ticket": _ref("TicketSummary")},
+                       "required": ["note", "ticket"]}, "备注已保存"), ok_code="201"),
+            "/tickets/{reference}/reply": _action(
+                "回复她（经发件箱通过她的渠道发送）", {"text": {"type": "string", "maxLength": 600}}, ["text"],
+                _json({"type": "object", "properties": {
+                    "delivery": {"allOf": [_ref("Delivery"), {"type": "object", "properties": {"id": {"type": "integer"}}}]},
+                    "ticket": _ref("TicketSummary")}, "required": ["delivery", "ticket"]}, "已排队发送"),
+                ok_code="202"),
+            "/tickets/{reference}/resolve": _action(
+                "办结",
+                {"outcome": {"type": "string", "enum": ALL_OUTCOMES,
+                             "description": "咨询：answered / referred；调解：agreement / no_agreement / referred；"
+                                            "服务：provided / referred / declined"},
+                 "note": {"type": "string", "maxLength": 4000}},
+                ["outcome"], ticket_ok),
+            "/tickets/{reference}/reopen": _action("重新打开", {"reason": text}, ["reason"], ticket_ok),
+            "/tickets/{reference}/route": _action(
+                "更正分类（记录供分流调优）", {"category": {"type": "string", "enum": list(CATEGORIES)}}, ["category"], ticket_ok),
+            "/openapi.json": {"get": {"summary": "本文档", "tags": ["account"], "security": [],
+                                      "responses": {"200": {"description": "OpenAPI 3.1 文档"}}}},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "niangjia issue-token 发放"}},
+            "parameters": {
+                "Reference": {"name": "reference", "in": "path", "required": True, "description": "工单号",
+                              "schema": {"type": "string", "examples": ["NJ-20261121-0042"]}},
+            },
+            "responses": {
+                f"E{code}": _json(_ref("Error"), description)
+                for code, description in {
+                    401: "没有或无效的令牌",
+                    403: "在管辖范围内，但角色不允许",
+                    404: "工单不存在或不在管辖范围内（两者不作区分）",
+                    409: "工单状态不允许（例如已被他人认领）",
+                    422: "输入有误，field 指出是哪个字段",
+                }.items()
+            },
+            "schemas": {
+                "Error": error_schema,
+                "TicketSummary": {"type": "object", "properties": summary_props,
+                                  "required": ["reference", "category", "urgent", "status", "region", "created_at"]},
+                "TicketDetail": detail,
+                "Delivery": delivery,
+                "Message": message,
+                "Note": {"type": "object", "properties": {"id": {"type": "integer"}, "text": text, "author": text,
+                                                          "at": {"type": "string", "format": "date-time"}},
+                         "required": ["id", "text", "author", "at"]},
+                "Event": {"type": "object", "properties": {"action": text, "label": text, "actor": text, "actor_type": text,
+                                                           "at": {"type": "string", "format": "date-time"},
+                                                           "detail": {"type": "object"}},
+                          "required": ["action", "actor_type", "at"]},
+                "Region": region,
+                "Staff": staff,
+            },
+        },
+    }

@@ -1,0 +1,179 @@
+"""The API's handlers, in the workspace's order: authenticate (bearer) → load in scope or
+404 → authorise (403) → model method (409 / 422) → commit → serialise.
+
+Errors are JSON: {"error": code, "message": 中文说明[, "field": name]}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from handlers.api.openapi import openapi_document
+from handlers.auth import bearer_user, db_session
+from handlers.serializers import (
+    serialize_delivery, serialize_note, serialize_region, serialize_staff, serialize_ticket_summary,
+)
+from handlers.staff.actions import ACTIONS, page_args, perform, queue_filters, ticket_detail
+from models import Region, StaffUser, Ticket, utcnow
+from models.ticket import Conflict, InvalidInput, TicketError
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+HTTP_MESSAGES = {
+    400: "请求格式有误",
+    401: "需要有效的 API 令牌（Authorization: Bearer <token>）",
+    403: "您没有权限这样做",
+    404: "找不到该资源，或它不在您的管辖范围内",
+    405: "不支持该请求方法",
+    413: "请求体太大",
+    415: "请使用 application/json",
+}
+MAX_BODY_BYTES = 64 * 1024
+
+
+def error(status: int, message: str | None = None, field: str | None = None, **extra: Any) -> Response:
+    """A JSON error response."""
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "validation_error"}.get(
+        status, "bad_request" if status < 500 else "server_error"
+    )
+    body: dict[str, Any] = {"error": code, "message": message or HTTP_MESSAGES.get(status, "请求失败")}
+    if field:
+        body["field"] = field
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="niangjia"'
+    return response
+
+
+@bp.before_request
+def authenticate():
+    request.max_content_length = MAX_BODY_BYTES
+    if request.endpoint == "api.openapi":
+        return None
+    user = bearer_user()
+    if user is None:
+        return error(401)
+    g.api_user = user
+    return None
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    return error(exc.code or 500, HTTP_MESSAGES.get(exc.code or 500))
+
+
+def _me() -> StaffUser:
+    return g.api_user
+
+
+def _body() -> dict[str, Any]:
+    """The JSON object sent (empty when there is no body); anything else is a 422."""
+    if not request.get_data(cache=True):
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("请求体应为 JSON 对象", "body")
+    return data
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.get("/me")
+def me():
+    return jsonify(serialize_staff(_me()))
+
+
+@bp.get("/regions")
+def regions():
+    user = _me()
+    rows = db_session().scalars(
+        select(Region).where(Region.path.startswith(user.region.path, autoescape=True)).order_by(Region.path)
+    ).all()
+    parents = {r.id: r.code for r in rows}
+    items = [{**serialize_region(r), "parent": parents.get(r.parent_id) if r.parent_id else None} for r in rows]
+    return jsonify(items=items)
+
+
+@bp.get("/tickets")
+def tickets():
+    session, user = db_session(), _me()
+    filters, errors = queue_filters(session, user, request.args, default_tab="all")
+    page, per_page, page_errors = page_args(request.args, 50)
+    errors.update(page_errors)
+    if errors:
+        field = next(iter(errors))
+        return error(422, errors[field], field, fields=errors)
+    now = utcnow()
+    counts = Ticket.tab_counts(session, user, filters)
+    rows = Ticket.queue(session, user, filters, page, per_page, total=counts[filters.tab])
+    return jsonify(
+        items=[serialize_ticket_summary(t, now) for t in rows],
+        page=page, per_page=per_page, total=counts[filters.tab], counts=counts, tab=filters.tab,
+    )
+
+
+@bp.get("/tickets/<reference>")
+def ticket(reference: str):
+    session, user = db_session(), _me()
+    found = Ticket.find_visible(session, user, reference)
+    if found is None:
+        return error(404, "找不到该工单，或它不在您的管辖范围内")
+    found.record_view(user, "api")
+    session.commit()
+    return jsonify(ticket_detail(session, found, utcnow()))
+
+
+# -- acting -------------------------------------------------------------------------
+
+
+@bp.post("/tickets/<reference>/<action>")
+def act(reference: str, action: str):
+    if action not in ACTIONS:
+        return error(404)
+    session, user = db_session(), _me()
+    found = Ticket.find_visible(session, user, reference)
+    if found is None:
+        return error(404, "找不到该工单，或它不在您的管辖范围内")
+    if not found.permits(user, ACTIONS[action]):
+        supervising = ACTIONS[action] in ("assign", "transfer")
+        return error(403, "只有督办人或管理员可以转办、指派" if supervising else "只有认领人或督办人可以这样做")
+    try:
+        result = perform(session, user, found, action, _body(), utcnow())
+    except Conflict as exc:
+        session.rollback()
+        return error(409, exc.message, ticket=_summary(found))
+    except TicketError as exc:
+        session.rollback()
+        return error(422, exc.message, exc.field or "body")
+    session.commit()
+    log.info("ticket %s: %s by staff %s (api)", found.reference, action, user.id)
+    if action == "notes":
+        return jsonify(note=serialize_note(result), ticket=_summary(found)), 201
+    if action == "reply":
+        return jsonify(delivery={"id": result.id, **serialize_delivery(result)}, ticket=_summary(found)), 202
+    return jsonify(ticket=_summary(found))
+
+
+def _summary(ticket: Ticket) -> dict[str, Any]:
+    return serialize_ticket_summary(ticket, utcnow())

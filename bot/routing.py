@@ -11,12 +11,17 @@ Urgency is scored separately from the route: weighted danger terms add up per
 message; a negator just before a term ("他没打我") cancels it, and a clause about
 the past ("以前被打过") or a hypothetical ("如果他打我") scales it down unless a
 present marker (现在, 又, 刚才, 今晚, 他说) puts it back into the present; what
-comes before "现在已经搬出来了" is the past too. A harm verb with a person as
+comes before "现在已经搬出来了" is the past too; so is "十几年前" (a span of
+years or months followed by 前). A joke, a film or the news ("开玩笑", "哈哈",
+a laughing emoji, "电视剧", "新闻") puts its clause and the next one or two out
+of the present even when they say 再 or 刚, and their route words count as
+background. A harm verb with a person as
 its object (泼我, 把我捆起来, 被他打了) counts as strong on its own. When the sum
 reaches the trigger the message is urgent and goes where the kind of danger
 says (violence → consultation/anti_dv_law, suicide → counselling, trafficking →
-policy_other), and violence against a child but not against her goes to
-children_in_difficulty. A false alarm costs a phone call; a miss costs more, so
+policy_other), and violence against a child more than against her goes to
+children_in_difficulty: each clause with danger counts for whoever it names
+(a bare passive or 她 for whoever was named last, her if nobody). A false alarm costs a phone call; a miss costs more, so
 the weights lean towards urgent.
 
 The category is its intent cues plus its best-matching subcategory; mediation
@@ -127,7 +132,15 @@ _ROLE_NAMES = {
 
 
 # Bits of the token-level markers (a word may be several at once).
-_M_NEG, _M_PAST, _M_PRESENT, _M_BREAK, _M_HYPO, _M_SAFE = 1, 2, 4, 8, 16, 32
+_M_NEG, _M_PAST, _M_PRESENT, _M_BREAK, _M_HYPO, _M_SAFE, _M_UNREAL = 1, 2, 4, 8, 16, 32, 64
+
+# Laughing emoji are read as the word 哈哈: "打断我的腿😂" is a joke.
+_LAUGH_EMOJI = frozenset("😂🤣😄😆😁😅😹😝😜🙃")
+_LAUGH_WORD = "哈哈"
+# Pronouns that point back at whoever the message last named.
+_THIRD_PERSON = frozenset(("她",))
+# Units of time that make "…前" the past ("十几年前", "三个月前").
+_AGO_UNITS = frozenset("年月")
 
 
 @dataclass(frozen=True)
@@ -170,6 +183,7 @@ class UrgentRules:
     harm: HarmRule | None = None
     past_aspect: frozenset[str] = frozenset()
     safe_markers: frozenset[str] = frozenset()
+    unreal_markers: frozenset[str] = frozenset()
 
 
 class Lexicon:
@@ -216,6 +230,7 @@ class Lexicon:
             (u.present_markers, _M_PRESENT),
             (u.scope_breakers, _M_BREAK),
             (u.safe_markers, _M_SAFE),
+            (u.unreal_markers, _M_UNREAL),
         ):
             for word in words:
                 self.markers[word] = self.markers.get(word, 0) | bit
@@ -318,6 +333,7 @@ class Lexicon:
             (u.present_markers, _PRESENT),
             (u.scope_breakers, _BREAK),
             (u.safe_markers, _PAST),
+            (u.unreal_markers, _PAST),
         ):
             for word in words:
                 add(word, (role, None, None, 0.0))
@@ -353,6 +369,7 @@ _URGENT_KEYS = {
     "harm",
     "past_aspect",
     "safe_markers",
+    "unreal_markers",
 }
 _HARM_KEYS = {"verbs", "objects", "particles", "passive", "disposal", "now", "strength", "reach"}
 _VICTIM_KEYS = {"from", "to", "child_words", "self_words", "possessed_words"}
@@ -607,6 +624,8 @@ class _LexiconParser:
             if "past_aspect" in items else frozenset(),
             safe_markers=self.words(items["safe_markers"][1], "urgent.safe_markers", typos)
             if "safe_markers" in items else frozenset(),
+            unreal_markers=self.words(items["unreal_markers"][1], "urgent.unreal_markers", typos)
+            if "unreal_markers" in items else frozenset(),
         )
 
     def harm(self, node: yaml.Node, kinds: list[UrgentKind], trigger: float, typos: Mapping[str, str]) -> HarmRule:
@@ -877,6 +896,13 @@ class Router:
                 if is_clause_break(tok) and not broke:
                     clause += 1
                     broke = True
+                elif not broke and any(ch in _LAUGH_EMOJI for ch in tok):
+                    tokens.append(_LAUGH_WORD)
+                    clause_of.append(clause)
+                    if detail:
+                        rec_of_token.append(len(records))
+                        records.append(self._record(nfkc_text, folded, aligned, start, pos, _LAUGH_WORD, [], clause))
+                    continue
                 if detail and not tok.isspace():
                     records.append(self._record(nfkc_text, folded, aligned, start, pos, tok, ["ignored"], clause))
 
@@ -884,6 +910,12 @@ class Router:
         # marker inside a longer keyword ("又打") still counts.
         markers = lex.markers
         marks = [markers.get(t, 0) for t in tokens]
+        # "十几年前", "三个月前", "10年前": a time span followed by 前 is the past.
+        for k, t in enumerate(tokens):
+            if t[-1] == "前" and not marks[k]:
+                prev = t[:-1] or (tokens[k - 1] if k > 0 and clause_of[k - 1] == clause_of[k] else "")
+                if prev[-1:] in _AGO_UNITS:
+                    marks[k] |= _M_PAST
 
         # Longest run of whole tokens (within a clause) that is a known word.
         matches: list[_Match] = []
@@ -958,11 +990,16 @@ class Router:
         """Flag words in a past/hypothetical clause, and urgent terms that are negated."""
         has_past = [0] * nclauses  # bits: _M_PAST and/or _M_HYPO
         has_present = [False] * nclauses
+        unreal = [False] * nclauses
         any_past = False
         last_safe = -1
         for k, bits in enumerate(marks):
             if bits & _M_SAFE:
                 last_safe = max(last_safe, clause_of[k])
+            if bits & _M_UNREAL:
+                # A joke, a film, the news: not happening to her, even "now".
+                unreal[clause_of[k]] = True
+                any_past = True
             if bits & (_M_PAST | _M_HYPO):
                 has_past[clause_of[k]] |= bits & (_M_PAST | _M_HYPO)
                 any_past = True
@@ -976,7 +1013,9 @@ class Router:
             state = 0
             age = 0
             for c in range(nclauses):
-                if has_present[c]:
+                if unreal[c]:
+                    state, age = _M_HYPO | _M_UNREAL, 0
+                elif has_present[c]:
                     state = 0
                 elif has_past[c]:
                     state, age = has_past[c], 0
@@ -990,7 +1029,7 @@ class Router:
             for m in matches:
                 bits = past_clause[m.clause]
                 m.past = bool(bits)
-                m.background = bool(bits & _M_PAST)
+                m.background = bool(bits & (_M_PAST | _M_UNREAL))
 
         if last_safe > 0:
             # "…，现在已经搬出来了": what came before she says she is safe is
@@ -1064,6 +1103,7 @@ class Router:
         urgent_by_kind: dict[str, float] = {}
         urgent_words: list = []
         urgent_clauses: dict[str, set[int]] = {}
+        clause_eff: dict[tuple[str, int], float] = {}
         seen: set[str] = set()
 
         # An urgent word said twice counts once, at its strongest: "他没打我，
@@ -1101,6 +1141,7 @@ class Router:
             urgent_words.append((word, w, eff, negated, past, kind))
             if eff > 0:
                 urgent_clauses.setdefault(kind, set()).add(clause)
+                clause_eff[(kind, clause)] = clause_eff.get((kind, clause), 0.0) + eff
                 urgent_by_kind[kind] = urgent_by_kind.get(kind, 0.0) + eff
                 # Danger words are also evidence for where the danger is
                 # handled, even below the trigger.
@@ -1139,7 +1180,8 @@ class Router:
             # kind listed first in the lexicon.
             order = {k.key: i for i, k in enumerate(rules.kinds)}
             kind = max(urgent_by_kind, key=lambda k: (urgent_by_kind[k], -order[k]))
-            kind = self._victim_kind(rules.victim, kind, urgent_by_kind, urgent_clauses, a)
+            kind = self._victim_kind(rules.victim, kind, urgent_by_kind, clause_eff, a,
+                                     rules.harm.passive if rules.harm else frozenset())
             category, subcategory = state.route_of_kind[kind]
             confidence = 1.0 - math.exp(-urgent_total / max(rules.threshold, 1e-9) * 1.5)
             needs_choice = False  # a woman in danger is never asked to pick a menu item
@@ -1198,20 +1240,55 @@ class Router:
 
     @staticmethod
     def _victim_kind(rule: VictimRule | None, kind: str, by_kind: dict[str, float],
-                     clauses: dict[str, set[int]], a: _Analysis) -> str:
-        """Violence against a child and not against her goes where children are helped."""
+                     clause_eff: dict[tuple[str, int], float], a: _Analysis,
+                     passive: frozenset[str]) -> str:
+        """Violence against a child and not against her goes where children are helped.
+
+        Each clause with danger in it counts for her if she is in it as a
+        person ("打我", "俺和娃") and for a child if it names one; a bare
+        passive ("被他扇得…") or pronoun ("她很害怕") is about whoever the
+        message last named, her if nobody. The larger side wins, a tie goes to her. With no one named in those clauses, a child
+        named anywhere in the message decides.
+        """
         if rule is None or kind not in (rule.from_kind, rule.to_kind):
             return kind
         if rule.from_kind not in by_kind and rule.to_kind not in by_kind:
             return kind
-        violent = clauses.get(rule.from_kind, set()) | clauses.get(rule.to_kind, set())
+        ends = (rule.from_kind, rule.to_kind)
+        per_clause: dict[int, float] = {}
+        for (k, c), eff in clause_eff.items():
+            if k in ends:
+                per_clause[c] = per_clause.get(c, 0.0) + eff
         texts: dict[int, list[str]] = {}
         for tok, c in zip(a.tokens, a.clause_of):
             texts.setdefault(c, []).append(tok)
         selves = sorted(rule.self_words, key=len, reverse=True)
-        for c in violent:
-            if _mentions_self("".join(texts.get(c, ())), selves, rule.possessed_words):
-                return rule.from_kind if rule.from_kind in by_kind else kind
+        her = child = 0.0
+        last = None  # who the story was last about: a bare passive is about them
+        for c in sorted(texts):
+            toks = texts[c]
+            text = "".join(toks)
+            is_child = any(w in text for w in rule.child_words)
+            is_her = _mentions_self(text, selves, rule.possessed_words)
+            eff = per_clause.get(c, 0.0)
+            if eff:
+                if is_her:
+                    her += eff
+                if is_child:
+                    child += eff
+                if not is_her and not is_child and any(t in passive or t in _THIRD_PERSON for t in toks):
+                    if last == "child":
+                        child += eff
+                    else:
+                        her += eff
+            if is_child and not is_her:
+                last = "child"
+            elif is_her:
+                last = "her"
+        if child > her:
+            return rule.to_kind
+        if her > 0.0:
+            return rule.from_kind if rule.from_kind in by_kind else kind
         whole = "".join(a.tokens)
         if any(w in whole for w in rule.child_words):
             return rule.to_kind

@@ -113,6 +113,62 @@ def test_her_as_victim_wins_over_the_child(router):
     assert route.urgent and route.subcategory == "anti_dv_law", route.explanation
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我跟闺蜜开玩笑说再不还钱就砍死她哈哈",  # a joke, even with 再
+        "我妈说我再不找对象就打断我的腿😂 所以来问问相亲会",  # a laughing emoji reads as 哈哈
+        "刚看了个电视剧，女主被老公打得好惨，气得我一晚上没睡着",  # fiction carries to the next clause
+        "我表妹十几年前被拐到外省，现在找回来了，想回来落户该怎么办理",  # "N年前" is the past
+        "今天在菜市场跟卖菜的杀价杀了半天",
+        "低保是按户算还是按人算",  # 按 + 人 is not a harm verb with a victim
+        "气死我了，老公又没洗碗",
+        "要死了好累，加班到半夜",
+        "我打她电话她不接",
+    ],
+)
+def test_jokes_stories_and_figures_of_speech_are_not_urgent(router, text):
+    route = router.route(text)
+    assert not route.urgent, route.explanation
+
+
+@pytest.mark.parametrize(
+    "text,subcategory",
+    [
+        ("他说今晚回来就捅死我", "anti_dv_law"),  # "X死" with a person: a threat to kill
+        ("他卡我脖子差点没气了", "anti_dv_law"),
+        ("他把我手机抢走了不让我跟外面联系", "anti_dv_law"),
+        ("俺男人拿着菜刀在院子里转，俺和娃不敢出声", "anti_dv_law"),  # 俺 = 我, 娃 = 孩子; she is there too
+        ("耳朵被他扇得什么都听不见了，孩子在哭他还不停手", "anti_dv_law"),  # a bare passive is about her
+        ("我女儿在学校被同学打了，还被逼着拍了裸照", "children_in_difficulty"),  # ... or whoever was last named
+        ("学生跟我说她爸爸晚上会进她房间，她很害怕不想回家", "children_in_difficulty"),
+        ("俺喝了半瓶农药，肚子疼得很", "counselling"),
+        ("我室友把自己关在屋里一天了，桌上好几板药都空了", "counselling"),
+        ("是不是我死了大家就都轻松了", "counselling"),
+        ("他们说我欠了中介介绍费，不让出厂门，工资一分没有", "policy_other"),
+    ],
+)
+def test_danger_said_without_the_usual_words(router, text, subcategory):
+    route = router.route(text)
+    assert route.urgent and route.subcategory == subcategory, route.explanation
+
+
+@pytest.mark.parametrize(
+    "text,category",
+    [
+        ("不想跟他过了，手续咋办，要去哪个部门", "consultation"),  # divorce without 离婚
+        ("他一直不给孩子生活费，可以去法院申请强制执行吗", "consultation"),  # support without 抚养费
+        ("俺男人一年到头不着家，钱也不往家拿，俺想找人跟他说道说道", "mediation"),
+        ("离了以后他一直不让我见娃", "mediation"),
+        ("给你们点个赞", "other"),
+    ],
+)
+def test_colloquial_phrasings_route(router, text, category):
+    route = router.route(text)
+    assert route.category == category, route.explanation
+    assert not route.urgent, route.explanation
+
+
 # -- routes -------------------------------------------------------------------
 
 
@@ -305,12 +361,21 @@ def corpus_report(router: Router, path: Path):
 def test_dev_corpus_meets_targets(router):
     report = corpus_report(router, CORPUS / "dev.jsonl")
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
-    assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
+    assert report.macro_f1 >= 0.92, format_report(report, max_misses=20)
+
+
+def test_tune2_corpus_meets_targets(router):
+    # A third author's corpus (subtle danger without 家暴/暴力/救命/打,
+    # dangerous-looking messages that are not urgent, keyword-avoiding
+    # phrasings); tuned on together with dev.
+    report = corpus_report(router, CORPUS / "tune2.jsonl")
+    assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
+    assert report.macro_f1 >= 0.92, format_report(report, max_misses=20)
 
 
 @pytest.mark.xfail(
     reason="2026-11-21: the lexicon does not yet generalise to the holdout author's phrasings "
-    "(macro-F1 0.844, urgent recall 15/21); being widened from a third, independent corpus",
+    "(after tuning on dev and tune2: macro-F1 0.838, urgent recall 16/21, precision 0.70)",
     strict=False,
 )
 def test_holdout_corpus_meets_targets(router):

@@ -18,6 +18,13 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.ensure_object(dict)["settings"]
 
 
+def _read_text(file: str) -> str:
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file}: not UTF-8 text") from None
+
+
 def _runtime(ctx: click.Context):
     from bot.runtime import Runtime
 
@@ -74,10 +81,7 @@ def regions_import(ctx: click.Context, file: str) -> None:
     from bot.regions import RegionFileError, import_regions
 
     runtime = _runtime(ctx)
-    try:
-        text = Path(file).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{file}: not UTF-8 text") from None
+    text = _read_text(file)
     try:
         with runtime.db.transaction() as session:
             created = import_regions(session, text)
@@ -277,10 +281,7 @@ def lexicon_apply(ctx: click.Context, file: str, username: str, note: str) -> No
 
     runtime = _runtime(ctx)
     _, current = _lexicon_in_force(runtime)
-    try:
-        text = Path(file).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{file}: not UTF-8 text") from None
+    text = _read_text(file)
     try:
         with runtime.db.transaction() as session:
             author = StaffUser.by_username(session, username)

@@ -59,6 +59,14 @@ EVENT_LABELS = {
     "reopened": "重新打开",
     "route_corrected": "更正分类",
     "follow_up_asked": "发起回访",
+    "region_set": "她说明了所在地区",
+    "contact_given": "她留了联系方式",
+    "confirmed": "她确认了工单",
+    "person_requested": "她要求人工联系",
+    "withdrawn": "撤销",
+    "erasure_requested": "她要求删除信息",
+    "delivery_failed": "消息发送失败",
+    "closed": "关闭",
 }
 ACTOR_LABELS = {"system": "系统", "woman": "她本人"}
 

@@ -1,7 +1,7 @@
 """The queue bench: the workspace's pages with 100,000 tickets in the database.
 
-    .venv/bin/python bench/queue.py                          # SQLite in a temporary file
-    .venv/bin/python bench/queue.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/niangjia_queue_bench
+    .venv/bin/python bench/staff_queue.py                          # SQLite in a temporary file
+    .venv/bin/python bench/staff_queue.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/niangjia_queue_bench
 
 The database is migrated to head (the real indexes), filled with a grid of 1,111 regions
 (city → 10 counties → 10 towns each → 10 villages each), four staff at four levels and

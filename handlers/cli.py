@@ -356,10 +356,13 @@ def worker(ctx: click.Context, once: bool) -> None:
 @cli.command("serve")
 @click.option("--host", default=None, help="Default: server.host from the config.")
 @click.option("--port", default=None, type=int, help="Default: server.port from the config.")
-@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option(
+    "--workers", default=None, type=int,
+    help="gunicorn worker processes (default: 1 on SQLite, which has one writer at a time; 2 otherwise).",
+)
 @click.option("--demo/--no-demo", default=False, help="Load demo data into an empty database first.")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, demo: bool) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, demo: bool) -> None:
     """Serve the webhook and the pages with gunicorn (database brought to head first)."""
     from bot.setup import init_database, load_demo
     from handlers.server import run
@@ -370,6 +373,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, 
     if demo:
         click.echo(load_demo(runtime, DEMO_DIR))
     runtime.db.dispose()
+    if workers is None:
+        workers = 1 if runtime.db.dialect == "sqlite" else 2
     run(settings, host or settings.server.host, port or settings.server.port, workers)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
+
 from sqlalchemy import func, select
 
 from handlers.app import create_app
@@ -76,3 +78,38 @@ def test_different_first_messages_from_one_new_woman_race_without_loss(settings,
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == 2
         assert session.scalar(select(func.count()).select_from(InboundReceipt)) == 2
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_retry_waits_for_the_first_delivery_and_reads_its_reply(settings, router, db):
+    """The unique index makes the second insert wait for the first transaction's outcome."""
+    import threading
+    from datetime import datetime, timezone
+
+    from bot.inbound import Inbound
+    from bot.intake import Intake
+
+    intake = Intake(router, settings)
+    inbound = Inbound(
+        channel="wechat", user="o-pg", kind="text", message_id="7700000000000000099",
+        sent_at=datetime.now(timezone.utc), text="请问协议离婚要带什么材料",
+    )
+    first = db.session()
+    first.begin()
+    first_answer = intake.receive(first, inbound)
+    second_answer = []
+    waiter = threading.Thread(target=lambda: second_answer.append(_receive_in_own_transaction(db, intake, inbound)))
+    waiter.start()
+    waiter.join(timeout=1)
+    assert waiter.is_alive(), "the retry must wait for the first delivery's transaction"
+    first.commit()
+    first.close()
+    waiter.join(timeout=30)
+    [answer] = second_answer
+    assert answer.duplicate and answer.text == first_answer.text
+    assert answer.ticket_reference == first_answer.ticket_reference is not None
+
+
+def _receive_in_own_transaction(db, intake, inbound):
+    with db.transaction() as session:
+        return intake.receive(session, inbound)

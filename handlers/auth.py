@@ -19,7 +19,7 @@ csrf = CSRFProtect()
 
 # Endpoints that are not cookie-session forms: the channels' webhooks (authenticated by
 # their signatures), the simulator (its own header check) and the bearer-token API.
-CSRF_EXEMPT_BLUEPRINTS = ("wechat", "webhooks", "telegram", "simulator", "api")
+CSRF_EXEMPT_BLUEPRINTS = ("webhooks", "simulator", "api")
 
 
 def init_app(app: Flask) -> None:

@@ -11,6 +11,7 @@ caseworker to check. Transient errors are retried with doubling delays; permanen
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -29,10 +30,18 @@ UNKNOWN_OUTCOME = "发送中断，对方可能已收到也可能没有：请核�
 
 
 class Courier:
-    def __init__(self, db: Database, settings: Settings, senders: dict[str, Sender] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        senders: dict[str, Sender] | None = None,
+        write_lock: AbstractContextManager | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self._senders = dict(senders or {})
+        # The process's turn at the database's writer (see Runtime.write_lock).
+        self.write_lock = write_lock or nullcontext()
 
     def sender(self, name: str) -> Sender:
         if name not in self._senders:
@@ -65,7 +74,7 @@ class Courier:
             )
 
     def _claim(self, row_id: int, now: datetime) -> OutboxMessage | None:
-        with self.db.transaction() as session:
+        with self.write_lock, self.db.transaction() as session:
             claimed = session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
@@ -92,7 +101,7 @@ class Courier:
         return None
 
     def _settle(self, row_id: int, error: DeliveryError | None, now: datetime) -> None:
-        with self.db.transaction() as session:
+        with self.write_lock, self.db.transaction() as session:
             item = session.get(OutboxMessage, row_id)
             if error is None:
                 item.status, item.sent_at, item.last_error = "sent", now, ""
@@ -114,7 +123,7 @@ class Courier:
             log.info("outbox %d on %s will be retried (attempt %d)", item.id, item.channel, item.attempts)
 
     def _give_up_on_stuck(self, now: datetime) -> None:
-        with self.db.transaction() as session:
+        with self.write_lock, self.db.transaction() as session:
             stuck = session.scalars(
                 select(OutboxMessage).where(
                     OutboxMessage.status == "sending", OutboxMessage.next_attempt_at < now - SENDING_LEASE

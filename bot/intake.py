@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import replies
@@ -43,11 +42,8 @@ class Intake:
     def receive(self, session: Session, inbound: Inbound, now: datetime | None = None) -> Answer:
         """Handle one delivery exactly once: a repeat gets the first delivery's answer."""
         now = now or utcnow()
-        receipt = InboundReceipt(channel=inbound.channel, dedup_key=inbound.message_id, created_at=now)
-        try:
-            with session.begin_nested():
-                session.add(receipt)
-        except IntegrityError:
+        receipt_id = InboundReceipt.claim(session, inbound.channel, inbound.message_id, now)
+        if receipt_id is None:
             # Another delivery of this message committed first (on PostgreSQL the insert
             # waited for it), so its answer is there to read.
             first = InboundReceipt.find(session, inbound.channel, inbound.message_id)
@@ -57,11 +53,14 @@ class Intake:
             reference = first.ticket.reference if first.ticket else None
             return Answer(first.reply or None, reference, duplicate=True)
 
-        text, ticket = self._dispatch(session, inbound, now)
-        receipt.reply = text or ""
-        receipt.ticket = ticket
+        # One flush at commit instead of one before every query: the steps never need
+        # their own pending rows in a query, and explicitly flush where they need an id.
+        with session.no_autoflush:
+            text, ticket = self._dispatch(session, inbound, now)
         if text:
             self._answer(session, inbound, text, ticket, now)
+        session.flush()  # the ticket's id, for the receipt
+        InboundReceipt.answer(session, receipt_id, text or "", ticket.id if ticket else None)
         return Answer(text, ticket.reference if ticket else None)
 
     def _answer(self, session: Session, inbound: Inbound, text: str, ticket: Ticket | None, now: datetime) -> None:

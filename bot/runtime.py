@@ -36,10 +36,10 @@ class Runtime:
         self.db = db or Database(settings.database_url, echo=settings.database.echo)
         # Set when this process queued an outbox message, to wake its worker thread.
         self.outbox_ready = threading.Event()
-        # SQLite has one writer at a time. Threads of this process queue for it here, in
-        # order, instead of in SQLite's busy handler, which sleeps up to 100 ms between
-        # tries and turned a burst's p99 into seconds (bench/README.md).
-        self._delivery_lock = threading.RLock() if self.db.dialect == "sqlite" else contextlib.nullcontext()
+        # SQLite has one writer at a time. The webhook and worker threads of this process
+        # queue for it here, in order, instead of in SQLite's busy handler, which sleeps
+        # up to 100 ms between tries and turned a burst's p99 into seconds (bench/README.md).
+        self.write_lock = threading.RLock() if self.db.dialect == "sqlite" else contextlib.nullcontext()
         if router is not None:
             self.__dict__["router"] = router
 
@@ -86,7 +86,7 @@ class Runtime:
         """
         for attempt in range(1, DELIVERY_ATTEMPTS + 1):
             try:
-                with self._delivery_lock, self.db.transaction() as session:
+                with self.write_lock, self.db.transaction() as session:
                     answer = self.intake.receive(session, inbound)
                 if answer.text and not channels()[inbound.channel].passive_replies:
                     self.outbox_ready.set()

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 class Worker:
     def __init__(self, runtime: Runtime, courier: Courier | None = None) -> None:
         self.runtime = runtime
-        self.courier = courier or Courier(runtime.db, runtime.settings)
+        self.courier = courier or Courier(runtime.db, runtime.settings, write_lock=runtime.write_lock)
         self.stopping = threading.Event()
 
     def run_once(self) -> dict[str, int]:
@@ -29,7 +29,7 @@ class Worker:
         self.runtime.refresh_lexicon()
         now = utcnow()
         timeout = timedelta(hours=self.runtime.settings.dialogue.followup_timeout_hours)
-        with self.runtime.db.transaction() as session:
+        with self.runtime.write_lock, self.runtime.db.transaction() as session:
             asked = followup.ask_resolved(session, now)
             closed = followup.close_unanswered(session, now, timeout)
         delivered = self.courier.deliver_due()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.sql import Insert
 
 # Stable constraint names, so Alembic migrations name the same thing on every database.
 NAMING_CONVENTION = {
@@ -47,3 +49,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+def insert_unless_present(session: Session, table: Table, keys: list[str], **values: Any) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING for the session's database.
+
+    One statement and no savepoint: on PostgreSQL it waits for a concurrent insert of the
+    same key to commit (then inserts nothing) or roll back (then inserts).
+    """
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    return insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)

@@ -10,10 +10,9 @@ from typing import Any
 from sqlalchemy import (
     Date, ForeignKey, Index, Select, String, Text, case, func, literal, or_, select, update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, object_session, relationship
 
-from models.base import Base, utcnow
+from models.base import Base, insert_unless_present, utcnow
 from models.region import Region
 from models.staff import StaffUser
 
@@ -105,11 +104,9 @@ def next_reference(session: Session, prefix: str, now: datetime) -> str:
     )
     number = session.scalar(bump)
     if number is None:
-        try:
-            with session.begin_nested():
-                session.add(ReferenceCounter(day=day, last=0))
-        except IntegrityError:
-            pass  # another transaction created the day's row first; bump it below
+        # The day's first reference: create its counter (unless a concurrent first got
+        # there before us), then bump it.
+        session.execute(insert_unless_present(session, ReferenceCounter.__table__, ["day"], day=day, last=0))
         number = session.scalar(bump)
     return f"{prefix}-{day:%Y%m%d}-{number:04d}"
 

@@ -64,7 +64,8 @@ def to_inbound(update: dict[str, Any]) -> Inbound | None:
     common = {"channel": CHANNEL_NAME, "user": str(chat_id), "message_id": str(update["update_id"]), "sent_at": sent_at}
     text = message.get("text")
     if isinstance(text, str):
-        if text.strip().split("@")[0] == "/start":
+        words = text.split()
+        if words and words[0].split("@")[0] == "/start":  # also "/start@bot" and "/start payload"
             return Inbound(kind="event", event="start", **common)
         return Inbound(kind="text", text=text, **common)
     if isinstance(message.get("photo"), list) and message["photo"]:

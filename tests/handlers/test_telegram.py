@@ -89,3 +89,10 @@ def test_blocked_bot_surfaces_as_a_failed_delivery(telegram, worker, fake_apis, 
         assert item.status == "failed" and "403" in item.last_error
         ticket = session.scalar(select(Ticket))
         assert "delivery_failed" in [e.action for e in ticket.events]
+
+
+@pytest.mark.parametrize("text", ["/start", "/start@niangjia_bot", "/start from-poster"])
+def test_start_command_variants_all_welcome(telegram, worker, fake_apis, text):
+    telegram.send_text(48, text)
+    worker.run_once()
+    assert "欢迎" in fake_apis.telegram_sent[-1]["text"]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 KINDS = ("text", "voice", "image", "location", "event", "unsupported")
+# Events the engine understands: following the account (WeChat subscribe, Telegram /start),
+# leaving it, and a menu button (click).
 EVENTS = ("subscribe", "unsubscribe", "click", "start")
 
 
@@ -30,6 +32,8 @@ class Inbound:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown inbound kind {self.kind!r}")
+        if self.kind == "event" and self.event not in EVENTS:
+            raise ValueError(f"unknown event {self.event!r}")
 
 
 @dataclass(frozen=True)

@@ -588,7 +588,7 @@ class _LexiconParser:
         by_key = {c.key: c for c in categories}
         kinds_node = req("kinds")
         kinds = []
-        for kkey, (kknode, kvnode) in self.mapping(kinds_node, "urgent.kinds").items():
+        for kkey, (_, kvnode) in self.mapping(kinds_node, "urgent.kinds").items():
             where = f"urgent.kinds.{kkey}"
             kitems = self.mapping(kvnode, where, _KIND_KEYS)
             label = self.string(self.require(kitems, "label", kvnode, where), f"{where}.label")
@@ -1260,7 +1260,7 @@ class Router:
             if k in ends:
                 per_clause[c] = per_clause.get(c, 0.0) + eff
         texts: dict[int, list[str]] = {}
-        for tok, c in zip(a.tokens, a.clause_of):
+        for tok, c in zip(a.tokens, a.clause_of, strict=True):
             texts.setdefault(c, []).append(tok)
         selves = sorted(rule.self_words, key=len, reverse=True)
         her = child = 0.0

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PG_URL
 
 
 def niangjia(*args: str, database_url: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from models import OutboxMessage, StaffUser, Ticket, TicketEvent, utcnow
+from models import OutboxMessage, StaffUser, TicketEvent, utcnow
 from tests.handlers.staff.factories import (
     PASSWORD, PHONE, WORDS, actions_of, csrf_from, login, make_staff, make_ticket, post_form, ticket_state,
 )

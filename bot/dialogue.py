@@ -222,7 +222,7 @@ class Dialogue:
         (never an urgent one: she may be typing 取消 because someone is watching)."""
         ticket = self._conversation_ticket(turn.session, turn.conversation)
         if ticket is not None and turn.conversation.data.get("unconfirmed") and not ticket.urgent and ticket.is_open:
-            self._withdraw(ticket, turn.now, reason="restarted by her before confirming")
+            ticket.withdraw(turn.now, reason="restarted by her before confirming")
         turn.conversation.move("idle", turn.now)
         return replies.RESET + "\n" + replies.MENU, None
 
@@ -340,7 +340,7 @@ class Dialogue:
             return replies.ACTION_KEPT, None
         if action == "withdraw" and ticket is not None and ticket.is_open:
             turn.message.ticket = ticket
-            self._withdraw(ticket, turn.now, reason="withdrawn by her")
+            ticket.withdraw(turn.now, reason="withdrawn by her")
             return replies.WITHDRAWN.format(reference=ticket.reference), ticket
         if action == "erase":
             self.erase(turn)
@@ -471,12 +471,6 @@ class Dialogue:
             region=self._region_name(ticket.region),
             contact=contact,
         ), ticket
-
-    def _withdraw(self, ticket: Ticket, now: datetime, reason: str) -> None:
-        ticket.status = "withdrawn"
-        ticket.withdrawn_at = now
-        ticket.updated_at = now
-        ticket.record("withdrawn", actor_type="woman", reason=reason)
 
     def erase(self, turn: Turn) -> None:
         """Her words that never became part of a case are blanked; the erasure is recorded."""

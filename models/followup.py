@@ -53,27 +53,16 @@ class FollowUp(Base):
     def not_solved(self, now: datetime) -> None:
         """She says it is not solved: the ticket goes back to work, never closed."""
         self.answered_at, self.solved = now, False
-        ticket = self.ticket
-        ticket.status = "claimed" if ticket.assignee_id else "new"
-        ticket.resolved_at = None
-        ticket.updated_at = now
-        ticket.record("reopened", actor_type="woman", reason="follow-up: not solved")
+        self.ticket.reopen_for_her(now, reason="follow-up: not solved")
 
     def solved_with(self, satisfaction: str, now: datetime) -> None:
         """She says it is solved and how satisfied she is: the ticket closes."""
         if satisfaction not in SATISFACTION:
             raise ValueError(f"unknown satisfaction {satisfaction!r}")
         self.answered_at, self.solved, self.satisfaction = now, True, satisfaction
-        self._close(now, satisfaction=satisfaction)
+        self.ticket.close(now, actor_type="woman", satisfaction=satisfaction)
 
     def expire(self, now: datetime) -> None:
         """No answer in time: closed, and recorded as unanswered."""
         self.expired = True
-        self._close(now, reason="follow-up unanswered")
-
-    def _close(self, now: datetime, **detail: str) -> None:
-        ticket = self.ticket
-        ticket.status = "closed"
-        ticket.closed_at = now
-        ticket.updated_at = now
-        ticket.record("closed", actor_type="woman" if "satisfaction" in detail else "system", **detail)
+        self.ticket.close(now, actor_type="system", reason="follow-up unanswered")

@@ -539,6 +539,25 @@ class Ticket(Base):
             raise self._changed("重新打开")
         self.record("reopened", actor=by, reason=reason, previous_outcome=previous_outcome)
 
+    # -- changes she makes from the chat (inside her delivery's transaction) ---------
+
+    def withdraw(self, now: datetime, reason: str) -> None:
+        """She withdraws her case (撤销)."""
+        self.status, self.withdrawn_at, self.updated_at = "withdrawn", now, now
+        self.record("withdrawn", actor_type="woman", reason=reason)
+
+    def reopen_for_her(self, now: datetime, reason: str) -> None:
+        """She says it is not solved: back to the assignee if there is one, else the queue."""
+        previous_outcome = self.outcome
+        self.status = "claimed" if self.assignee_id else "new"
+        self.resolved_at, self.closed_at, self.outcome, self.updated_at = None, None, None, now
+        self.record("reopened", actor_type="woman", reason=reason, previous_outcome=previous_outcome)
+
+    def close(self, now: datetime, actor_type: str, **detail: str) -> None:
+        """The end of the loop: after her rating, or when the follow-up went unanswered."""
+        self.status, self.closed_at, self.updated_at = "closed", now, now
+        self.record("closed", actor_type=actor_type, **detail)
+
     def correct_route(self, session: Session, by: StaffUser, category: str, now: datetime) -> None:
         """Put the ticket on the right route; the event keeps what the router saw, for tuning."""
         if category not in CATEGORIES:

@@ -6,6 +6,8 @@ reach her, and end with a summary she confirms. Urgent messages get safety guida
 first and skip nothing that matters: the ticket is urgent before any question.
 
 The state lives in the `conversation` table, so any process can take the next message.
+Steps read and change plain rows through a `Desk`, which writes them at the end of the
+delivery.
 """
 
 from __future__ import annotations
@@ -17,20 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from bot import replies
 from bot.inbound import Inbound
 from bot.routing import Route, Router
 from bot.settings import Settings
-from models import Conversation, FollowUp, Message, Region, Ticket
+from models.desk import ConversationRow, Desk, FollowUpRow, MessageRow, RegionRow, TicketRow
 from models.ticket import CATEGORY_LABELS, STATUS_LABELS
 
 log = logging.getLogger(__name__)
 
 # What a step says back, and the ticket it concerns.
-Reply = tuple[str | None, Ticket | None]
+Reply = tuple[str | None, TicketRow | None]
 
 CHOICES = {
     "1": "consultation", "咨询": "consultation",
@@ -85,11 +84,11 @@ def mask_mobile(number: str) -> str:
 class Turn:
     """One message being handled: what every step needs."""
 
-    session: Session
+    desk: Desk
     inbound: Inbound
     now: datetime
-    conversation: Conversation
-    message: Message
+    conversation: ConversationRow
+    message: MessageRow
 
     @property
     def text(self) -> str:
@@ -116,6 +115,8 @@ class Dialogue:
         self.router = router
         self.reference_prefix = settings.intake.reference_prefix
         self.default_region = settings.intake.default_region
+        # Looked up once per process: tickets are filed there until she names her place.
+        self._default_region_id: int | None = None
         self.deadlines = Deadlines.from_settings(settings)
         self.claim_hours = settings.sla.claim_hours
         self.session_timeout = timedelta(minutes=settings.dialogue.session_timeout_minutes)
@@ -133,10 +134,10 @@ class Dialogue:
 
     # -- entry points ---------------------------------------------------------
 
-    def text(self, session: Session, inbound: Inbound, now: datetime) -> Reply:
+    def text(self, desk: Desk, inbound: Inbound, now: datetime) -> Reply:
         """Her text (or transcribed voice) message, in whatever state she is."""
-        conversation = Conversation.for_user(session, inbound.channel, inbound.user)
-        turn = Turn(session, inbound, now, conversation, self.store(session, inbound))
+        conversation = desk.conversation(inbound.channel, inbound.user)
+        turn = Turn(desk, inbound, now, conversation, self.store(desk, inbound))
         prefix = ""
         if conversation.state in INTAKE_STATES and now - conversation.updated_at > self.session_timeout:
             conversation.move("idle", now)
@@ -149,62 +150,60 @@ class Dialogue:
         conversation.updated_at = now
         return (prefix + text if text and prefix else text), ticket
 
-    def location(self, session: Session, inbound: Inbound, now: datetime) -> Reply:
+    def location(self, desk: Desk, inbound: Inbound, now: datetime) -> Reply:
         """A WeChat / Telegram location: her region when asked for it, else evidence."""
-        conversation = Conversation.for_user(session, inbound.channel, inbound.user)
-        message = self.store(session, inbound)
-        ticket = self._conversation_ticket(session, conversation) or Ticket.open_for(
-            session, inbound.channel, inbound.user
-        )
+        conversation = desk.conversation(inbound.channel, inbound.user)
+        message = self.store(desk, inbound)
+        ticket = self._conversation_ticket(desk, conversation) or desk.open_ticket_for(inbound.channel, inbound.user)
         if ticket is None:
             return replies.LOCATION_NO_TICKET, None
-        message.ticket = ticket
+        message.ticket_id = ticket.id
         ticket.record("location_added", actor_type="woman")
         if conversation.state in ("ask_region", "choose_region"):
-            matches = Region.matching(session, inbound.label) if inbound.label else []
+            matches = desk.regions_matching(inbound.label) if inbound.label else []
             if len(matches) == 1:
-                return self._set_region(Turn(session, inbound, now, conversation, message), ticket, matches[0])
+                return self._set_region(Turn(desk, inbound, now, conversation, message), ticket, matches[0])
             conversation.move("ask_contact", now, ticket_id=ticket.id, unconfirmed=conversation.data.get("unconfirmed"))
             return replies.LOCATION_ADDED.format(reference=ticket.reference) + "\n" + replies.ASK_CONTACT, ticket
         return replies.LOCATION_ADDED.format(reference=ticket.reference), ticket
 
-    def store(self, session: Session, inbound: Inbound, ticket: Ticket | None = None) -> Message:
+    def store(self, desk: Desk, inbound: Inbound, ticket: TicketRow | None = None) -> MessageRow:
         """Her message as a transcript line (attached to a ticket once there is one)."""
-        message = Message(
-            ticket=ticket,
-            channel=inbound.channel,
-            channel_user=inbound.user,
-            direction="in",
-            kind=inbound.kind,
-            text=inbound.label if inbound.kind == "location" else inbound.text,
-            media_id=inbound.media_id,
-            latitude=inbound.latitude,
-            longitude=inbound.longitude,
-            created_at=inbound.sent_at,
+        return desk.add_message(
+            MessageRow(
+                inbound.channel,
+                inbound.user,
+                "in",
+                inbound.sent_at,
+                kind=inbound.kind,
+                text=inbound.label if inbound.kind == "location" else inbound.text,
+                media_id=inbound.media_id,
+                latitude=inbound.latitude,
+                longitude=inbound.longitude,
+                ticket_id=ticket.id if ticket else None,
+            )
         )
-        session.add(message)
-        return message
 
     # -- commands that work in every state ------------------------------------
 
     def command(self, turn: Turn) -> Reply | None:
         text = turn.text
         if text in STATUS_WORDS:
-            return self.status(turn.session, turn.inbound), None
+            return self.status(turn.desk, turn.inbound), None
         if text in RESET_WORDS:
             return self.reset(turn)
         if text in HUMAN_WORDS:
-            ticket = Ticket.open_for(turn.session, turn.inbound.channel, turn.inbound.user)
+            ticket = turn.desk.open_ticket_for(turn.inbound.channel, turn.inbound.user)
             if ticket is None:
                 return replies.HUMAN_NO_TICKET, None
-            turn.message.ticket = ticket
+            turn.message.ticket_id = ticket.id
             ticket.record("person_requested", actor_type="woman", notify_assignee=ticket.assignee_id)
             return replies.HUMAN_REQUESTED.format(reference=ticket.reference), ticket
         if text in WITHDRAW_WORDS:
-            ticket = Ticket.open_for(turn.session, turn.inbound.channel, turn.inbound.user)
+            ticket = turn.desk.open_ticket_for(turn.inbound.channel, turn.inbound.user)
             if ticket is None:
                 return replies.NO_OPEN_TICKET, None
-            turn.message.ticket = ticket
+            turn.message.ticket_id = ticket.id
             turn.conversation.move("confirm_action", turn.now, action="withdraw", ticket_id=ticket.id)
             return replies.WITHDRAW_CONFIRM.format(reference=ticket.reference), ticket
         if text in ERASE_WORDS:
@@ -212,7 +211,7 @@ class Dialogue:
             return replies.ERASE_CONFIRM, None
         match = ADD_PREFIX.match(text)
         if match and len(text) > match.end():
-            ticket = Ticket.open_for(turn.session, turn.inbound.channel, turn.inbound.user)
+            ticket = turn.desk.open_ticket_for(turn.inbound.channel, turn.inbound.user)
             if ticket is not None:
                 return self._add(turn, ticket, self.router.route(text[match.end():]))
         return None
@@ -220,7 +219,7 @@ class Dialogue:
     def reset(self, turn: Turn) -> Reply:
         """Start afresh; a ticket opened in this very conversation and not yet confirmed is withdrawn
         (never an urgent one: she may be typing 取消 because someone is watching)."""
-        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        ticket = self._conversation_ticket(turn.desk, turn.conversation)
         if ticket is not None and turn.conversation.data.get("unconfirmed") and not ticket.urgent and ticket.is_open:
             ticket.withdraw(turn.now, reason="restarted by her before confirming")
         turn.conversation.move("idle", turn.now)
@@ -230,7 +229,7 @@ class Dialogue:
 
     def idle(self, turn: Turn) -> Reply:
         route = self.router.route(turn.text)
-        open_ticket = Ticket.open_for(turn.session, turn.inbound.channel, turn.inbound.user)
+        open_ticket = turn.desk.open_ticket_for(turn.inbound.channel, turn.inbound.user)
         if open_ticket is not None:
             return self._add(turn, open_ticket, route)
         if route.urgent:
@@ -240,8 +239,7 @@ class Dialogue:
         if route.needs_choice and hint:
             return self._open(turn, route, hint, None, chosen=True)
         if route.needs_choice:
-            turn.session.flush()  # the message needs its id to be remembered
-            turn.conversation.move("choose_route", turn.now, pending=[turn.message.id])
+            turn.conversation.move("choose_route", turn.now, pending=[turn.desk.message_id(turn.message)])
             return replies.CHOOSE, None
         if route.category == "other":
             return replies.MENU, None
@@ -254,21 +252,21 @@ class Dialogue:
         if route.urgent or (not route.needs_choice and route.category != "other"):
             turn.conversation.move("idle", turn.now, pending=turn.conversation.data.get("pending", []))
             return self.idle(turn)
-        turn.session.flush()
         turn.conversation.move(
-            "choose_route", turn.now, pending=[*turn.conversation.data.get("pending", []), turn.message.id]
+            "choose_route", turn.now,
+            pending=[*turn.conversation.data.get("pending", []), turn.desk.message_id(turn.message)],
         )
         return replies.CHOOSE, None
 
     def ask_region(self, turn: Turn) -> Reply:
-        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        ticket = self._conversation_ticket(turn.desk, turn.conversation)
         if ticket is None:
             turn.conversation.move("idle", turn.now)
             return self.idle(turn)
-        turn.message.ticket = ticket
+        turn.message.ticket_id = ticket.id
         if turn.text in SKIP_WORDS:
             return self._ask_contact(turn, ticket)
-        matches = Region.matching(turn.session, turn.text)
+        matches = turn.desk.regions_matching(turn.text)
         if len(matches) == 1:
             return self._set_region(turn, ticket, matches[0])
         if matches:
@@ -276,49 +274,49 @@ class Dialogue:
                 "choose_region", turn.now, ticket_id=ticket.id, unconfirmed=turn.conversation.data.get("unconfirmed"),
                 options=[region.id for region in matches],
             )
-            options = "\n".join(f"{n} {self._region_name(region)}" for n, region in enumerate(matches, start=1))
+            options = "\n".join(f"{n} {region.display_name}" for n, region in enumerate(matches, start=1))
             return replies.REGION_OPTIONS.format(options=options), ticket
         return self._not_an_answer(
             turn, ticket, replies.REGION_NOT_FOUND, replies.ASK_REGION, attempt=looks_like_place(turn.text)
         )
 
     def choose_region(self, turn: Turn) -> Reply:
-        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        ticket = self._conversation_ticket(turn.desk, turn.conversation)
         options = turn.conversation.data.get("options", [])
         if ticket is not None and turn.text.isdigit() and 1 <= int(turn.text) <= len(options):
-            turn.message.ticket = ticket
-            region = turn.session.get(Region, options[int(turn.text) - 1])
+            turn.message.ticket_id = ticket.id
+            region = turn.desk.region(options[int(turn.text) - 1])
             if region is not None:
                 return self._set_region(turn, ticket, region)
         turn.conversation.move("ask_region", turn.now, **_keep(turn.conversation))
         return self.ask_region(turn)
 
     def ask_contact(self, turn: Turn) -> Reply:
-        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        ticket = self._conversation_ticket(turn.desk, turn.conversation)
         if ticket is None:
             turn.conversation.move("idle", turn.now)
             return self.idle(turn)
-        turn.message.ticket = ticket
+        turn.message.ticket_id = ticket.id
         mobile = parse_mobile(turn.text)
         if mobile:
-            ticket.contact_phone = mobile
+            ticket.change(contact_phone=mobile)
             ticket.record("contact_given", actor_type="woman", kind="mobile")
             # Her number is personal data: the transcript keeps only that she gave one.
             turn.message.text = "［手机号已记录在工单联系方式中］"
             return self._summary(turn, ticket)
         if turn.text in ANONYMOUS_WORDS:
-            ticket.contact_phone = None
+            ticket.change(contact_phone=None)
             ticket.record("contact_given", actor_type="woman", kind="anonymous")
             return self._summary(turn, ticket)
         attempt = len(turn.text) <= SHORT_ANSWER or sum(c.isdigit() for c in turn.text) >= 5
         return self._not_an_answer(turn, ticket, replies.CONTACT_INVALID, replies.ASK_CONTACT, attempt=attempt)
 
     def confirm(self, turn: Turn) -> Reply:
-        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        ticket = self._conversation_ticket(turn.desk, turn.conversation)
         if ticket is None:
             turn.conversation.move("idle", turn.now)
             return self.idle(turn)
-        turn.message.ticket = ticket
+        turn.message.ticket_id = ticket.id
         if turn.text in CONFIRM_WORDS:
             ticket.record("confirmed", actor_type="woman")
             turn.conversation.move("idle", turn.now)
@@ -334,12 +332,12 @@ class Dialogue:
 
     def confirm_action(self, turn: Turn) -> Reply:
         action = turn.conversation.data.get("action")
-        ticket = self._conversation_ticket(turn.session, turn.conversation)
+        ticket = self._conversation_ticket(turn.desk, turn.conversation)
         turn.conversation.move("idle", turn.now)
         if turn.text not in YES_WORDS:
             return replies.ACTION_KEPT, None
         if action == "withdraw" and ticket is not None and ticket.is_open:
-            turn.message.ticket = ticket
+            turn.message.ticket_id = ticket.id
             ticket.withdraw(turn.now, reason="withdrawn by her")
             return replies.WITHDRAWN.format(reference=ticket.reference), ticket
         if action == "erase":
@@ -352,7 +350,7 @@ class Dialogue:
         if follow_up is None:
             turn.conversation.move("idle", turn.now)
             return self.idle(turn)
-        turn.message.ticket = follow_up.ticket
+        turn.message.ticket_id = follow_up.ticket.id
         answer = SOLVED_WORDS.get(turn.text)
         if answer is None:
             return self._not_an_answer(
@@ -371,7 +369,7 @@ class Dialogue:
         if follow_up is None:
             turn.conversation.move("idle", turn.now)
             return self.idle(turn)
-        turn.message.ticket = follow_up.ticket
+        turn.message.ticket_id = follow_up.ticket.id
         satisfaction = SATISFACTION_WORDS.get(turn.text)
         if satisfaction is None:
             return self._not_an_answer(
@@ -391,8 +389,7 @@ class Dialogue:
         if chosen:
             explanation = f"{category}: chosen by her" + (f" (router unsure: {route.explanation})" if route else "")
         keywords = [*route.keywords, *(k for k in route.urgent_keywords if k not in route.keywords)] if route else []
-        ticket = Ticket.open(
-            turn.session,
+        ticket = turn.desk.open_ticket(
             reference_prefix=self.reference_prefix,
             channel=turn.inbound.channel,
             channel_user=turn.inbound.user,
@@ -402,20 +399,15 @@ class Dialogue:
             confidence=1.0 if chosen else (route.confidence if route else 0.0),
             keywords=keywords,
             explanation=explanation,
-            region=self._default_region(turn.session),
+            region_id=self._default_region_id or self._find_default_region(turn.desk),
             now=turn.now,
             claim_within=self.deadlines.urgent_claim if urgent else self.deadlines.claim,
             resolve_within=self.deadlines.resolve,
         )
-        turn.message.ticket = ticket
-        turn.session.flush()
+        turn.message.ticket_id = ticket.id
         pending = turn.conversation.data.get("pending", [])
         if pending:
-            turn.session.execute(
-                update(Message)
-                .where(Message.id.in_(pending), Message.ticket_id.is_(None))
-                .values(ticket_id=ticket.id)
-            )
+            turn.desk.attach_messages(pending, ticket.id)
         turn.conversation.move("ask_region", turn.now, ticket_id=ticket.id, unconfirmed=not urgent)
         log.info("ticket %s opened on %s: %s urgent=%s", ticket.reference, ticket.channel, category, urgent)
         if urgent:
@@ -428,13 +420,13 @@ class Dialogue:
             claim_within=replies.claim_within(self.claim_hours),
         ), ticket
 
-    def _add(self, turn: Turn, ticket: Ticket, route: Route, question: str | None = None) -> Reply:
+    def _add(self, turn: Turn, ticket: TicketRow, route: Route, question: str | None = None) -> Reply:
         """More of her story for an open ticket; danger in it raises the ticket to urgent."""
-        turn.message.ticket = ticket
-        ticket.updated_at = turn.now
+        turn.message.ticket_id = ticket.id
+        ticket.change(updated_at=turn.now)
         ticket.record("message_added", actor_type="woman", notify_assignee=ticket.assignee_id)
         if route.urgent and ticket.mark_urgent(list(route.urgent_keywords)):
-            ticket.claim_due_at = min(ticket.claim_due_at, turn.now + self.deadlines.urgent_claim)
+            ticket.change(claim_due_at=min(ticket.claim_due_at, turn.now + self.deadlines.urgent_claim))
             ticket.record("urgent_alert", reason="marked urgent by a later message")
             log.warning("ticket %s raised to urgent", ticket.reference)
             text = replies.URGENT_ADDED.format(reference=ticket.reference)
@@ -443,7 +435,7 @@ class Dialogue:
             return replies.ADDED_THEN.format(reference=ticket.reference, question=question), ticket
         return replies.ADDED.format(reference=ticket.reference), ticket
 
-    def _not_an_answer(self, turn: Turn, ticket: Ticket, retry: str, question: str, attempt: bool) -> Reply:
+    def _not_an_answer(self, turn: Turn, ticket: TicketRow, retry: str, question: str, attempt: bool) -> Reply:
         """Not the answer asked for. A failed attempt at one (`attempt`) is asked again with
         `retry`; anything else is more of her story, added to the ticket before asking
         again; danger in it always raises the ticket to urgent first."""
@@ -452,54 +444,41 @@ class Dialogue:
             return self._add(turn, ticket, route, question=question)
         return retry, ticket
 
-    def _set_region(self, turn: Turn, ticket: Ticket, region: Region) -> Reply:
+    def _set_region(self, turn: Turn, ticket: TicketRow, region: RegionRow) -> Reply:
         if ticket.region_id != region.id:
-            ticket.record("region_set", actor_type="woman", region=region.code, previous=ticket.region.code)
-            ticket.region = region
+            previous = turn.desk.region(ticket.region_id)
+            ticket.record(
+                "region_set", actor_type="woman", region=region.code, previous=previous.code if previous else None
+            )
+            ticket.change(region_id=region.id)
         return self._ask_contact(turn, ticket)
 
-    def _ask_contact(self, turn: Turn, ticket: Ticket) -> Reply:
+    def _ask_contact(self, turn: Turn, ticket: TicketRow) -> Reply:
         turn.conversation.move("ask_contact", turn.now, **_keep(turn.conversation))
         return replies.ASK_CONTACT, ticket
 
-    def _summary(self, turn: Turn, ticket: Ticket) -> Reply:
+    def _summary(self, turn: Turn, ticket: TicketRow) -> Reply:
         turn.conversation.move("confirm", turn.now, **_keep(turn.conversation))
         contact = mask_mobile(ticket.contact_phone) if ticket.contact_phone else "匿名，在这里联系"
         return replies.SUMMARY.format(
             reference=ticket.reference,
             category=CATEGORY_LABELS[ticket.category] + ("（紧急）" if ticket.urgent else ""),
-            region=self._region_name(ticket.region),
+            region=region.display_name if (region := turn.desk.region(ticket.region_id)) else "",
             contact=contact,
         ), ticket
 
     def erase(self, turn: Turn) -> None:
         """Her words that never became part of a case are blanked; the erasure is recorded."""
         inbound = turn.inbound
-        erased = turn.session.execute(
-            update(Message)
-            .where(
-                Message.channel == inbound.channel,
-                Message.channel_user == inbound.user,
-                Message.ticket_id.is_(None),
-                Message.direction == "in",
-            )
-            .values(text="", media_id=None, latitude=None, longitude=None)
-        ).rowcount
+        erased = turn.desk.erase_loose_messages(inbound.channel, inbound.user)
         turn.message.text = ""
         turn.conversation.move("idle", turn.now)
-        for ticket in turn.session.scalars(
-            select(Ticket).where(Ticket.channel == inbound.channel, Ticket.channel_user == inbound.user)
-        ):
+        for ticket in turn.desk.tickets_of(inbound.channel, inbound.user):
             ticket.record("erasure_requested", actor_type="woman", loose_messages_erased=erased)
         log.info("erasure on %s: %d loose messages blanked", inbound.channel, erased)
 
-    def status(self, session: Session, inbound: Inbound) -> str:
-        tickets = session.scalars(
-            select(Ticket)
-            .where(Ticket.channel == inbound.channel, Ticket.channel_user == inbound.user)
-            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-            .limit(5)
-        ).all()
+    def status(self, desk: Desk, inbound: Inbound) -> str:
+        tickets = desk.tickets_of(inbound.channel, inbound.user, limit=5)
         if not tickets:
             return replies.NO_TICKETS
         lines = [replies.STATUS_HEADER]
@@ -513,36 +492,32 @@ class Dialogue:
             )
         return "\n".join(lines)
 
-    def _conversation_ticket(self, session: Session, conversation: Conversation) -> Ticket | None:
+    def _conversation_ticket(self, desk: Desk, conversation: ConversationRow) -> TicketRow | None:
         ticket_id = conversation.data.get("ticket_id")
-        return session.get(Ticket, ticket_id) if ticket_id else None
+        return desk.ticket(ticket_id) if ticket_id else None
 
-    def _follow_up(self, turn: Turn) -> FollowUp | None:
+    def _follow_up(self, turn: Turn) -> FollowUpRow | None:
         follow_up_id = turn.conversation.data.get("follow_up_id")
-        follow_up = turn.session.get(FollowUp, follow_up_id) if follow_up_id else None
-        return follow_up if follow_up is not None and follow_up.answered_at is None and not follow_up.expired else None
+        follow_up = turn.desk.follow_up(follow_up_id) if follow_up_id else None
+        return follow_up if follow_up is not None and follow_up.pending else None
 
-    def _default_region(self, session: Session) -> Region:
-        region = Region.by_code(session, self.default_region) if self.default_region else None
+    def _find_default_region(self, desk: Desk) -> int:
+        region = desk.region_by_code(self.default_region) if self.default_region else None
         if region is None and self.default_region:
             log.warning("intake.default_region %s does not exist; filing under the root", self.default_region)
-        region = region or Region.root(session)
+        region = region or desk.root_region()
         if region is None:
             raise LookupError("no region to file tickets under: run `niangjia init-db` (or import regions)")
-        return region
+        self._default_region_id = region.id
+        return region.id
 
-    def _claim_within(self, ticket: Ticket) -> str:
+    def _claim_within(self, ticket: TicketRow) -> str:
         if ticket.urgent:
             return replies.claim_within(0, minutes=int(self.deadlines.urgent_claim.total_seconds() // 60))
         return replies.claim_within(self.claim_hours)
 
-    @staticmethod
-    def _region_name(region: Region) -> str:
-        parent = region.parent
-        return f"{parent.name}{region.name}" if parent is not None and region.level == "village" else region.name
 
-
-def _keep(conversation: Conversation) -> dict:
+def _keep(conversation: ConversationRow) -> dict:
     """The parts of the conversation's memory that carry from step to step."""
     return {k: v for k, v in conversation.data.items() if k in ("ticket_id", "unconfirmed", "follow_up_id")}
 

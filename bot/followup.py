@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import Connection, exists, select
 from sqlalchemy.orm import Session
 
 from bot import replies
 from bot.dialogue import INTAKE_STATES
 from models import Conversation, FollowUp, OutboxMessage, Ticket
+from models.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,10 @@ def ask_resolved(session: Session, now: datetime, limit: int = 100) -> int:
     return started
 
 
-def close_unanswered(session: Session, now: datetime, timeout: timedelta) -> int:
+def close_unanswered(connection: Connection, now: datetime, timeout: timedelta) -> int:
     """Close tickets whose follow-up went unanswered for `timeout`, recording that."""
-    stale = session.scalars(
-        select(FollowUp)
+    stale = connection.scalars(
+        select(FollowUp.id)
         .join(Ticket, FollowUp.ticket_id == Ticket.id)
         .where(
             FollowUp.answered_at.is_(None),
@@ -53,10 +54,13 @@ def close_unanswered(session: Session, now: datetime, timeout: timedelta) -> int
             Ticket.status == "resolved",
         )
     ).all()
-    for follow_up in stale:
+    desk = Desk(connection)
+    for follow_up_id in stale:
+        follow_up = desk.follow_up(follow_up_id)
         follow_up.expire(now)
-        conversation = Conversation.for_user(session, follow_up.ticket.channel, follow_up.ticket.channel_user)
+        conversation = desk.conversation(follow_up.ticket.channel, follow_up.ticket.channel_user)
         if conversation.data.get("follow_up_id") == follow_up.id:
             conversation.move("idle", now)
         log.info("ticket %s closed: follow-up unanswered", follow_up.ticket.reference)
+    desk.save()
     return len(stale)

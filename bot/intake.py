@@ -1,9 +1,10 @@
 """The intake engine: one inbound message in, stored and routed, one answer out.
 
-The engine works inside the caller's session and never commits: a webhook delivery is
-one transaction, committed by the caller once the answer is ready. Deliveries are
-exactly-once: a receipt keyed by the channel's message id is inserted first, under a
-unique constraint, and a repeat gets the first delivery's answer.
+The engine works inside the caller's transaction and never commits: a webhook delivery
+is one transaction, committed by the caller once the answer is ready. It reads and
+writes through a `Desk` (plain rows, Core statements): this is the system's hot path.
+Deliveries are exactly-once: a receipt keyed by the channel's message id is inserted
+first, under a unique constraint, and a repeat gets the first delivery's answer.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from bot import replies
 from bot.channels import channel as channel_named
@@ -19,7 +20,8 @@ from bot.dialogue import Dialogue, Reply
 from bot.inbound import Answer, Inbound
 from bot.routing import Router
 from bot.settings import Settings
-from models import Conversation, InboundReceipt, Message, OutboxMessage, Ticket, utcnow
+from models import utcnow
+from models.desk import Desk, MessageRow
 from models.ticket import CATEGORY_LABELS
 
 log = logging.getLogger(__name__)
@@ -39,78 +41,68 @@ class Intake:
     def router(self) -> Router:
         return self.dialogue.router
 
-    def receive(self, session: Session, inbound: Inbound, now: datetime | None = None) -> Answer:
+    def receive(self, connection: Connection, inbound: Inbound, now: datetime | None = None) -> Answer:
         """Handle one delivery exactly once: a repeat gets the first delivery's answer."""
         now = now or utcnow()
-        receipt_id = InboundReceipt.claim(session, inbound.channel, inbound.message_id, now)
+        desk = Desk(connection)
+        receipt_id = desk.claim_receipt(inbound.channel, inbound.message_id, now)
         if receipt_id is None:
             # Another delivery of this message committed first (on PostgreSQL the insert
             # waited for it), so its answer is there to read.
-            first = InboundReceipt.find(session, inbound.channel, inbound.message_id)
+            first = desk.first_answer(inbound.channel, inbound.message_id)
             log.info("duplicate delivery on %s answered as before", inbound.channel)
             if first is None:  # only if the first delivery's row vanished since
                 return Answer(None, duplicate=True)
-            reference = first.ticket.reference if first.ticket else None
-            return Answer(first.reply or None, reference, duplicate=True)
+            reply, reference = first
+            return Answer(reply or None, reference, duplicate=True)
 
-        # One flush at commit instead of one before every query: the steps never need
-        # their own pending rows in a query, and explicitly flush where they need an id.
-        with session.no_autoflush:
-            text, ticket = self._dispatch(session, inbound, now)
+        text, ticket = self._dispatch(desk, inbound, now)
         if text:
-            self._answer(session, inbound, text, ticket, now)
-        session.flush()  # the ticket's id, for the receipt
-        InboundReceipt.answer(session, receipt_id, text or "", ticket.id if ticket else None)
-        return Answer(text, ticket.reference if ticket else None)
-
-    def _answer(self, session: Session, inbound: Inbound, text: str, ticket: Ticket | None, now: datetime) -> None:
-        """Record the answer in the transcript; on channels without passive replies, queue it."""
-        if channel_named(inbound.channel).passive_replies:
-            session.add(
-                Message(
-                    ticket=ticket, channel=inbound.channel, channel_user=inbound.user,
-                    direction="out", text=text, created_at=now,
+            desk.add_message(
+                MessageRow(
+                    inbound.channel, inbound.user, "out", now, text=text, ticket_id=ticket.id if ticket else None,
+                    # Channels without passive replies get the answer through the outbox worker.
+                    queued=not channel_named(inbound.channel).passive_replies,
                 )
             )
-        else:
-            OutboxMessage.enqueue(
-                session, channel=inbound.channel, channel_user=inbound.user, text=text, now=now, ticket=ticket
-            )
+        desk.save()
+        desk.answer_receipt(receipt_id, text or "", ticket.id if ticket else None)
+        return Answer(text, ticket.reference if ticket else None)
 
-    def _dispatch(self, session: Session, inbound: Inbound, now: datetime) -> Reply:
+    def _dispatch(self, desk: Desk, inbound: Inbound, now: datetime) -> Reply:
         if inbound.kind == "event":
-            return self._event(session, inbound, now)
+            return self._event(desk, inbound, now)
         if inbound.kind in ("text", "voice"):
             if not inbound.text.strip():
-                self.dialogue.store(session, inbound, Ticket.open_for(session, inbound.channel, inbound.user))
+                self.dialogue.store(desk, inbound, desk.open_ticket_for(inbound.channel, inbound.user))
                 return replies.VOICE_UNCLEAR if inbound.kind == "voice" else replies.MENU, None
-            return self.dialogue.text(session, inbound, now)
+            return self.dialogue.text(desk, inbound, now)
         if inbound.kind == "image":
-            return self._image(session, inbound)
+            return self._image(desk, inbound)
         if inbound.kind == "location":
-            return self.dialogue.location(session, inbound, now)
+            return self.dialogue.location(desk, inbound, now)
         return None, None
 
-    def _event(self, session: Session, inbound: Inbound, now: datetime) -> Reply:
+    def _event(self, desk: Desk, inbound: Inbound, now: datetime) -> Reply:
         if inbound.event in ("subscribe", "start"):
-            conversation = Conversation.for_user(session, inbound.channel, inbound.user)
+            conversation = desk.conversation(inbound.channel, inbound.user)
             if conversation.state not in ("follow_up_solved", "follow_up_satisfaction"):
                 conversation.move("idle", now)
             return replies.WELCOME, None
         if inbound.event == "click":
             if inbound.event_key == STATUS_KEY:
-                return self.dialogue.status(session, inbound), None
+                return self.dialogue.status(desk, inbound), None
             category = MENU_KEYS.get(inbound.event_key)
             if category:
-                Conversation.for_user(session, inbound.channel, inbound.user).move("idle", now, hint=category)
+                desk.conversation(inbound.channel, inbound.user).move("idle", now, hint=category)
                 label = CATEGORY_LABELS[category]
                 return f"好的，“{label}”。请直接说说您遇到的事，我们会转给合适的工作人员。", None
             return replies.MENU, None
         return None, None
 
-    def _image(self, session: Session, inbound: Inbound) -> Reply:
-        ticket = Ticket.open_for(session, inbound.channel, inbound.user)
-        self.dialogue.store(session, inbound, ticket)
+    def _image(self, desk: Desk, inbound: Inbound) -> Reply:
+        ticket = desk.open_ticket_for(inbound.channel, inbound.user)
+        self.dialogue.store(desk, inbound, ticket)
         if ticket is None:
             return replies.IMAGE_NO_TICKET, None
         ticket.record("image_added", actor_type="woman", notify_assignee=ticket.assignee_id)

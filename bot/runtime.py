@@ -86,8 +86,8 @@ class Runtime:
         """
         for attempt in range(1, DELIVERY_ATTEMPTS + 1):
             try:
-                with self.write_lock, self.db.transaction() as session:
-                    answer = self.intake.receive(session, inbound)
+                with self.write_lock, self.db.engine.begin() as connection:
+                    answer = self.intake.receive(connection, inbound)
                 if answer.text and not channels()[inbound.channel].passive_replies:
                     self.outbox_ready.set()
                 return answer

@@ -31,7 +31,8 @@ class Worker:
         timeout = timedelta(hours=self.runtime.settings.dialogue.followup_timeout_hours)
         with self.runtime.write_lock, self.runtime.db.transaction() as session:
             asked = followup.ask_resolved(session, now)
-            closed = followup.close_unanswered(session, now, timeout)
+        with self.runtime.write_lock, self.runtime.db.engine.begin() as connection:
+            closed = followup.close_unanswered(connection, now, timeout)
         delivered = self.courier.deliver_due()
         return {"follow_ups_asked": asked, "follow_ups_closed": closed, "delivered": delivered}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator
+from sqlalchemy import JSON, Connection, DateTime, MetaData, Table, TypeDecorator
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql import Insert
@@ -51,12 +51,12 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
 
 
-def insert_unless_present(session: Session, table: Table, keys: list[str], **values: Any) -> Insert:
-    """INSERT ... ON CONFLICT (keys) DO NOTHING for the session's database.
+def insert_unless_present(bind: Session | Connection, table: Table, keys: list[str], **values: Any) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING for the database behind `bind`.
 
     One statement and no savepoint: on PostgreSQL it waits for a concurrent insert of the
     same key to commit (then inserts nothing) or roll back (then inserts).
     """
-    dialect = session.get_bind().dialect.name
+    dialect = (bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect).name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     return insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)

@@ -49,20 +49,3 @@ class FollowUp(Base):
             .order_by(cls.id.desc())
             .limit(1)
         )
-
-    def not_solved(self, now: datetime) -> None:
-        """She says it is not solved: the ticket goes back to work, never closed."""
-        self.answered_at, self.solved = now, False
-        self.ticket.reopen_for_her(now, reason="follow-up: not solved")
-
-    def solved_with(self, satisfaction: str, now: datetime) -> None:
-        """She says it is solved and how satisfied she is: the ticket closes."""
-        if satisfaction not in SATISFACTION:
-            raise ValueError(f"unknown satisfaction {satisfaction!r}")
-        self.answered_at, self.solved, self.satisfaction = now, True, satisfaction
-        self.ticket.close(now, actor_type="woman", satisfaction=satisfaction)
-
-    def expire(self, now: datetime) -> None:
-        """No answer in time: closed, and recorded as unanswered."""
-        self.expired = True
-        self.ticket.close(now, actor_type="system", reason="follow-up unanswered")

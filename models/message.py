@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select, update
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Base, insert_unless_present, utcnow
+from models.base import Base, utcnow
 from models.ticket import Ticket
 
 KINDS = ("text", "voice", "image", "location", "event")
@@ -47,7 +47,8 @@ class InboundReceipt(Base):
     """A delivery already handled, keyed by the channel's own message id.
 
     The unique constraint is what makes a retry harmless: a second delivery of the same
-    message, on any process, inserts nothing and is answered with the stored reply.
+    message, on any process, inserts nothing and is answered with the stored reply
+    (`models.desk.Desk.claim_receipt`).
     """
 
     __tablename__ = "inbound_receipt"
@@ -61,25 +62,3 @@ class InboundReceipt(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket | None] = relationship()
-
-    @classmethod
-    def claim(cls, session: Session, channel: str, dedup_key: str, now: datetime) -> int | None:
-        """Insert the receipt and return its id, or None if this delivery has one already.
-
-        One statement, INSERT ... ON CONFLICT DO NOTHING: on PostgreSQL it waits for a
-        concurrent first delivery to commit (then yields nothing) or roll back (then inserts).
-        """
-        statement = insert_unless_present(
-            session, cls.__table__, ["channel", "dedup_key"],
-            channel=channel, dedup_key=dedup_key, reply="", created_at=now,
-        )
-        return session.execute(statement.returning(cls.__table__.c.id)).scalar()
-
-    @classmethod
-    def answer(cls, session: Session, receipt_id: int, reply: str, ticket_id: int | None) -> None:
-        """Store what the first delivery was answered, for the retries to repeat."""
-        session.execute(update(cls).where(cls.id == receipt_id).values(reply=reply, ticket_id=ticket_id))
-
-    @classmethod
-    def find(cls, session: Session, channel: str, dedup_key: str) -> InboundReceipt | None:
-        return session.scalar(select(cls).where(cls.channel == channel, cls.dedup_key == dedup_key))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, func, literal, or_, select
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base
@@ -56,23 +56,3 @@ class Region(Base):
     def root(cls, session: Session) -> Region | None:
         """The top of the tree (the first root when several were imported)."""
         return session.scalar(select(cls).where(cls.parent_id.is_(None)).order_by(cls.id).limit(1))
-
-    @classmethod
-    def matching(cls, session: Session, text: str, limit: int = 6) -> list[Region]:
-        """Regions a woman may mean by `text` ("幸福社区", "我住青石村", "幸福"), deepest first."""
-        text = text.strip()
-        if len(text) < 2:
-            return []
-        # Her words contain the full name, or the name begins with her words.
-        candidates = session.scalars(
-            select(cls)
-            .where(or_(literal(text).contains(cls.name), cls.name.startswith(text, autoescape=True)))
-            .order_by(func.length(cls.path).desc(), cls.code)
-            .limit(limit * 4)
-        ).all()
-        # "青石镇青石村" names the village: drop regions that contain another match.
-        return [
-            region
-            for region in candidates
-            if not any(other is not region and other.path.startswith(region.path) for other in candidates)
-        ][:limit]

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
-    Date, ForeignKey, Index, Select, String, Text, case, func, literal, or_, select, update,
+    Connection, Date, ForeignKey, Index, Select, String, Text, case, func, literal, or_, select, update,
 )
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, object_session, relationship
 
@@ -93,7 +93,7 @@ class ReferenceCounter(Base):
     last: Mapped[int] = mapped_column(default=0)
 
 
-def next_reference(session: Session, prefix: str, now: datetime) -> str:
+def next_reference(bind: Session | Connection, prefix: str, now: datetime) -> str:
     """The next free reference of the day, e.g. NJ-20261121-0042; safe across processes."""
     day = now.astimezone(CHINA_TZ).date()
     bump = (
@@ -102,12 +102,12 @@ def next_reference(session: Session, prefix: str, now: datetime) -> str:
         .values(last=ReferenceCounter.last + 1)
         .returning(ReferenceCounter.last)
     )
-    number = session.scalar(bump)
+    number = bind.scalar(bump)
     if number is None:
         # The day's first reference: create its counter (unless a concurrent first got
         # there before us), then bump it.
-        session.execute(insert_unless_present(session, ReferenceCounter.__table__, ["day"], day=day, last=0))
-        number = session.scalar(bump)
+        bind.execute(insert_unless_present(bind, ReferenceCounter.__table__, ["day"], day=day, last=0))
+        number = bind.scalar(bump)
     return f"{prefix}-{day:%Y%m%d}-{number:04d}"
 
 
@@ -166,49 +166,6 @@ class Ticket(Base):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
-
-    @classmethod
-    def open(
-        cls,
-        session: Session,
-        *,
-        reference_prefix: str,
-        channel: str,
-        channel_user: str,
-        category: str,
-        subcategory: str | None,
-        urgent: bool,
-        confidence: float,
-        keywords: list[str],
-        explanation: str,
-        region: Region,
-        now: datetime,
-        claim_within: timedelta,
-        resolve_within: timedelta,
-    ) -> Ticket:
-        """A new ticket with its reference and deadlines, recorded as created."""
-        if category not in CATEGORIES:
-            raise ValueError(f"a ticket's category is one of {', '.join(CATEGORIES)}, not {category!r}")
-        ticket = cls(
-            reference=next_reference(session, reference_prefix, now),
-            channel=channel,
-            channel_user=channel_user,
-            category=category,
-            subcategory=subcategory,
-            urgent=urgent,
-            confidence=confidence,
-            route_keywords=list(keywords),
-            route_explanation=explanation,
-            status="new",
-            region=region,
-            created_at=now,
-            updated_at=now,
-            claim_due_at=now + claim_within,
-            resolve_due_at=now + resolve_within,
-        )
-        session.add(ticket)
-        ticket.record("created", actor_type="woman", category=category, subcategory=subcategory, urgent=urgent)
-        return ticket
 
     @classmethod
     def open_for(cls, session: Session, channel: str, channel_user: str) -> Ticket | None:
@@ -539,25 +496,6 @@ class Ticket(Base):
             raise self._changed("重新打开")
         self.record("reopened", actor=by, reason=reason, previous_outcome=previous_outcome)
 
-    # -- changes she makes from the chat (inside her delivery's transaction) ---------
-
-    def withdraw(self, now: datetime, reason: str) -> None:
-        """She withdraws her case (撤销)."""
-        self.status, self.withdrawn_at, self.updated_at = "withdrawn", now, now
-        self.record("withdrawn", actor_type="woman", reason=reason)
-
-    def reopen_for_her(self, now: datetime, reason: str) -> None:
-        """She says it is not solved: back to the assignee if there is one, else the queue."""
-        previous_outcome = self.outcome
-        self.status = "claimed" if self.assignee_id else "new"
-        self.resolved_at, self.closed_at, self.outcome, self.updated_at = None, None, None, now
-        self.record("reopened", actor_type="woman", reason=reason, previous_outcome=previous_outcome)
-
-    def close(self, now: datetime, actor_type: str, **detail: str) -> None:
-        """The end of the loop: after her rating, or when the follow-up went unanswered."""
-        self.status, self.closed_at, self.updated_at = "closed", now, now
-        self.record("closed", actor_type=actor_type, **detail)
-
     def correct_route(self, session: Session, by: StaffUser, category: str, now: datetime) -> None:
         """Put the ticket on the right route; the event keeps what the router saw, for tuning."""
         if category not in CATEGORIES:
@@ -595,14 +533,6 @@ class Ticket(Base):
     def _changed(self, verb: str) -> Conflict:
         """The conflict for an action the ticket's current state does not allow."""
         return Conflict(f"工单当前{STATUS_LABELS.get(self.status, self.status)}，不能{verb}（可能刚被他人处理，请刷新）")
-
-    def mark_urgent(self, keywords: list[str]) -> bool:
-        """Raise the ticket to urgent (never lowers it); True if it changed."""
-        if self.urgent:
-            return False
-        self.urgent = True
-        self.record("marked_urgent", actor_type="woman", keywords=keywords)
-        return True
 
 
 @dataclass

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from bot.delivery import SENDING_LEASE, Courier
 from models import OutboxMessage, Ticket, utcnow
-from tests.models.test_ticket import open_ticket
+from tests.factories import open_ticket
 
 
 def queue(db, channel="wechat", user="o-woman", text="您好，我是负责您工单的李姐。") -> int:

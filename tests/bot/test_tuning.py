@@ -6,9 +6,15 @@ import pytest
 
 from bot.routing import Router
 from bot.settings import PACKAGE_DATA
-from bot.tuning import LexiconWatcher, NotAllowed, corrections, save_revision, word_routes
+from bot.tuning import (
+    LexiconWatcher,
+    NotAllowed,
+    corrections,
+    save_revision,
+    word_routes,
+)
 from models import LexiconRevision, Region, StaffUser, utcnow
-from tests.models.test_ticket import open_ticket
+from tests.factories import open_ticket
 
 SHIPPED = (PACKAGE_DATA / "lexicon.yaml").read_text(encoding="utf-8")
 # A word nobody would route, made a strong matchmaking keyword.

@@ -94,7 +94,7 @@ def test_on_postgres_a_retry_waits_for_the_first_delivery_and_reads_its_reply(se
         channel="wechat", user="o-pg", kind="text", message_id="7700000000000000099",
         sent_at=datetime.now(timezone.utc), text="请问协议离婚要带什么材料",
     )
-    first = db.session()
+    first = db.engine.connect()
     first.begin()
     first_answer = intake.receive(first, inbound)
     second_answer = []
@@ -111,5 +111,5 @@ def test_on_postgres_a_retry_waits_for_the_first_delivery_and_reads_its_reply(se
 
 
 def _receive_in_own_transaction(db, intake, inbound):
-    with db.transaction() as session:
-        return intake.receive(session, inbound)
+    with db.engine.begin() as connection:
+        return intake.receive(connection, inbound)

@@ -8,17 +8,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from models import Region, Ticket, next_reference
-
-
-def open_ticket(session, now, **overrides):
-    fields = dict(
-        reference_prefix="NJ", channel="wechat", channel_user="o-1", category="consultation", subcategory=None,
-        urgent=False, confidence=0.9, keywords=["离婚"], explanation="consultation: 离婚 1.0",
-        region=Region.by_code(session, "T01"), now=now,
-        claim_within=timedelta(hours=24), resolve_within=timedelta(days=15),
-    )
-    fields.update(overrides)
-    return Ticket.open(session, **fields)
+from tests.factories import open_ticket
 
 
 def test_references_count_up_per_china_day(db):

@@ -9,6 +9,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 
 from models import ApiToken, Message, Region, StaffUser, Ticket, utcnow
+from tests.factories import open_ticket
 
 PASSWORD = "a-long-password"
 WORDS = "婆婆天天跟我吵架，嫌我生的是女儿，能不能请妇联来帮忙调解一下"
@@ -47,11 +48,10 @@ def make_ticket(
     """A routed ticket with her first message on it; returns its reference."""
     now = now or utcnow()
     with db.transaction() as session:
-        ticket = Ticket.open(
-            session, reference_prefix="NJ", channel="wechat", channel_user=user, category=category,
-            subcategory=None, urgent=urgent, confidence=0.9, keywords=["婆婆", "调解"],
-            explanation=f"{category}: 婆婆 2.5", region=Region.by_code(session, region), now=now,
-            claim_within=claim_within, resolve_within=timedelta(days=15),
+        ticket = open_ticket(
+            session, now, channel_user=user, category=category, urgent=urgent, keywords=["婆婆", "调解"],
+            explanation=f"{category}: 婆婆 2.5", region_id=Region.by_code(session, region).id,
+            claim_within=claim_within,
         )
         ticket.contact_phone = phone
         session.add(Message(ticket=ticket, channel="wechat", channel_user=user, direction="in", text=text, created_at=now))

@@ -1,0 +1,488 @@
+"""The intake desk's reads and writes: plain rows and Core statements, no unit of work.
+
+A woman's message is the system's hot path. Through the ORM's unit of work a delivery
+cost about 2.5 ms of Python, nearly all of it bookkeeping for rows written once and
+never read back (bench/README.md). Here a delivery reads what it needs as plain rows,
+changes them in memory, and writes each change once, at the end (`Desk.save`), inside
+the caller's transaction: about ten small statements and no flush. The staff side keeps
+the ORM models, which map the same tables.
+
+The woman's own changes to her ticket (withdraw, reopen after "not solved", close after
+her rating, raise to urgent) are defined here, once; the staff's are `Ticket` methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from models.conversation import Conversation
+from models.followup import SATISFACTION, FollowUp
+from models.message import InboundReceipt, Message
+from models.outbox import OutboxMessage
+from models.region import Region
+from models.ticket import CATEGORIES, OPEN_STATUSES, Ticket, TicketEvent, next_reference
+
+TICKETS = Ticket.__table__
+MESSAGES = Message.__table__
+EVENTS = TicketEvent.__table__
+CONVERSATIONS = Conversation.__table__
+RECEIPTS = InboundReceipt.__table__
+FOLLOW_UPS = FollowUp.__table__
+REGIONS = Region.__table__
+
+# What the desk reads of a ticket: all a conversation step needs, nothing personal it doesn't.
+_TICKET_COLUMNS = [
+    TICKETS.c[name]
+    for name in (
+        "id", "reference", "channel", "channel_user", "category", "subcategory", "urgent", "status",
+        "assignee_id", "region_id", "contact_phone", "outcome", "claim_due_at",
+    )
+]
+_PARENT = REGIONS.alias("parent")
+
+# The statements of the hot path are built once, with bound parameters: building and
+# hashing a statement per call cost more than running it (bench/README.md).
+_CLAIM_RECEIPT = {
+    name: dialect.insert(RECEIPTS).on_conflict_do_nothing(index_elements=["channel", "dedup_key"])
+    .returning(RECEIPTS.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_FIRST_ANSWER = (
+    select(RECEIPTS.c.reply, TICKETS.c.reference)
+    .select_from(RECEIPTS.outerjoin(TICKETS, RECEIPTS.c.ticket_id == TICKETS.c.id))
+    .where(RECEIPTS.c.channel == bindparam("channel"), RECEIPTS.c.dedup_key == bindparam("dedup_key"))
+)
+# (Parameters named like a column set that column in an UPDATE: the row is `row_id`.)
+_ANSWER_RECEIPT = update(RECEIPTS).where(RECEIPTS.c.id == bindparam("row_id"))
+_CONVERSATION = select(
+    CONVERSATIONS.c.id, CONVERSATIONS.c.state, CONVERSATIONS.c.data, CONVERSATIONS.c.updated_at
+).where(CONVERSATIONS.c.channel == bindparam("channel"), CONVERSATIONS.c.channel_user == bindparam("user"))
+_INSERT_CONVERSATION = insert(CONVERSATIONS).returning(CONVERSATIONS.c.id)
+_UPDATE_CONVERSATION = update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("row_id"))
+_TICKET = select(*_TICKET_COLUMNS).where(TICKETS.c.id == bindparam("ticket_id"))
+_OPEN_TICKET_FOR = (
+    select(*_TICKET_COLUMNS)
+    .where(TICKETS.c.channel == bindparam("channel"), TICKETS.c.channel_user == bindparam("user"),
+           TICKETS.c.status.in_(OPEN_STATUSES))
+    .order_by(TICKETS.c.created_at.desc(), TICKETS.c.id.desc())
+    .limit(1)
+)
+_INSERT_TICKET = insert(TICKETS).returning(TICKETS.c.id)
+_UPDATE_TICKET = update(TICKETS).where(TICKETS.c.id == bindparam("row_id"))
+_INSERT_MESSAGE = insert(MESSAGES).returning(MESSAGES.c.id)
+_UPDATE_MESSAGE = update(MESSAGES).where(MESSAGES.c.id == bindparam("row_id"))
+_INSERT_EVENTS = insert(EVENTS)
+_REGIONS = select(
+    REGIONS.c.id, REGIONS.c.code, REGIONS.c.name, REGIONS.c.level, REGIONS.c.path, _PARENT.c.name.label("parent_name")
+).select_from(REGIONS.outerjoin(_PARENT, REGIONS.c.parent_id == _PARENT.c.id))
+_REGION = _REGIONS.where(REGIONS.c.id == bindparam("region_id"))
+# Her words contain the full name, or the name begins with her words; deepest first.
+_REGIONS_MATCHING = (
+    _REGIONS.where(
+        or_(bindparam("text").contains(REGIONS.c.name), REGIONS.c.name.like(bindparam("prefix"), escape="/"))
+    )
+    .order_by(func.length(REGIONS.c.path).desc(), REGIONS.c.code)
+    .limit(bindparam("limit"))
+)
+
+
+@dataclass(eq=False)
+class TicketRow:
+    """A ticket as the desk sees it. Changes are kept for one UPDATE at `Desk.save`."""
+
+    desk: Desk = field(repr=False)
+    id: int
+    reference: str
+    channel: str
+    channel_user: str
+    category: str
+    subcategory: str | None
+    urgent: bool
+    status: str
+    assignee_id: int | None
+    region_id: int
+    contact_phone: str | None
+    outcome: str | None
+    claim_due_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def change(self, **values: Any) -> None:
+        """Set columns; written with the delivery's other changes."""
+        for name, value in values.items():
+            if name in self.__dataclass_fields__:
+                setattr(self, name, value)
+        self.desk._ticket_changes.setdefault(self.id, {}).update(values)
+
+    def record(self, action: str, actor_type: str = "system", **detail: Any) -> None:
+        """Append a line to the ticket's audit trail (inserted at `Desk.save`)."""
+        self.desk._events.append(
+            {"ticket_id": self.id, "actor_type": actor_type, "actor_id": None, "action": action, "detail": detail}
+        )
+
+    # -- her changes, from the chat ---------------------------------------------
+
+    def withdraw(self, now: datetime, reason: str) -> None:
+        """She withdraws her case (撤销)."""
+        self.change(status="withdrawn", withdrawn_at=now, updated_at=now)
+        self.record("withdrawn", actor_type="woman", reason=reason)
+
+    def reopen_for_her(self, now: datetime, reason: str) -> None:
+        """She says it is not solved: back to the assignee if there is one, else the queue."""
+        previous_outcome = self.outcome
+        self.change(
+            status="claimed" if self.assignee_id else "new",
+            resolved_at=None, closed_at=None, outcome=None, updated_at=now,
+        )
+        self.record("reopened", actor_type="woman", reason=reason, previous_outcome=previous_outcome)
+
+    def close(self, now: datetime, actor_type: str, **detail: Any) -> None:
+        """The end of the loop: after her rating, or when the follow-up went unanswered."""
+        self.change(status="closed", closed_at=now, updated_at=now)
+        self.record("closed", actor_type=actor_type, **detail)
+
+    def mark_urgent(self, keywords: list[str]) -> bool:
+        """Raise the ticket to urgent (never lowers it); True if it changed."""
+        if self.urgent:
+            return False
+        self.change(urgent=True)
+        self.record("marked_urgent", actor_type="woman", keywords=keywords)
+        return True
+
+
+@dataclass(eq=False)
+class ConversationRow:
+    """Her conversation's state; `id` None until it is first saved."""
+
+    id: int | None
+    channel: str
+    channel_user: str
+    state: str = "idle"
+    data: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+    def move(self, state: str, now: datetime, **data: Any) -> None:
+        """Go to `state`, replacing what the previous state remembered."""
+        self.state, self.data, self.updated_at = state, data, now
+
+
+@dataclass(eq=False)
+class MessageRow:
+    """A transcript line; inserted at `Desk.save` unless something needed its id before."""
+
+    channel: str
+    channel_user: str
+    direction: str
+    created_at: datetime
+    kind: str = "text"
+    text: str = ""
+    media_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    ticket_id: int | None = None
+    id: int | None = None
+    # Delivered by the outbox worker (channels without passive replies).
+    queued: bool = False
+    # What was written when the row was inserted early, to write the rest at save.
+    _written: tuple[int | None, str] | None = field(default=None, repr=False)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "ticket_id": self.ticket_id, "channel": self.channel, "channel_user": self.channel_user,
+            "direction": self.direction, "kind": self.kind, "text": self.text, "media_id": self.media_id,
+            "latitude": self.latitude, "longitude": self.longitude, "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    id: int
+    code: str
+    name: str
+    level: str
+    path: str
+    parent_name: str | None
+
+    @property
+    def display_name(self) -> str:
+        """A village is named with its town ("青石镇青石村"): village names repeat."""
+        return f"{self.parent_name}{self.name}" if self.parent_name and self.level == "village" else self.name
+
+
+@dataclass(eq=False)
+class FollowUpRow:
+    id: int
+    ticket: TicketRow
+    answered_at: datetime | None
+    expired: bool
+
+    @property
+    def pending(self) -> bool:
+        return self.answered_at is None and not self.expired
+
+    def not_solved(self, now: datetime) -> None:
+        """She says it is not solved: the ticket goes back to work, never closed."""
+        self._answer(now, solved=False)
+        self.ticket.reopen_for_her(now, reason="follow-up: not solved")
+
+    def solved_with(self, satisfaction: str, now: datetime) -> None:
+        """She says it is solved and how satisfied she is: the ticket closes."""
+        if satisfaction not in SATISFACTION:
+            raise ValueError(f"unknown satisfaction {satisfaction!r}")
+        self._answer(now, solved=True, satisfaction=satisfaction)
+        self.ticket.close(now, actor_type="woman", satisfaction=satisfaction)
+
+    def expire(self, now: datetime) -> None:
+        """No answer in time: closed, and recorded as unanswered."""
+        self.expired = True
+        self.ticket.desk.connection.execute(update(FOLLOW_UPS).where(FOLLOW_UPS.c.id == self.id).values(expired=True))
+        self.ticket.close(now, actor_type="system", reason="follow-up unanswered")
+
+    def _answer(self, now: datetime, **values: Any) -> None:
+        self.answered_at = now
+        self.ticket.desk.connection.execute(
+            update(FOLLOW_UPS).where(FOLLOW_UPS.c.id == self.id).values(answered_at=now, **values)
+        )
+
+
+class Desk:
+    """One unit of the desk's work (a delivery, a job's round) on the caller's connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._tickets: dict[int, TicketRow] = {}
+        self._ticket_changes: dict[int, dict[str, Any]] = {}
+        self._events: list[dict[str, Any]] = []
+        self._messages: list[MessageRow] = []
+        self._conversations: list[ConversationRow] = []
+
+    # -- receipts: exactly-once delivery ------------------------------------------
+
+    def claim_receipt(self, channel: str, dedup_key: str, now: datetime) -> int | None:
+        """Insert the delivery's receipt and return its id, or None if it has one already.
+
+        One statement, INSERT ... ON CONFLICT DO NOTHING: on PostgreSQL it waits for a
+        concurrent first delivery to commit (then yields nothing) or roll back (then inserts).
+        """
+        return self.connection.execute(
+            _CLAIM_RECEIPT[self.connection.dialect.name],
+            {"channel": channel, "dedup_key": dedup_key, "reply": "", "created_at": now},
+        ).scalar()
+
+    def first_answer(self, channel: str, dedup_key: str) -> tuple[str, str | None] | None:
+        """The reply and ticket reference the first delivery of a message was answered with."""
+        row = self.connection.execute(_FIRST_ANSWER, {"channel": channel, "dedup_key": dedup_key}).first()
+        return (row.reply, row.reference) if row else None
+
+    def answer_receipt(self, receipt_id: int, reply: str, ticket_id: int | None) -> None:
+        """Store what the first delivery was answered, for the retries to repeat."""
+        self.connection.execute(_ANSWER_RECEIPT, {"row_id": receipt_id, "reply": reply, "ticket_id": ticket_id})
+
+    # -- conversations -------------------------------------------------------------
+
+    def conversation(self, channel: str, channel_user: str) -> ConversationRow:
+        """Her conversation, started (idle) if she has none yet; saved at `save`."""
+        for conversation in self._conversations:
+            if (conversation.channel, conversation.channel_user) == (channel, channel_user):
+                return conversation
+        row = self.connection.execute(_CONVERSATION, {"channel": channel, "user": channel_user}).first()
+        conversation = (
+            ConversationRow(row.id, channel, channel_user, row.state, dict(row.data or {}), row.updated_at)
+            if row else ConversationRow(None, channel, channel_user)
+        )
+        self._conversations.append(conversation)
+        return conversation
+
+    # -- tickets ---------------------------------------------------------------------
+
+    def ticket(self, ticket_id: int) -> TicketRow | None:
+        if ticket_id in self._tickets:
+            return self._tickets[ticket_id]
+        return self._ticket_row(self.connection.execute(_TICKET, {"ticket_id": ticket_id}).first())
+
+    def open_ticket_for(self, channel: str, channel_user: str) -> TicketRow | None:
+        """Her most recent open ticket on this channel, if any."""
+        row = self.connection.execute(_OPEN_TICKET_FOR, {"channel": channel, "user": channel_user}).first()
+        return self._ticket_row(row)
+
+    def tickets_of(self, channel: str, channel_user: str, limit: int | None = None) -> list[TicketRow]:
+        """Her tickets on this channel, newest first."""
+        statement = (
+            select(*_TICKET_COLUMNS)
+            .where(TICKETS.c.channel == channel, TICKETS.c.channel_user == channel_user)
+            .order_by(TICKETS.c.created_at.desc(), TICKETS.c.id.desc())
+            .limit(limit)
+        )
+        return [self._ticket_row(row) for row in self.connection.execute(statement)]
+
+    def open_ticket(
+        self,
+        *,
+        reference_prefix: str,
+        channel: str,
+        channel_user: str,
+        category: str,
+        subcategory: str | None,
+        urgent: bool,
+        confidence: float,
+        keywords: list[str],
+        explanation: str,
+        region_id: int,
+        now: datetime,
+        claim_within: timedelta,
+        resolve_within: timedelta,
+    ) -> TicketRow:
+        """A new ticket with its reference and deadlines, recorded as created."""
+        if category not in CATEGORIES:
+            raise ValueError(f"a ticket's category is one of {', '.join(CATEGORIES)}, not {category!r}")
+        values = {
+            "reference": next_reference(self.connection, reference_prefix, now),
+            "channel": channel,
+            "channel_user": channel_user,
+            "category": category,
+            "subcategory": subcategory,
+            "urgent": urgent,
+            "confidence": confidence,
+            "route_keywords": list(keywords),
+            "route_explanation": explanation,
+            "status": "new",
+            "region_id": region_id,
+            "assignee_id": None,
+            "contact_phone": None,
+            "outcome": None,
+            "created_at": now,
+            "updated_at": now,
+            "claim_due_at": now + claim_within,
+            "resolve_due_at": now + resolve_within,
+        }
+        ticket_id = self.connection.execute(_INSERT_TICKET, values).scalar_one()
+        ticket = self._ticket_row({"id": ticket_id, **values})
+        ticket.record("created", actor_type="woman", category=category, subcategory=subcategory, urgent=urgent)
+        return ticket
+
+    def _ticket_row(self, row: Any) -> TicketRow | None:
+        if row is None:
+            return None
+        values = row if isinstance(row, dict) else row._mapping
+        ticket = TicketRow(self, **{column.name: values[column.name] for column in _TICKET_COLUMNS})
+        # One row object per ticket in a unit of work, so changes made through one are seen by all.
+        return self._tickets.setdefault(ticket.id, ticket)
+
+    # -- the transcript ---------------------------------------------------------------
+
+    def add_message(self, message: MessageRow) -> MessageRow:
+        self._messages.append(message)
+        return message
+
+    def message_id(self, message: MessageRow) -> int:
+        """The line's id, inserting it now if it was waiting for `save`."""
+        if message.id is None:
+            message.id = self.connection.execute(_INSERT_MESSAGE, message.values()).scalar_one()
+            message._written = (message.ticket_id, message.text)
+        return message.id
+
+    def attach_messages(self, message_ids: list[int], ticket_id: int) -> None:
+        """Give loose lines (written before her ticket existed) to the ticket."""
+        self.connection.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id.in_(message_ids), MESSAGES.c.ticket_id.is_(None))
+            .values(ticket_id=ticket_id)
+        )
+
+    def erase_loose_messages(self, channel: str, channel_user: str) -> int:
+        """Blank her words that never became part of a case; how many lines were blanked."""
+        return self.connection.execute(
+            update(MESSAGES)
+            .where(
+                MESSAGES.c.channel == channel, MESSAGES.c.channel_user == channel_user,
+                MESSAGES.c.ticket_id.is_(None), MESSAGES.c.direction == "in",
+            )
+            .values(text="", media_id=None, latitude=None, longitude=None)
+        ).rowcount
+
+    # -- regions and follow-ups ---------------------------------------------------------
+
+    def region(self, region_id: int) -> RegionRow | None:
+        row = self.connection.execute(_REGION, {"region_id": region_id}).first()
+        return RegionRow(*row) if row else None
+
+    def region_by_code(self, code: str) -> RegionRow | None:
+        row = self.connection.execute(_REGIONS.where(REGIONS.c.code == code)).first()
+        return RegionRow(*row) if row else None
+
+    def root_region(self) -> RegionRow | None:
+        """The top of the tree (the first root when several were imported)."""
+        row = self.connection.execute(_REGIONS.where(REGIONS.c.parent_id.is_(None)).order_by(REGIONS.c.id)).first()
+        return RegionRow(*row) if row else None
+
+    def regions_matching(self, text: str, limit: int = 6) -> list[RegionRow]:
+        """Regions she may mean by `text` ("幸福社区", "我住青石村", "幸福"), deepest first."""
+        text = text.strip()
+        if len(text) < 2:
+            return []
+        prefix = text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        candidates = [
+            RegionRow(*row)
+            for row in self.connection.execute(_REGIONS_MATCHING, {"text": text, "prefix": prefix, "limit": limit * 4})
+        ]
+        # "青石镇青石村" names the village: drop regions that contain another match.
+        return [
+            region
+            for region in candidates
+            if not any(other is not region and other.path.startswith(region.path) for other in candidates)
+        ][:limit]
+
+    def follow_up(self, follow_up_id: int) -> FollowUpRow | None:
+        row = self.connection.execute(
+            select(FOLLOW_UPS.c.ticket_id, FOLLOW_UPS.c.answered_at, FOLLOW_UPS.c.expired)
+            .where(FOLLOW_UPS.c.id == follow_up_id)
+        ).first()
+        ticket = self.ticket(row.ticket_id) if row else None
+        return FollowUpRow(follow_up_id, ticket, row.answered_at, row.expired) if ticket else None
+
+    # -- the end of the unit of work ---------------------------------------------------
+
+    def save(self) -> None:
+        """Write what changed: each ticket once, the transcript, the audit trail, the conversation."""
+        for ticket_id, values in self._ticket_changes.items():
+            self.connection.execute(_UPDATE_TICKET, {"row_id": ticket_id, **values})
+        self._ticket_changes.clear()
+        for message in self._messages:
+            if message.id is None:
+                self.message_id(message)
+                if message.queued:
+                    self._queue(message)
+            elif message._written != (message.ticket_id, message.text):
+                self.connection.execute(
+                    _UPDATE_MESSAGE, {"row_id": message.id, "ticket_id": message.ticket_id, "text": message.text}
+                )
+        self._messages.clear()
+        if self._events:
+            self.connection.execute(_INSERT_EVENTS, self._events)
+            self._events.clear()
+        for conversation in self._conversations:
+            values = {"state": conversation.state, "data": conversation.data, "updated_at": conversation.updated_at}
+            if conversation.id is None:
+                conversation.id = self.connection.execute(
+                    _INSERT_CONVERSATION,
+                    {"channel": conversation.channel, "channel_user": conversation.channel_user, **values},
+                ).scalar_one()
+            else:
+                self.connection.execute(_UPDATE_CONVERSATION, {"row_id": conversation.id, **values})
+
+    def _queue(self, message: MessageRow) -> None:
+        """Hand an outbound line to the outbox worker (channels without passive replies)."""
+        self.connection.execute(
+            insert(OutboxMessage.__table__).values(
+                ticket_id=message.ticket_id, message_id=message.id, channel=message.channel,
+                channel_user=message.channel_user, text=message.text, status="pending",
+                next_attempt_at=message.created_at, created_at=message.created_at,
+            )
+        )

@@ -19,8 +19,14 @@ log = logging.getLogger(__name__)
 def ask_resolved(session: Session, now: datetime, limit: int = 100) -> int:
     """Start a follow-up for each resolved ticket not yet asked about since it was resolved."""
     asked_since_resolved = exists().where(FollowUp.ticket_id == Ticket.id, FollowUp.asked_at >= Ticket.resolved_at)
+    # Every service process runs this job: on PostgreSQL a ticket another one is asking
+    # about is skipped, not asked twice (SQLite's writers take turns anyway).
     tickets = session.scalars(
-        select(Ticket).where(Ticket.status == "resolved", ~asked_since_resolved).order_by(Ticket.resolved_at).limit(limit)
+        select(Ticket)
+        .where(Ticket.status == "resolved", ~asked_since_resolved)
+        .order_by(Ticket.resolved_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     started = 0
     for ticket in tickets:

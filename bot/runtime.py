@@ -5,7 +5,6 @@ Built once per process (the web app, the CLI, a worker) and shared by its thread
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -36,10 +35,9 @@ class Runtime:
         self.db = db or Database(settings.database_url, echo=settings.database.echo)
         # Set when this process queued an outbox message, to wake its worker thread.
         self.outbox_ready = threading.Event()
-        # SQLite has one writer at a time. The webhook and worker threads of this process
-        # queue for it here, in order, instead of in SQLite's busy handler, which sleeps
-        # up to 100 ms between tries and turned a burst's p99 into seconds (bench/README.md).
-        self.write_lock = threading.RLock() if self.db.dialect == "sqlite" else contextlib.nullcontext()
+        # On SQLite the webhook and worker threads, and the other processes, take turns
+        # at the one writer here rather than in SQLite's busy handler (models.db.WriterTurn).
+        self.write_lock = self.db.write_lock
         if router is not None:
             self.__dict__["router"] = router
 

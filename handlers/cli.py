@@ -358,7 +358,7 @@ def worker(ctx: click.Context, once: bool) -> None:
 @click.option("--port", default=None, type=int, help="Default: server.port from the config.")
 @click.option(
     "--workers", default=None, type=int,
-    help="gunicorn worker processes (default: 1 on SQLite, which has one writer at a time; 2 otherwise).",
+    help="gunicorn worker processes (default: 2; on SQLite they take turns at its one writer).",
 )
 @click.option("--demo/--no-demo", default=False, help="Load demo data into an empty database first.")
 @click.pass_context
@@ -373,9 +373,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     if demo:
         click.echo(load_demo(runtime, DEMO_DIR))
     runtime.db.dispose()
-    if workers is None:
-        workers = 1 if runtime.db.dialect == "sqlite" else 2
-    run(settings, host or settings.server.host, port or settings.server.port, workers)
+    run(settings, host or settings.server.host, port or settings.server.port, workers or 2)
 
 
 def main() -> None:

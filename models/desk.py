@@ -229,27 +229,31 @@ class FollowUpRow:
 
     def not_solved(self, now: datetime) -> None:
         """She says it is not solved: the ticket goes back to work, never closed."""
-        self._answer(now, solved=False)
-        self.ticket.reopen_for_her(now, reason="follow-up: not solved")
+        if self._settle(answered_at=now, solved=False):
+            self.ticket.reopen_for_her(now, reason="follow-up: not solved")
 
     def solved_with(self, satisfaction: str, now: datetime) -> None:
         """She says it is solved and how satisfied she is: the ticket closes."""
         if satisfaction not in SATISFACTION:
             raise ValueError(f"unknown satisfaction {satisfaction!r}")
-        self._answer(now, solved=True, satisfaction=satisfaction)
-        self.ticket.close(now, actor_type="woman", satisfaction=satisfaction)
+        if self._settle(answered_at=now, solved=True, satisfaction=satisfaction):
+            self.ticket.close(now, actor_type="woman", satisfaction=satisfaction)
 
     def expire(self, now: datetime) -> None:
         """No answer in time: closed, and recorded as unanswered."""
-        self.expired = True
-        self.ticket.desk.connection.execute(update(FOLLOW_UPS).where(FOLLOW_UPS.c.id == self.id).values(expired=True))
-        self.ticket.close(now, actor_type="system", reason="follow-up unanswered")
+        if self._settle(expired=True):
+            self.ticket.close(now, actor_type="system", reason="follow-up unanswered")
 
-    def _answer(self, now: datetime, **values: Any) -> None:
-        self.answered_at = now
-        self.ticket.desk.connection.execute(
-            update(FOLLOW_UPS).where(FOLLOW_UPS.c.id == self.id).values(answered_at=now, **values)
-        )
+    def _settle(self, **values: Any) -> bool:
+        """Answer or expire it, unless that already happened (another process's job, say)."""
+        settled = self.ticket.desk.connection.execute(
+            update(FOLLOW_UPS)
+            .where(FOLLOW_UPS.c.id == self.id, FOLLOW_UPS.c.answered_at.is_(None), FOLLOW_UPS.c.expired.is_(False))
+            .values(**values)
+        ).rowcount
+        self.answered_at = values.get("answered_at", self.answered_at)
+        self.expired = values.get("expired", self.expired)
+        return settled == 1
 
 
 class Desk:

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
-    Connection, Date, ForeignKey, Index, Select, String, Text, case, func, literal, or_, select, update,
+    Connection, Date, ForeignKey, Index, Select, String, Text, bindparam, case, func, literal, or_, select, update,
 )
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, object_session, relationship
 
@@ -93,21 +93,24 @@ class ReferenceCounter(Base):
     last: Mapped[int] = mapped_column(default=0)
 
 
+# Built once: every new ticket runs it (see models/desk.py on why that matters).
+_BUMP_REFERENCE = (
+    update(ReferenceCounter.__table__)
+    .where(ReferenceCounter.__table__.c.day == bindparam("today"))
+    .values(last=ReferenceCounter.__table__.c.last + 1)
+    .returning(ReferenceCounter.__table__.c.last)
+)
+
+
 def next_reference(bind: Session | Connection, prefix: str, now: datetime) -> str:
     """The next free reference of the day, e.g. NJ-20261121-0042; safe across processes."""
     day = now.astimezone(CHINA_TZ).date()
-    bump = (
-        update(ReferenceCounter)
-        .where(ReferenceCounter.day == day)
-        .values(last=ReferenceCounter.last + 1)
-        .returning(ReferenceCounter.last)
-    )
-    number = bind.scalar(bump)
+    number = bind.scalar(_BUMP_REFERENCE, {"today": day})
     if number is None:
         # The day's first reference: create its counter (unless a concurrent first got
         # there before us), then bump it.
         bind.execute(insert_unless_present(bind, ReferenceCounter.__table__, ["day"], day=day, last=0))
-        number = bind.scalar(bump)
+        number = bind.scalar(_BUMP_REFERENCE, {"today": day})
     return f"{prefix}-{day:%Y%m%d}-{number:04d}"
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from models import FollowUp, Ticket, utcnow
+from models.desk import Desk
 from tests.handlers.test_conversation import GRIEVANCE
 
 
@@ -79,3 +80,26 @@ def test_follow_up_waits_while_she_is_in_the_middle_of_another_intake(telegram, 
     resolve(db, "7003")
     telegram.send_text(7003, "我想报名参加育婴师培训")  # a new problem: questions pending
     assert worker.run_once()["follow_ups_asked"] == 0
+
+
+def test_a_follow_up_settled_elsewhere_is_not_settled_again(telegram, worker, fake_apis, db):
+    """Two service processes' jobs, or her answer racing the expiry: the ticket closes once."""
+    confirmed_ticket(telegram, worker, 7004)
+    resolve(db, "7004")
+    worker.run_once()
+    with db.session() as session:
+        follow_up_id = session.scalar(select(FollowUp.id))
+    with db.engine.connect() as late:
+        stale = Desk(late).follow_up(follow_up_id)  # read while it was still pending
+        late.rollback()
+        telegram.send_text(7004, "1")
+        telegram.send_text(7004, "满意")  # she answers; the ticket closes
+        with late.begin():
+            stale.expire(utcnow())
+            stale.ticket.desk.save()
+    ticket = ticket_of(db, "7004")
+    with db.session() as session:
+        closings = [e for e in session.get(Ticket, ticket.id).events if e.action == "closed"]
+        follow_up = session.get(FollowUp, follow_up_id)
+    assert len(closings) == 1 and closings[0].detail == {"satisfaction": "satisfied"}
+    assert follow_up.solved and not follow_up.expired

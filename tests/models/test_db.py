@@ -1,0 +1,76 @@
+"""SQLite writers take turns: threads on a lock, processes on a flock beside the file."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+
+import pytest
+
+from models.db import WriterTurn
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+
+
+def _hold_turn(path, holding, release):
+    with WriterTurn(path):
+        holding.set()
+        release.wait(10)
+
+
+def test_a_second_process_waits_for_the_writer_and_goes_as_soon_as_it_is_done(tmp_path):
+    path = str(tmp_path / "niangjia.db")
+    context = multiprocessing.get_context("fork")
+    holding, release = context.Event(), context.Event()
+    other = context.Process(target=_hold_turn, args=(path, holding, release))
+    other.start()
+    try:
+        assert holding.wait(10)
+        mine = WriterTurn(path)
+        got_it = threading.Event()
+
+        def take_turn():
+            with mine:
+                got_it.set()
+
+        waiter = threading.Thread(target=take_turn)
+        waiter.start()
+        assert not got_it.wait(0.3), "two processes held the writer's turn at once"
+        release.set()
+        assert got_it.wait(5)
+        waiter.join(5)
+    finally:
+        release.set()
+        other.join(10)
+
+
+def test_a_forked_worker_does_not_inherit_its_parents_turn(tmp_path):
+    """A child sharing the parent's open file would share its lock too."""
+    path = str(tmp_path / "niangjia.db")
+    turn = WriterTurn(path)
+    context = multiprocessing.get_context("fork")
+    with turn:
+        holding, release = context.Event(), context.Event()
+        child = context.Process(target=_take_shared, args=(turn, holding, release))
+        child.start()
+        assert not holding.wait(0.3), "the child entered while the parent held the turn"
+    assert holding.wait(5)
+    release.set()
+    child.join(10)
+    assert child.exitcode == 0
+
+
+def _take_shared(turn, holding, release):
+    with turn:
+        holding.set()
+        release.wait(10)
+
+
+def test_the_turn_is_reentrant_within_a_thread(tmp_path):
+    turn = WriterTurn(str(tmp_path / "niangjia.db"))
+    with turn, turn:
+        pass
+    done = threading.Event()
+    threading.Thread(target=lambda: (turn.__enter__(), done.set(), turn.__exit__(None, None, None))).start()
+    assert done.wait(5), "the turn was not given back after nested use"

@@ -502,14 +502,20 @@ class Dialogue:
         return follow_up if follow_up is not None and follow_up.pending else None
 
     def _find_default_region(self, desk: Desk) -> int:
-        region = desk.region_by_code(self.default_region) if self.default_region else None
-        if region is None and self.default_region:
+        """Where tickets are filed until she names her place; kept for the process once found."""
+        if self.default_region:
+            region = desk.region_by_code(self.default_region)
+            if region is not None:
+                self._default_region_id = region.id
+                return region.id
+            # Not kept: it may be imported while the service runs.
             log.warning("intake.default_region %s does not exist; filing under the root", self.default_region)
-        region = region or desk.root_region()
-        if region is None:
+        root = desk.root_region()
+        if root is None:
             raise LookupError("no region to file tickets under: run `niangjia init-db` (or import regions)")
-        self._default_region_id = region.id
-        return region.id
+        if not self.default_region:
+            self._default_region_id = root.id
+        return root.id
 
     def _claim_within(self, ticket: TicketRow) -> str:
         if ticket.urgent:

@@ -1,30 +1,34 @@
-"""Cross-corpus validation of the learned layer (bot/learned.py): train on one
-author's corpus, evaluate on the other's. The holdout corpus is never read.
+"""Leave-one-author-out validation of the router with and without the learned
+layer (bot/learned.py), and the build of its shipped weights.
+
+Each labelled corpus but the holdout was written by a different author:
+dev, tune2, tune3a (elderly, rural, voice input), tune3b (young, urban,
+internet slang), tune3c (formal, proxies, long stories, traditional script).
+Each is a fold: the learned weights that route it are trained on the other
+folds only. The holdout corpus is never read.
 
 Run from the repository root:
 
-    .venv/bin/python bench/learned_cv.py [--old-lexicon DIR] [--write]
+    .venv/bin/python bench/learned_cv.py            # per-fold figures
+    .venv/bin/python bench/learned_cv.py --grid     # also search the combine settings
+    .venv/bin/python bench/learned_cv.py --write    # train on all folds, write bot/data/learned.json
 
-``--write`` then trains on dev + tune2 and writes bot/data/learned.json.
+Prints, per fold: the lexicon alone and lexicon + learned (macro-F1,
+accuracy, urgent recall and precision, how often she is asked to choose).
+The lexicon itself was tuned on the folds, so its own figures are optimistic
+on the folds it was tuned on; the learned layer's gain is honest.
 
-Prints, for dev -> tune2 and tune2 -> dev: the learned layer alone, the
-lexicon router alone and their combination (urgent = lexicon OR learned
-P(urgent) >= t; category = lexicon when confident, else learned when
-confident, else needs_choice), over a few thresholds.
-
-The shipped lexicon was tuned on both corpora, so "lexicon alone" here is
-optimistic. ``--old-lexicon DIR`` names a checkout of an earlier bot/ (e.g.
-``git archive f9bd66d bot | tar -x -C DIR``, before tune2 was tuned on): its
-routes on tune2 are a fair dev -> tune2 baseline, and the combination is also
-measured on top of it.
+Rerun ``--write`` after changing the lexicon or a corpus: the learned
+features are the router's own tokens (which the lexicon shapes) and the
+clause bigrams.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
+import itertools
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,31 +36,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.evaluation import load_labelled  # noqa: E402
-from bot.learned import CLASSES, train  # noqa: E402
-from bot.routing import Router  # noqa: E402
-
-DEFAULT_LEARNED = ROOT / "bot" / "data" / "learned.json"
-# The combination's rule as it would be wired: the learned layer flags danger
-# at this P(urgent) and settles the category when the lexicon would ask her to
-# choose (confidence < its threshold, 0.5) and its own posterior reaches this.
-LEARNED_URGENT = 0.5
-LEARNED_CATEGORY = 0.9
+from bot.learned import CLASSES, COMBINE_DEFAULTS, train  # noqa: E402
+from bot.routing import DEFAULT_LEARNED, DEFAULT_LEXICON, DEFAULT_USERDICT, Router  # noqa: E402
 
 CORPUS = ROOT / "data" / "corpus"
-
-OLD_ROUTES = """
-import json, sys
-sys.path.insert(0, sys.argv[1])
-from bot.routing import Router
-from bot.routing import Lexicon
-r = Router(Lexicon.load(sys.argv[1] + "/bot/data/lexicon.yaml"), sys.argv[1] + "/bot/data/userdict.txt")
-out = []
-for line in open(sys.argv[2], encoding="utf-8"):
-    if line.strip():
-        x = r.route(json.loads(line)["text"])
-        out.append([x.category, x.subcategory, x.urgent, x.confidence, x.needs_choice])
-print(json.dumps(out))
-"""
+FOLDS = ("dev", "tune2", "tune3a", "tune3b", "tune3c")  # never "holdout"
+# Training settings of the naive Bayes (see bot.learned.train).
+ALPHA, MIN_DF, MU, BETA = 0.1, 1, 1000.0, 2.0
+# Urgent precision below this makes a setting useless, whatever its recall.
+MIN_PRECISION = 0.6
 
 
 def figures(gold: list[dict], got: list[tuple[str, bool, bool]]) -> dict:
@@ -75,101 +63,139 @@ def figures(gold: list[dict], got: list[tuple[str, bool, bool]]) -> dict:
     return {
         "macro_f1": sum(f1s) / len(f1s),
         "acc": sum(1 for g, p in zip(gold, got, strict=True) if g["category"] == p[0]) / len(gold),
+        "tp": tp, "fp": fp, "fn": fn,
         "u_recall": tp / (tp + fn) if tp + fn else 1.0,
-        "u_caught": f"{tp}/{tp + fn}",
         "u_precision": tp / (tp + fp) if tp + fp else 1.0,
-        "u_flagged": tp + fp,
         "choice": sum(1 for p in got if p[2]),
     }
 
 
-def show(name: str, f: dict) -> None:
-    print(f"  {name:<46} macro-F1 {f['macro_f1']:.3f}  acc {f['acc']:.3f}  urgent recall {f['u_recall']:.3f} "
-          f"({f['u_caught']})  precision {f['u_precision']:.3f} ({f['u_flagged']} flagged)  choice {f['choice']}")
+def line(name: str, f: dict) -> str:
+    return (f"  {name:<22} macro-F1 {f['macro_f1']:.3f}  acc {f['acc']:.3f}  urgent recall {f['u_recall']:.3f} "
+            f"({f['tp']}/{f['tp'] + f['fn']})  precision {f['u_precision']:.3f} ({f['tp'] + f['fp']} flagged)  "
+            f"choice {f['choice']}")
 
 
-def combine(lex: tuple, pred, t: float, lex_conf: float, learned_conf: float) -> tuple[str, bool, bool]:
-    """lex = (category, urgent, confidence, needs_choice); the rule wired into Router."""
-    category, urgent, confidence, needs_choice = lex
-    if urgent:
-        return category, True, False
-    if pred.p_urgent >= t:
-        # Danger the lexicon missed: routed where the learned layer says,
-        # among the routed categories (danger is never "other").
-        routed = max(CLASSES[:3], key=pred.posterior.__getitem__)
-        return routed, True, False
-    if confidence >= lex_conf:
-        return category, False, needs_choice
-    if pred.category_p >= learned_conf:
-        return pred.category, False, False
-    return category, False, True
+def pooled(fs: list[dict]) -> dict:
+    """Mean macro-F1 and accuracy over folds; urgent counts summed."""
+    tp, fp, fn = (sum(f[k] for f in fs) for k in ("tp", "fp", "fn"))
+    return {
+        "macro_f1": sum(f["macro_f1"] for f in fs) / len(fs),
+        "acc": sum(f["acc"] for f in fs) / len(fs),
+        "tp": tp, "fp": fp, "fn": fn,
+        "u_recall": tp / (tp + fn) if tp + fn else 1.0,
+        "u_precision": tp / (tp + fp) if tp + fp else 1.0,
+        "choice": sum(f["choice"] for f in fs),
+    }
+
+
+class Folds:
+    """The corpora, tokenised once by the router, and models trained per fold."""
+
+    def __init__(self, router: Router, names: tuple[str, ...]) -> None:
+        self.router = router
+        self.data = {n: load_labelled(CORPUS / f"{n}.jsonl") for n in names if (CORPUS / f"{n}.jsonl").is_file()}
+        self.names = tuple(self.data)
+        saved = router.learned
+        router.use_learned(None)
+        state = router._state
+        self.records = {}
+        for n, recs in self.data.items():
+            rows = []
+            for r in recs:
+                a = router._analyse(state, r["text"])
+                rows.append({"tokens": a.words, "category": r["category"],
+                             "urgent": r["urgent"]})
+            self.records[n] = rows
+        router.use_learned(saved)
+        self.models = {}
+
+    def model_without(self, held: str | None, combine: dict):
+        """The learned weights trained on every fold but ``held`` (None: on all)."""
+        key = held
+        if key not in self.models:
+            recs = [r for n in self.names if n != held for r in self.records[n]]
+            self.models[key] = train(recs, alpha=ALPHA, min_df=MIN_DF, mu=MU, beta=BETA)
+        model = self.models[key]
+        model.combine = {**COMBINE_DEFAULTS, **combine}
+        return model
+
+    def run(self, name: str, learned) -> dict:
+        self.router.use_learned(learned)
+        got = []
+        for r in self.data[name]:
+            x = self.router.route(r["text"])
+            got.append((x.category, x.urgent, x.needs_choice))
+        return figures(self.data[name], got)
+
+
+def evaluate_all(folds: Folds, combine: dict | None) -> dict[str, dict]:
+    """Per-fold figures: lexicon alone if ``combine`` is None, else with the fold's learned weights."""
+    out = {}
+    for n in folds.names:
+        out[n] = folds.run(n, None if combine is None else folds.model_without(n, combine))
+    return out
+
+
+def grid(folds: Folds) -> dict:
+    """Search the combine settings; the best catches the most urgent messages
+    over all folds with every fold's precision >= MIN_PRECISION, then has the
+    highest mean macro-F1."""
+    space = {
+        "category_weight": (2.0, 3.0, 4.0),
+        "temperature": (1.5, 3.0),
+        "urgent_weight": (0.25, 0.4),
+        "urgent_offset": (-1.0, 0.0),
+        "urgent_cap": (0.9,),  # never the alarm on its own (see bot/learned.py)
+        "urgent_words": (0, 10),
+    }
+    keys = list(space)
+    results = []
+    start = time.perf_counter()
+    for values in itertools.product(*(space[k] for k in keys)):
+        combine = dict(zip(keys, values, strict=True))
+        per = evaluate_all(folds, combine)
+        p = pooled(list(per.values()))
+        ok = all(f["u_precision"] >= MIN_PRECISION for f in per.values())
+        results.append((ok, p["tp"], p["macro_f1"], combine, p))
+    results.sort(key=lambda t: (t[0], t[1], round(t[2], 3)), reverse=True)
+    print(f"\ngrid: {len(results)} settings in {time.perf_counter() - start:.0f} s; best 10 "
+          f"(precision >= {MIN_PRECISION} in every fold first, then urgent caught, then mean macro-F1):")
+    for ok, _tp, _f1, combine, p in results[:10]:
+        print(("   " if ok else " x ") + " ".join(f"{k}={v:g}" for k, v in combine.items()))
+        print("   " + line("pooled", p).strip())
+    return results[0][3]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old-lexicon", type=Path, help="a checkout of an earlier bot/ (dev-only lexicon)")
-    parser.add_argument("--alpha", type=float, default=0.1)
-    parser.add_argument("--min-df", type=int, default=1)
-    parser.add_argument("--mu", type=float, default=1000.0)
-    parser.add_argument("--write", action="store_true", help=f"train on dev + tune2, write {DEFAULT_LEARNED}")
+    parser.add_argument("--grid", action="store_true", help="search the combine settings on the folds")
+    parser.add_argument("--write", action="store_true", help=f"train on every fold and write {DEFAULT_LEARNED}")
     args = parser.parse_args(argv)
 
-    router = Router.from_files(ROOT / "bot/data/lexicon.yaml", ROOT / "bot/data/userdict.txt")
-    state = router._state
+    router = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None)
+    folds = Folds(router, FOLDS)
+    print(f"folds: {', '.join(f'{n} ({len(folds.data[n])})' for n in folds.names)}; holdout never read")
+    combine = dict(COMBINE_DEFAULTS)
+    if args.grid:
+        combine = grid(folds)
+    print("\ncombine: " + " ".join(f"{k}={v:g}" for k, v in combine.items()))
 
-    def tokenize(text: str):
-        return router._analyse(state, text).tokens, None
+    lex = evaluate_all(folds, None)
+    both = evaluate_all(folds, combine)
+    for n in folds.names:
+        print(f"\nfold {n} (learned weights trained on the other {len(folds.names) - 1} folds)")
+        print(line("lexicon alone", lex[n]))
+        print(line("lexicon + learned", both[n]))
+    print("\nall folds (macro-F1 and accuracy averaged, urgent counts summed)")
+    print(line("lexicon alone", pooled(list(lex.values()))))
+    print(line("lexicon + learned", pooled(list(both.values()))))
 
-    data = {name: load_labelled(CORPUS / f"{name}.jsonl") for name in ("dev", "tune2")}
-    toks = {name: [tokenize(r["text"]) for r in recs] for name, recs in data.items()}
-    lex = {name: [router.route(r["text"]) for r in recs] for name, recs in data.items()}
-    lex = {name: [(x.category, x.urgent, x.confidence, x.needs_choice) for x in routes] for name, routes in lex.items()}
-    old = None
-    if args.old_lexicon:
-        out = subprocess.run([sys.executable, "-c", OLD_ROUTES, str(args.old_lexicon), str(CORPUS / "tune2.jsonl")],
-                             capture_output=True, text=True, check=True, cwd="/")
-        old = [(c, u, conf, nc) for c, _s, u, conf, nc in json.loads(out.stdout)]
-
-    print(f"alpha {args.alpha}, min_df {args.min_df}, mu {args.mu}; combination rule as it would be wired: P(urgent) >= {LEARNED_URGENT}, "
-          f"learned category when the lexicon asks her to choose and P >= {LEARNED_CATEGORY}")
-    thresholds = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
-    for src, dst in (("dev", "tune2"), ("tune2", "dev")):
-        recs = [{"tokens": t, "norm": n, "category": r["category"], "urgent": r["urgent"]}
-                for (t, n), r in zip(toks[src], data[src], strict=True)]
-        model = train(recs, alpha=args.alpha, min_df=args.min_df, mu=args.mu)
-        preds = [model.predict(t, n) for t, n in toks[dst]]
-        gold = data[dst]
-        print(f"\ntrain {src} ({len(recs)}, {model.meta['features']} features) -> evaluate {dst} ({len(gold)})")
-        for t in (0.5,):
-            show(f"learned alone (P(urgent) >= {t})", figures(gold, [(p.category, p.p_urgent >= t, False) for p in preds]))
-        # The urgent threshold for full recall on the other author's corpus.
-        urgent_ps = sorted(p.p_urgent for p, g in zip(preds, gold, strict=True) if g["urgent"])
-        t_full = urgent_ps[0]
-        show(f"learned alone (t for full recall = {t_full:.3g})",
-             figures(gold, [(p.category, p.p_urgent >= t_full, False) for p in preds]))
-        for c in (0.5, 0.7, 0.9):
-            got = [(p.category if p.category_p >= c else "other", p.p_urgent >= 0.5, p.category_p < c) for p in preds]
-            show(f"learned alone, category only if p >= {c}", figures(gold, got))
-        bases = [("lexicon (shipped, tuned on both)", lex[dst])]
-        if old is not None and dst == "tune2":
-            bases.append(("lexicon at --old-lexicon (dev only)", old))
-        for name, base in bases:
-            show(name, figures(gold, [(c, u, nc) for c, u, _conf, nc in base]))
-            missed = [p.p_urgent for p, g, b in zip(preds, gold, base, strict=True) if g["urgent"] and not b[1]]
-            if missed:
-                print(f"    learned P(urgent) of the {len(missed)} urgent messages it misses: "
-                      + ", ".join(f"{x:.2g}" for x in sorted(missed)))
-            for t in thresholds:
-                for lc, cc in ((0.5, 0.9), (0.7, 0.9), (0.7, 0.7)):
-                    got = [combine(b, p, t, lc, cc) for b, p in zip(base, preds, strict=True)]
-                    show(f" + learned t={t} lex>={lc} learned>={cc}", figures(gold, got))
     if args.write:
-        recs = [{"tokens": t, "norm": n, "category": r["category"], "urgent": r["urgent"]}
-                for name in ("dev", "tune2") for (t, n), r in zip(toks[name], data[name], strict=True)]
-        model = train(recs, alpha=args.alpha, min_df=args.min_df, mu=args.mu)
-        model.meta["trained_on"] = ["dev.jsonl", "tune2.jsonl"]
+        model = folds.model_without(None, combine)
+        model.meta["trained_on"] = [f"{n}.jsonl" for n in folds.names]
         model.save(DEFAULT_LEARNED)
-        print(f"\nwrote {DEFAULT_LEARNED} ({model.meta['features']} features, {len(recs)} messages)")
+        print(f"\nwrote {DEFAULT_LEARNED} ({model.meta['features']} features, {model.meta['messages']} messages)")
     return 0
 
 

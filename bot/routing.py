@@ -25,9 +25,19 @@ children_in_difficulty: each clause with danger counts for whoever it names
 the weights lean towards urgent.
 
 The category is its intent cues plus its best-matching subcategory; mediation
-words count less when she does not ask for anyone to step in. Confidence falls
+words count less when she does not ask for anyone to step in. A message that
+names domestic violence is never routed to mediation. Confidence falls
 when a rival category scores close and rises with the evidence; below the
 lexicon's threshold the bot asks her to choose.
+
+A learned layer (bot/learned.py, weights in bot/data/learned.json) adds
+evidence on top: its category posterior to every category's score, and its
+urgent log-odds to the danger sum, read clause by clause so the lexicon's
+negation, past, joke and safety markers overrule it. It never takes away
+danger the lexicon found, never counts the lexicon's danger words twice and
+never raises the alarm on its own; the explanation shows its share and the
+words that weighed most. Segmentation is jieba's, fused into one pass
+(bot/segment.py) to pay for it.
 """
 
 from __future__ import annotations
@@ -42,10 +52,13 @@ from typing import Any
 
 import yaml
 
-from .text import ConditionalTypo, Normaliser, fold, is_clause_break, is_content, nfkc, t2s_table
+from .learned import CLASSES as LEARNED_CLASSES, LearnedModel
+from .segment import FastCut
+from .text import ConditionalTypo, Normaliser, fold, fold_script, is_clause_break, is_content, nfkc
 
 __all__ = [
     "CATEGORIES",
+    "DEFAULT_LEARNED",
     "DEFAULT_LEXICON",
     "DEFAULT_USERDICT",
     "Category",
@@ -60,6 +73,9 @@ __all__ = [
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_LEXICON = DATA_DIR / "lexicon.yaml"
 DEFAULT_USERDICT = DATA_DIR / "userdict.txt"
+# Weights of the learned layer, built from the labelled corpora by
+# bench/learned_cv.py --write (see data/corpus/README.md).
+DEFAULT_LEARNED = DATA_DIR / "learned.json"
 
 ROUTED = ("consultation", "mediation", "service")
 OTHER = "other"
@@ -76,6 +92,8 @@ _FREQ_MARGIN = 3
 _PAST_CARRY = 2
 # A cue at least this strong routes to its category even with no topic word.
 _STRONG_CUE = 2.0
+# A keyword this heavy names its subcategory by itself (see lexicon.yaml).
+_NAMES_IT = 3.0
 
 
 class LexiconError(ValueError):
@@ -753,6 +771,12 @@ class _Analysis:
     content_chars: int
     detail: list[dict] | None = None
     clause_of: list[int] = field(default_factory=list)
+    # How much each clause's danger counts for the learned layer: 0 for a
+    # joke or a negated danger word, past_factor for the past or a "what if";
+    # None when every clause counts in full.
+    clause_factor: list[float] | None = None
+    words: list[str] = field(default_factory=list)  # what the learned layer reads
+    word_clause: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -760,9 +784,12 @@ class _State:
     lexicon: Lexicon
     tokenizer: Any
     route_of_kind: dict[str, tuple[str, str]] = field(default_factory=dict)
+    learned: LearnedModel | None = None
+    cut: Any = None  # the tokenizer's cut(text, HMM=False), fused (bot/segment.py)
 
 
 _tokenizer_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def _new_tokenizer(userdict: Path | None, words: Iterable[str], pivots: set[str]):
@@ -791,40 +818,71 @@ def _new_tokenizer(userdict: Path | None, words: Iterable[str], pivots: set[str]
     return tk
 
 
-class Router:
-    """Routes messages with a lexicon; one jieba tokenizer per Router."""
+_SHIPPED = object()  # "the learned weights in bot/data, if they are there"
 
-    def __init__(self, lexicon: Lexicon, userdict: str | Path | None = None) -> None:
+
+def _load_learned(learned: LearnedModel | str | Path | None | object) -> LearnedModel | None:
+    if learned is _SHIPPED:
+        if not DEFAULT_LEARNED.is_file():
+            log.warning("no learned weights at %s: routing on the lexicon alone", DEFAULT_LEARNED)
+            return None
+        return LearnedModel.load(DEFAULT_LEARNED)
+    if learned is None or isinstance(learned, LearnedModel):
+        return learned
+    return LearnedModel.load(learned)
+
+
+class Router:
+    """Routes messages with a lexicon (and learned weights); one jieba tokenizer per Router.
+
+    ``learned`` is a LearnedModel, a path to one, or None for the lexicon
+    alone; left out, the weights shipped in bot/data are used when present.
+    """
+
+    def __init__(self, lexicon: Lexicon, userdict: str | Path | None = None,
+                 learned: LearnedModel | str | Path | None | object = _SHIPPED) -> None:
         self._userdict = Path(userdict) if userdict is not None else None
         if self._userdict is not None and not self._userdict.is_file():
             raise FileNotFoundError(f"user dictionary not found: {self._userdict}")
-        t2s_table()  # build the character table now, not on the first message
-        self._state = self._build(lexicon)
+        fold_script("")  # build the character table and its pattern now, not on the first message
+        self._state = self._build(lexicon, _load_learned(learned))
 
     @classmethod
-    def from_files(cls, lexicon_path: str | Path, userdict_path: str | Path | None = None) -> Router:
-        """A Router from a lexicon file and an optional jieba user dictionary."""
-        return cls(Lexicon.load(lexicon_path), userdict_path)
+    def from_files(cls, lexicon_path: str | Path, userdict_path: str | Path | None = None,
+                   learned: LearnedModel | str | Path | None | object = _SHIPPED) -> Router:
+        """A Router from a lexicon file, an optional jieba user dictionary and learned weights."""
+        return cls(Lexicon.load(lexicon_path), userdict_path, learned)
 
     @classmethod
     def default(cls) -> Router:
-        """A Router from the lexicon and user dictionary shipped in bot/data."""
+        """A Router from the lexicon, user dictionary and learned weights shipped in bot/data."""
         return cls.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT)
 
     @property
     def lexicon(self) -> Lexicon:
         return self._state.lexicon
 
-    def _build(self, lexicon: Lexicon) -> _State:
+    @property
+    def learned(self) -> LearnedModel | None:
+        return self._state.learned
+
+    def _build(self, lexicon: Lexicon, learned: LearnedModel | None) -> _State:
         tk = _new_tokenizer(self._userdict, lexicon.tokenizer_words(), lexicon.pivot_words())
         kinds = {k.key: (k.category, k.subcategory) for k in lexicon.urgent.kinds}
-        return _State(lexicon, tk, kinds)
+        return _State(lexicon, tk, kinds, learned, FastCut(tk).cut)
 
     def reload(self, lexicon: Lexicon) -> None:
         """Swap in a new lexicon; routing in flight finishes with the old one."""
         # A fresh tokenizer, so words removed from the lexicon stop being kept
-        # whole; one attribute assignment makes the swap atomic.
-        self._state = self._build(lexicon)
+        # whole; one attribute assignment makes the swap atomic. The learned
+        # weights stay: most of their features are bigrams, which do not
+        # depend on the tokenizer (rebuild them after a large lexicon change).
+        self._state = self._build(lexicon, self._state.learned)
+
+    def use_learned(self, learned: LearnedModel | None) -> None:
+        """Swap the learned weights (None: the lexicon alone), keeping the tokenizer."""
+        state = self._state
+        self._state = _State(state.lexicon, state.tokenizer, state.route_of_kind, learned, state.cut)
 
     def label(self, category: str, subcategory: str | None = None) -> str:
         """Chinese label of a route, e.g. "调解 · 婆媳/姻亲矛盾"."""
@@ -837,7 +895,7 @@ class Router:
         norm = lex.normaliser
         index = lex.index
         nfkc_text = nfkc(text or "")
-        folded = nfkc_text.translate(t2s_table()).lower()
+        folded = fold_script(nfkc_text).lower()
         aligned = len(folded) == len(nfkc_text)
 
         tokens: list[str] = []  # corrected content tokens
@@ -853,7 +911,7 @@ class Router:
         conditional = norm.conditional
         split_first = lex.split_first
         split_last = lex.split_last
-        for tok in state.tokenizer.cut(folded, HMM=False):
+        for tok in state.cut(folded):
             start = pos
             pos += len(tok)
             # Fast path for the common case, an ideograph first.
@@ -911,14 +969,19 @@ class Router:
         markers = lex.markers
         marks = [markers.get(t, 0) for t in tokens]
         # "十几年前", "三个月前", "10年前": a time span followed by 前 is the past.
-        for k, t in enumerate(tokens):
+        for k, t in enumerate(tokens) if "前" in folded else ():
             if t[-1] == "前" and not marks[k]:
                 prev = t[:-1] or (tokens[k - 1] if k > 0 and clause_of[k - 1] == clause_of[k] else "")
                 if prev[-1:] in _AGO_UNITS:
                     marks[k] |= _M_PAST
 
         # Longest run of whole tokens (within a clause) that is a known word.
+        # The words of the message for the learned layer are those runs and
+        # the tokens between them: "离昏冷静期" (离昏 + 冷静期, corrected and
+        # joined) then weighs what "离婚冷静期" does.
         matches: list[_Match] = []
+        words: list[str] = []
+        word_clause: list[int] = []
         prefixes = lex.prefixes
         n = len(tokens)
         unknown = 0
@@ -937,6 +1000,8 @@ class Router:
                     best_end, best = j, s
             if best_end:
                 matches.append(_Match(best, i, best_end, c, index[best]))
+                words.append(best)
+                word_clause.append(c)
                 if best_end - i > 1:
                     # A negator inside a listed phrase belongs to the phrase
                     # (不让我出门, 不在家); breakers and time words stay
@@ -949,10 +1014,14 @@ class Router:
             else:
                 if len(tokens[i]) > 1:
                     unknown += 1
+                words.append(tokens[i])
+                word_clause.append(c)
                 i += 1
 
-        if matches:
-            self._mark_time_and_negation(lex.urgent, matches, marks, tokens, clause_of, clause + 1, lex.urgent_words)
+        factors = None
+        if matches or (state.learned is not None and any(marks)):
+            factors = self._mark_time_and_negation(lex.urgent, matches, marks, tokens, clause_of, clause + 1,
+                                                   lex.urgent_words, state.learned is not None)
 
         if detail:
             for m in matches:
@@ -964,7 +1033,7 @@ class Router:
                     rec["negated"] = m.negated
                     rec["past"] = m.past
                     rec["boosted"] = m.boosted
-        return _Analysis(matches, tokens, unknown, content_chars, records, clause_of)
+        return _Analysis(matches, tokens, unknown, content_chars, records, clause_of, factors, words, word_clause)
 
     @staticmethod
     def _record(original: str, folded: str, aligned: bool, start: int, end: int, norm: str,
@@ -985,14 +1054,18 @@ class Router:
     @staticmethod
     def _mark_time_and_negation(
         rules: UrgentRules, matches: list[_Match], marks: list[int], tokens: list[str],
-        clause_of: list[int], nclauses: int, lex_urgent_words: frozenset[str],
-    ) -> None:
-        """Flag words in a past/hypothetical clause, and urgent terms that are negated."""
+        clause_of: list[int], nclauses: int, lex_urgent_words: frozenset[str], want_factors: bool = False,
+    ) -> list[float] | None:
+        """Flag words in a past/hypothetical clause, and urgent terms that are negated.
+
+        With ``want_factors``, also return how much each clause's danger counts
+        for the learned layer (see _clause_factors)."""
         has_past = [0] * nclauses  # bits: _M_PAST and/or _M_HYPO
         has_present = [False] * nclauses
         unreal = [False] * nclauses
         any_past = False
         last_safe = -1
+        plain = [False] * nclauses  # a clause with a word that is not a joke marker
         for k, bits in enumerate(marks):
             if bits & _M_SAFE:
                 last_safe = max(last_safe, clause_of[k])
@@ -1000,11 +1073,19 @@ class Router:
                 # A joke, a film, the news: not happening to her, even "now".
                 unreal[clause_of[k]] = True
                 any_past = True
+            else:
+                plain[clause_of[k]] = True
             if bits & (_M_PAST | _M_HYPO):
                 has_past[clause_of[k]] |= bits & (_M_PAST | _M_HYPO)
                 any_past = True
             if bits & _M_PRESENT:
                 has_present[clause_of[k]] = True
+        past_clause = None
+        for c in range(1, nclauses):
+            if unreal[c] and not plain[c]:
+                # Laughter on its own after a clause ("…就打死我 哈哈哈哈",
+                # "吵得我想杀人（夸张哈哈）") makes that clause the joke.
+                unreal[c - 1] = True
         if any_past:
             # A clause is in the past (or hypothetical) if it says so, or
             # closely follows one that did and says nothing itself; a present
@@ -1069,6 +1150,9 @@ class Router:
                     m.negated = True
                     break
                 k -= 1
+        if not want_factors:
+            return None
+        return _clause_factors(rules, matches, nclauses, past_clause, has_present, last_safe, urgent_words)
 
     # -- scoring -----------------------------------------------------------
 
@@ -1150,8 +1234,6 @@ class Router:
                 _add_word(sub_words, key, word, eff)
 
         urgent_total = sum(urgent_by_kind.values())
-        urgent = urgent_total >= rules.threshold - 1e-9
-        urgent_kw = tuple(w for w, _, eff, _, _, _ in sorted(urgent_words, key=lambda x: -x[2]) if eff > 0)
 
         # A category scores its cues plus its best subcategory: words spread
         # over unrelated subcategories do not add up to a category.
@@ -1166,6 +1248,37 @@ class Router:
         cat_score = {c: cue.get(c, 0.0) + cat_kw.get(c, 0.0) for c in ROUTED}
         scale = lex.evidence_scale
 
+        # The learned layer adds evidence: its category posterior to every
+        # category's score ("other" too), its urgent log-odds (read clause by
+        # clause, so negated, past and joking clauses count as the lexicon
+        # says) to the danger sum.
+        learned = state.learned
+        ev = None
+        learned_urgent = 0.0
+        learned_cat: dict[str, float] = {}
+        if learned is not None and urgent_total < rules.threshold and a.words:
+            # (Danger the lexicon found on its own is never taken away, and
+            # its kind decides the route: the layer is not asked then.)
+            p = learned.combine
+            ev = learned.evidence(a.words, a.word_clause, a.clause_factor, best_urgent)
+            # Naive Bayes adds up every word as if each were news: past
+            # ``urgent_words`` words, the evidence grows with the square
+            # root of the length, not the length.
+            n = len(a.words)
+            spread = math.sqrt(p["urgent_words"] / n) if p["urgent_words"] and n > p["urgent_words"] else 1.0
+            logodds = learned.urgent_prior + (ev.urgent_logodds - learned.urgent_prior) * spread
+            learned_urgent = p["urgent_weight"] * (logodds - p["urgent_offset"])
+            learned_urgent = max(0.0, min(p["urgent_cap"], learned_urgent))
+            learned_cat = {c: p["category_weight"] * ev.posterior[c] for c in LEARNED_CLASSES}
+        danger = urgent_total + learned_urgent
+        urgent = danger >= rules.threshold - 1e-9
+        urgent_kw = tuple(w for w, _, eff, _, _, _ in sorted(urgent_words, key=lambda x: -x[2]) if eff > 0)
+        learned_urgent_words: list[tuple[str, float]] = []
+        if ev is not None and learned_urgent >= 0.05:
+            learned_urgent_words = ev.top(4, 3)
+            if urgent:
+                urgent_kw += tuple(w for w, _ in learned_urgent_words if w not in urgent_kw)
+
         def best_sub(cat: str) -> str | None:
             best, best_w = None, 0.0
             for sub in lex.category(cat).subcategories:
@@ -1174,17 +1287,42 @@ class Router:
                     best, best_w = sub.key, w
             return best
 
+        total = {c: cat_score[c] + learned_cat.get(c, 0.0) for c in ROUTED}
+        other_total = other + learned_cat.get(OTHER, 0.0)
         kind = None
         if urgent:
             # The kind of danger decides where she is helped; ties go to the
             # kind listed first in the lexicon.
-            order = {k.key: i for i, k in enumerate(rules.kinds)}
-            kind = max(urgent_by_kind, key=lambda k: (urgent_by_kind[k], -order[k]))
-            kind = self._victim_kind(rules.victim, kind, urgent_by_kind, clause_eff, a,
-                                     rules.harm.passive if rules.harm else frozenset())
+            if urgent_by_kind:
+                order = {k.key: i for i, k in enumerate(rules.kinds)}
+                kind = max(urgent_by_kind, key=lambda k: (urgent_by_kind[k], -order[k]))
+                kind = self._victim_kind(rules.victim, kind, urgent_by_kind, clause_eff, a,
+                                         rules.harm.passive if rules.harm else frozenset())
+            else:
+                kind = self._learned_kind(state, total, best_sub)
             category, subcategory = state.route_of_kind[kind]
-            confidence = 1.0 - math.exp(-urgent_total / max(rules.threshold, 1e-9) * 1.5)
+            confidence = 1.0 - math.exp(-danger / max(rules.threshold, 1e-9) * 1.5)
             needs_choice = False  # a woman in danger is never asked to pick a menu item
+        elif learned is not None:
+            ranked = sorted(ROUTED, key=lambda c: -total[c])
+            top = ranked[0]
+            s1 = total[top]
+            if other_total >= s1 or s1 < lex.min_evidence:
+                category, subcategory = OTHER, None
+                lex_s1 = max(cat_score.values())
+                confidence = self._other_confidence(lex, other, lex_s1, a)
+                if lex_s1 > 0.0 and not other:
+                    confidence = min(confidence, lex.threshold - 0.05)  # a faint hint: ask her
+            else:
+                category = top
+                subcategory = best_sub(top) if cat_score[top] > 0.0 else None
+                s2 = max(total[ranked[1]], other_total)
+                confidence = (s1 / (s1 + s2)) * (1.0 - math.exp(-s1 / scale))
+                if subcategory is None:
+                    # No topic word: the category is the learned layer's (or
+                    # a cue's) guess; she confirms it.
+                    confidence = min(confidence, 0.45)
+            needs_choice = confidence < lex.threshold
         else:
             ranked = sorted(ROUTED, key=lambda c: -cat_score[c])
             top = ranked[0]
@@ -1207,7 +1345,22 @@ class Router:
                     # about what she will say next.
                     confidence = min(confidence, 0.45)
             needs_choice = confidence < lex.threshold
+        if category == "mediation" and rules.victim is not None:
+            # Domestic violence is a rights case, never mediated as if both
+            # sides were equal: a message that names it (a word weighing
+            # _NAMES_IT, e.g. 家暴) goes where violence is handled even when
+            # she asks for mediation and the danger is not urgent.
+            dv = state.route_of_kind.get(rules.victim.from_kind)
+            if dv is not None and sub_kw.get(dv, 0.0) >= _NAMES_IT:
+                category, subcategory = dv
         confidence = round(max(0.0, min(1.0, confidence)), 3)
+
+        learned_words: list[tuple[str, float]] = []
+        if ev is not None and not urgent:
+            # Its words are named where it weighed more than the lexicon.
+            lex_share = other if category == OTHER else cat_score[category]
+            if learned_cat[category] > lex_share:
+                learned_words = ev.top(LEARNED_CLASSES.index(category), 3)
 
         keywords: list[tuple[str, float]] = []
         if category != OTHER:
@@ -1216,16 +1369,24 @@ class Router:
             keywords.extend(cue_words.get(category, []))
         else:
             keywords.extend(other_words)
+        if not keywords and learned_words:
+            # Nothing in the lexicon decided: the learned words did.
+            keywords.extend((w, 0.0) for w, _ in learned_words)
         if urgent:
             keywords = [(w, eff) for w, _, eff, _, _, _ in urgent_words if eff > 0] + keywords
+            if not urgent_by_kind:
+                keywords = [(w, 0.0) for w, _ in learned_urgent_words] + keywords
         ordered: list[str] = []
         for w, _ in sorted(keywords, key=lambda x: -x[1]):
             if w not in ordered:
                 ordered.append(w)
 
+        learned_note = None
+        if ev is not None:
+            learned_note = (learned_cat.get(category, 0.0), learned_words, learned_urgent, learned_urgent_words)
         explanation = self._explanation(
             category, subcategory, confidence, sub_words, cue_words, other_words,
-            kind, urgent_total, rules.threshold, urgent_words, {**cat_score, OTHER: other},
+            kind, danger, rules.threshold, urgent_words, {**total, OTHER: other_total}, learned_note,
         )
         return Route(
             category=category,
@@ -1237,6 +1398,19 @@ class Router:
             needs_choice=needs_choice,
             explanation=explanation,
         )
+
+    @staticmethod
+    def _learned_kind(state: _State, total: dict[str, float], best_sub) -> str:
+        """The kind of danger when only the learned layer saw it: the one
+        handled where the message's best route is, violence if none is."""
+        lex = state.lexicon
+        top = max(ROUTED, key=lambda c: total[c])
+        sub = best_sub(top)
+        for kind in lex.urgent.kinds:
+            if (kind.category, kind.subcategory) == (top, sub):
+                return kind.key
+        victim = lex.urgent.victim
+        return victim.from_kind if victim is not None else lex.urgent.kinds[0].key
 
     @staticmethod
     def _victim_kind(rule: VictimRule | None, kind: str, by_kind: dict[str, float],
@@ -1308,8 +1482,11 @@ class Router:
 
     @staticmethod
     def _explanation(category, subcategory, confidence, sub_words, cue_words, other_words,
-                     kind, urgent_total, trigger, urgent_words, cat_score) -> str:
-        """One line for a supervisor: the route, its words and weights, rivals, urgency."""
+                     kind, urgent_total, trigger, urgent_words, cat_score, learned=None) -> str:
+        """One line for a supervisor: the route, its words and weights, rivals, urgency.
+
+        ``learned`` is (its share of the category's score, its top words, its
+        urgent contribution, its top urgent words) when the learned layer is on."""
         fmt = lambda items: ", ".join(f"{w} {x:.1f}" for w, x in sorted(items, key=lambda t: -t[1]))  # noqa: E731
         head = category if subcategory is None else f"{category}/{subcategory}"
         parts = []
@@ -1322,6 +1499,9 @@ class Router:
                 parts.append(fmt(sub_words.get((category, subcategory), {}).items()))
             if cue_words.get(category):
                 parts.append("cues " + fmt(cue_words[category]))
+        words = lambda items: ", ".join(w for w, _ in items)  # noqa: E731
+        if learned is not None and kind is None and learned[0] >= 0.05:
+            parts.append(f"learned {learned[0]:.1f}" + (f" ({words(learned[1])})" if learned[1] else ""))
         if kind is not None:
             out = f"{head}: {parts[0]} (conf {confidence:.2f})"
         else:
@@ -1330,15 +1510,55 @@ class Router:
         rivals = [f"{c} {s:.1f}" for c, s in sorted(cat_score.items(), key=lambda t: -t[1]) if s > 0 and c != category]
         if rivals and kind is None:
             out += " vs " + ", ".join(rivals[:2])
-        if urgent_words:
+        learned_urgent = learned[2] if learned is not None else 0.0
+        if urgent_words or abs(learned_urgent) >= 0.05:
             terms = []
             for w, _weight, eff, neg, past, _kind in urgent_words:
                 note = " negated" if neg else (" past" if past else "")
                 terms.append(f"{w} {eff:.1f}{note}")
+            if abs(learned_urgent) >= 0.05:
+                # The learned layer's share, with the words that weighed most.
+                said = f" ({words(learned[3])})" if learned_urgent > 0 and learned[3] else ""
+                terms.append(f"learned {learned_urgent:+.1f}{said}")
             verdict = "URGENT" if kind is not None else "not urgent"
             op = ">=" if kind is not None else "<"
             out += f" | {verdict}: {' + '.join(terms)} = {urgent_total:.1f} {op} {trigger:g}"
         return out
+
+
+def _clause_factors(rules: UrgentRules, matches: list[_Match], nclauses: int, past_clause: list[int] | None,
+                    has_present: list[bool], last_safe: int, urgent_words: frozenset[str]) -> list[float] | None:
+    """How much each clause's danger counts for the learned layer.
+
+    The lexicon's reading of time and negation overrules the learned words: a
+    joke, a film or the news counts nothing; the past, a "what if" and what
+    came before "现在已经搬出来了" count past_factor; a clause whose danger
+    words are all negated ("他没打我") counts nothing.
+    """
+    factors = [1.0] * nclauses
+    if past_clause is not None:
+        for c, bits in enumerate(past_clause):
+            if bits & _M_UNREAL:
+                factors[c] = 0.0
+            elif bits:
+                factors[c] = rules.past_factor
+    if last_safe >= 0:
+        for c in range(last_safe + 1):
+            if c == last_safe or not has_present[c]:
+                factors[c] = min(factors[c], rules.past_factor)
+    negated: set[int] = set()
+    live: set[int] = set()
+    for m in matches:
+        if m.word in urgent_words:
+            if m.negated:
+                negated.add(m.clause)
+            elif not m.past and any(h[0] == _URG and h[3] > 0 for h in m.hits):
+                live.add(m.clause)
+    for c in negated - live:
+        factors[c] = 0.0
+    if factors.count(1.0) == nclauses:
+        return None  # all of it is now: the layer's fast path
+    return factors
 
 
 def _has_victim(harm: HarmRule, m: _Match, tokens: list[str], clause_of: list[int]) -> bool:

@@ -20,6 +20,7 @@ __all__ = [
     "ConditionalTypo",
     "Normaliser",
     "fold",
+    "fold_script",
     "nfkc",
     "is_clause_break",
     "is_content",
@@ -66,6 +67,21 @@ def t2s_table() -> dict[int, int]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _traditional_re() -> re.Pattern:
+    """Any character the table changes: most messages have none, and a
+    search is much cheaper than a translate over a large table."""
+    chars = "".join(sorted(chr(c) for c in t2s_table()))
+    return re.compile("[" + re.escape(chars) + "]")
+
+
+def fold_script(text: str) -> str:
+    """Traditional characters to simplified (one to one: offsets keep)."""
+    if _traditional_re().search(text) is None:
+        return text
+    return text.translate(t2s_table())
+
+
 def nfkc(text: str) -> str:
     # NFKC folds full-width ASCII and compatibility ideographs; the check is
     # cheap and most messages are already normalised.
@@ -76,7 +92,7 @@ def nfkc(text: str) -> str:
 
 def fold(text: str) -> str:
     """NFKC, traditional to simplified, lower case: the form keywords are matched in."""
-    return nfkc(text).translate(t2s_table()).lower()
+    return fold_script(nfkc(text)).lower()
 
 
 def is_clause_break(token: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from bot.learned import CLASSES, LearnedModel, train
@@ -58,3 +60,41 @@ def test_explain_names_the_features_that_decided(model):
 def test_unknown_category_is_refused():
     with pytest.raises(ValueError):
         train([{"text": "x", "category": "nope", "urgent": False}])
+
+
+def test_packed_sums_read_back_as_the_float_sums():
+    from bot.learned import _pack, _unpack
+
+    rows = [(1.25, -3.5, 0.0, 2.0, -7.75), (-0.5, 0.25, 4.0, -2.0, 3.0), (0.0, 0.0, -1.0, 0.5, 0.125)]
+    got = _unpack(sum(_pack(r) for r in rows), len(rows))
+    for k in range(5):
+        assert abs(got[k] - sum(r[k] for r in rows)) < 1e-3
+
+
+def test_evidence_agrees_with_predict(model):
+    words = ["婆婆", "骂", "我"]
+    pred = model.predict(words, text="")
+    ev = model.evidence(words)
+    assert abs(ev.urgent_logodds - (math.log(pred.p_urgent) - math.log(1 - pred.p_urgent))) < 1e-2
+    assert max(ev.posterior, key=ev.posterior.__getitem__) == pred.category
+
+
+def test_known_danger_words_are_not_counted_twice(model):
+    words = ["他", "拿刀"]
+    assert model.evidence(words, known=["拿刀"]).urgent_logodds < model.evidence(words).urgent_logodds
+
+
+def test_a_clause_counted_at_zero_adds_no_urgency(model):
+    words = ["他", "拿刀", "谢谢"]
+    full = model.evidence(words, [0, 0, 1], None).urgent_logodds
+    muted = model.evidence(words, [0, 0, 1], [0.0, 1.0]).urgent_logodds
+    assert muted < full
+
+
+def test_combine_settings_survive_a_round_trip(model, tmp_path):
+    model.combine = {"category_weight": 2.5}
+    path = tmp_path / "learned.json"
+    model.save(path)
+    again = LearnedModel.load(path)
+    assert again.combine["category_weight"] == 2.5
+    assert set(again.combine) == set(model.combine)

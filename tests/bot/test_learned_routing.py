@@ -1,0 +1,89 @@
+"""The learned layer inside the router: its evidence adds to the lexicon's,
+shows in the explanation, and the lexicon's negation, past and joke markers
+overrule it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.learned import train
+from bot.routing import DEFAULT_LEXICON, DEFAULT_USERDICT, Router
+
+# A made-up word the lexicon does not know, which the toy corpus below only
+# ever uses in danger: whatever the layer adds for it is the layer's doing.
+DANGER = "蓝月亮"
+TRAINING = [
+    (f"他喝多了又{DANGER}了", "consultation", True),
+    (f"昨晚他{DANGER}，我躲在厕所", "consultation", True),
+    (f"他又开始{DANGER}，孩子在哭", "consultation", True),
+    (f"老公{DANGER}，我好怕", "consultation", True),
+    ("婆婆天天骂我，老公也不管", "mediation", False),
+    ("邻居家装修太吵了", "mediation", False),
+    ("离婚冷静期是多久", "consultation", False),
+    ("想报名育婴师培训", "service", False),
+    ("谢谢你们", "other", False),
+    ("你好在吗", "other", False),
+]
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    plain = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None)
+    records = [
+        {"tokens": plain._analyse(plain._state, text).words, "category": cat, "urgent": urgent}
+        for text, cat, urgent in TRAINING
+    ]
+    model = train(records, mu=20, combine={"urgent_weight": 0.5, "urgent_offset": 0.0, "urgent_words": 0})
+    plain.use_learned(model)
+    return plain
+
+
+def test_learned_evidence_tips_weak_danger_and_is_named_in_the_explanation(router):
+    route = router.route(f"他喝多了，又{DANGER}")
+    assert route.urgent, route.explanation
+    assert "learned +" in route.explanation and DANGER in route.explanation
+    assert DANGER in route.urgent_keywords
+
+
+def test_the_same_words_without_the_layer_are_not_urgent():
+    plain = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None)
+    assert not plain.route(f"他喝多了，又{DANGER}").urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"以前他喝多了就{DANGER}，现在已经搬出来了",  # the past, and she is safe
+        f"他没喝多也没{DANGER}",  # negated (没 … 喝多 is a negated danger word in the clause)
+        f"刚看了个电视剧，男主喝多了就{DANGER}",  # fiction
+    ],
+)
+def test_negation_past_and_fiction_overrule_the_learned_layer(router, text):
+    route = router.route(text)
+    assert not route.urgent, route.explanation
+
+
+def test_the_layer_alone_never_raises_the_alarm(router):
+    # Its cap is below the trigger: with no danger word of the lexicon's,
+    # however many of its own words it finds, the lexicon must see something.
+    route = router.route(f"{DANGER}{DANGER}，{DANGER}")
+    assert not route.urgent, route.explanation
+
+
+def test_danger_the_lexicon_found_is_never_taken_away(router):
+    route = router.route("他又喝多了拿着刀")
+    assert route.urgent, route.explanation
+
+
+def test_category_evidence_is_added_and_shown(router):
+    route = router.route("你好在吗")
+    assert route.category == "other"
+    route = router.route("婆婆天天骂我，老公也不管")
+    assert route.category == "mediation" and "learned" in route.explanation, route.explanation
+
+
+def test_shipped_router_loads_the_shipped_weights():
+    router = Router.default()
+    assert router.learned is not None
+    assert router.learned.meta.get("trained_on")
+    assert "holdout.jsonl" not in router.learned.meta["trained_on"]

@@ -3,7 +3,8 @@ layer (bot/learned.py), and the build of its shipped weights.
 
 Each labelled corpus but the holdout was written by a different author:
 dev, tune2, tune3a (elderly, rural, voice input), tune3b (young, urban,
-internet slang), tune3c (formal, proxies, long stories, traditional script).
+internet slang), tune3c (formal, proxies, long stories, traditional script),
+tune4a (fragments, relatives, dialect, pinyin), tune4b (boundary cases).
 Each is a fold: the learned weights that route it are trained on the other
 folds only. The holdout corpus is never read.
 
@@ -40,7 +41,7 @@ from bot.learned import CLASSES, COMBINE_DEFAULTS, train  # noqa: E402
 from bot.routing import DEFAULT_LEARNED, DEFAULT_LEXICON, DEFAULT_USERDICT, Router  # noqa: E402
 
 CORPUS = ROOT / "data" / "corpus"
-FOLDS = ("dev", "tune2", "tune3a", "tune3b", "tune3c")  # never "holdout"
+FOLDS = ("dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b")  # never "holdout"
 # Training settings of the naive Bayes (see bot.learned.train).
 ALPHA, MIN_DF, MU, BETA = 0.1, 1, 1000.0, 2.0
 # Urgent precision below this makes a setting useless, whatever its recall.

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -170,6 +171,9 @@ class VictimRule:
     child_words: frozenset[str]
     self_words: frozenset[str]
     possessed_words: frozenset[str]
+    # Grown-ups other than her (我妈, 王婶, 老人): a clause about one of them
+    # counts on her side, whoever else it names.
+    adult_words: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -390,9 +394,9 @@ _URGENT_KEYS = {
     "unreal_markers",
 }
 _HARM_KEYS = {"verbs", "objects", "particles", "passive", "disposal", "now", "strength", "reach"}
-_VICTIM_KEYS = {"from", "to", "child_words", "self_words", "possessed_words"}
+_VICTIM_KEYS = {"from", "to", "child_words", "self_words", "possessed_words", "adult_words"}
 _KIND_KEYS = {"label", "route", "terms"}
-_NORM_KEYS = {"typos", "fillers"}
+_NORM_KEYS = {"typos", "fillers", "pinyin"}
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -513,8 +517,9 @@ class _LexiconParser:
         typos: dict[str, str] = {}
         conditional: dict[str, ConditionalTypo] = {}
         fillers: frozenset[str] = frozenset()
+        pinyin: dict[str, str] = {}
         if "normalisation" in top:
-            typos, conditional, fillers = self.normalisation(top["normalisation"][1])
+            typos, conditional, fillers, pinyin = self.normalisation(top["normalisation"][1])
         all_typos = dict(typos)
         all_typos.update({k: c.to for k, c in conditional.items()})
 
@@ -560,7 +565,7 @@ class _LexiconParser:
             other_terms=other_terms,
             short_message_chars=short_chars,
             urgent=urgent,
-            normaliser=Normaliser(typos=typos, conditional=conditional, fillers=fillers),
+            normaliser=Normaliser(typos=typos, conditional=conditional, fillers=fillers, pinyin=pinyin),
             background_factor=background_factor,
             min_evidence=min_evidence,
         )
@@ -687,9 +692,11 @@ class _LexiconParser:
             child_words=self.words(req("child_words"), "urgent.victim.child_words", typos),
             self_words=self.words(req("self_words"), "urgent.victim.self_words", typos),
             possessed_words=self.words(req("possessed_words"), "urgent.victim.possessed_words", typos),
+            adult_words=(self.words(items["adult_words"][1], "urgent.victim.adult_words", typos)
+                         if "adult_words" in items else frozenset()),
         )
 
-    def normalisation(self, node: yaml.Node) -> tuple[dict, dict, frozenset]:
+    def normalisation(self, node: yaml.Node) -> tuple[dict, dict, frozenset, dict]:
         items = self.mapping(node, "normalisation", _NORM_KEYS)
         typos: dict[str, str] = {}
         conditional: dict[str, ConditionalTypo] = {}
@@ -716,7 +723,15 @@ class _LexiconParser:
         fillers: frozenset[str] = frozenset()
         if "fillers" in items:
             fillers = self.words(items["fillers"][1], "normalisation.fillers", {})
-        return typos, conditional, fillers
+        pinyin: dict[str, str] = {}
+        if "pinyin" in items:
+            pnode = items["pinyin"][1]
+            for raw, (knode, vnode) in self.mapping(pnode, "normalisation.pinyin").items():
+                key = " ".join(fold(str(raw)).split())
+                if not key or not key.isascii() or not all(s.isalpha() for s in key.split()):
+                    raise self.error(knode, f"pinyin {raw!r} must be Latin syllables separated by spaces")
+                pinyin[key] = self.word(vnode, f"pinyin {raw!r}")
+        return typos, conditional, fillers, pinyin
 
 
 # ---------------------------------------------------------------------------
@@ -777,6 +792,7 @@ class _Analysis:
     clause_factor: list[float] | None = None
     words: list[str] = field(default_factory=list)  # what the learned layer reads
     word_clause: list[int] = field(default_factory=list)
+    text: str = ""  # the folded message, numbers and all ("我14岁")
 
 
 @dataclass
@@ -895,7 +911,7 @@ class Router:
         norm = lex.normaliser
         index = lex.index
         nfkc_text = nfkc(text or "")
-        folded = fold_script(nfkc_text).lower()
+        folded = norm.from_pinyin(fold_script(nfkc_text).lower())
         aligned = len(folded) == len(nfkc_text)
 
         tokens: list[str] = []  # corrected content tokens
@@ -1033,7 +1049,8 @@ class Router:
                     rec["negated"] = m.negated
                     rec["past"] = m.past
                     rec["boosted"] = m.boosted
-        return _Analysis(matches, tokens, unknown, content_chars, records, clause_of, factors, words, word_clause)
+        return _Analysis(matches, tokens, unknown, content_chars, records, clause_of, factors, words, word_clause,
+                         folded)
 
     @staticmethod
     def _record(original: str, folded: str, aligned: bool, start: int, end: int, norm: str,
@@ -1437,34 +1454,50 @@ class Router:
         for tok, c in zip(a.tokens, a.clause_of, strict=True):
             texts.setdefault(c, []).append(tok)
         selves = sorted(rule.self_words, key=len, reverse=True)
-        her = child = 0.0
+        whole = "".join(a.tokens)
+        # "我女儿今年二十六": the child she names is grown up. "我14岁": she
+        # who writes is a child, so what happens to her happens to a child.
+        said = a.text or whole
+        grown = _stated_age(said, _CHILD_AGE_RE) >= _ADULT_AGE
+        minor = 0 < _stated_age(said, _SELF_AGE_RE) < _ADULT_AGE
+        her = child = adult = 0.0
         last = None  # who the story was last about: a bare passive is about them
         for c in sorted(texts):
             toks = texts[c]
             text = "".join(toks)
-            is_child = any(w in text for w in rule.child_words)
+            # A child who does the harm ("她儿子把她锁在…") is not its victim.
+            is_child = not grown and any(w in text for w in rule.child_words) and not _CHILD_AGENT_RE.search(text)
             is_her = _mentions_self(text, selves, rule.possessed_words)
+            is_adult = not is_her and not is_child and any(w in text for w in rule.adult_words)
             eff = per_clause.get(c, 0.0)
             if eff:
                 if is_her:
                     her += eff
                 if is_child:
                     child += eff
-                if not is_her and not is_child and any(t in passive or t in _THIRD_PERSON for t in toks):
+                if is_adult:
+                    adult += eff
+                elif not is_her and not is_child and any(t in passive or t in _THIRD_PERSON for t in toks):
                     if last == "child":
                         child += eff
+                    elif last == "adult":
+                        adult += eff
                     else:
                         her += eff
             if is_child and not is_her:
                 last = "child"
             elif is_her:
                 last = "her"
+            elif is_adult:
+                last = "adult"
+        if minor and not adult:
+            child, her = child + her, 0.0  # she is the child (unless she tells of a grown-up hurt)
+        her += adult
         if child > her:
             return rule.to_kind
-        if her > 0.0:
+        if her > 0.0 or grown:
             return rule.from_kind if rule.from_kind in by_kind else kind
-        whole = "".join(a.tokens)
-        if any(w in whole for w in rule.child_words):
+        if minor or any(w in whole for w in rule.child_words):
             return rule.to_kind
         return kind
 
@@ -1593,6 +1626,31 @@ def _has_victim(harm: HarmRule, m: _Match, tokens: list[str], clause_of: list[in
             return True
         k -= 1
     return False
+
+
+_ADULT_AGE = 18
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_AGE = r"(\d{1,2}|[一二两三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九])"
+# An age said of the child she names: "女儿今年二十六", "儿子都三十了".
+_CHILD_AGE_RE = re.compile(r"(?:女儿|儿子|闺女|孩子)(?:今年|都|已经|快|才|刚|[,，])*" + _AGE + r"(?![个块元万斤天年月次分号楼层口])")
+# An age she gives of herself: "我14岁", "我才十四", "我今年十三岁".
+_SELF_AGE_RE = re.compile(r"(?:^|[^的])我(?:今年|才|只有|刚|刚满|已经|[,，])*" + _AGE + r"(?:岁|周岁)")
+# A child named as the one who does the harm: "儿子把她锁在", "儿子对我动手".
+_CHILD_AGENT_RE = re.compile(r"(?:儿子|女儿|闺女|孩子)(?:又|总|老|天天|经常|已经)?[把对将](?:她|我|他|老人|老娘|妈)")
+
+
+def _stated_age(text: str, pattern: re.Pattern) -> int:
+    """The first age ``pattern`` finds in ``text`` (Arabic or Chinese numerals), 0 if none."""
+    m = pattern.search(text)
+    if m is None:
+        return 0
+    raw = m.group(1)
+    if raw.isdigit():
+        return int(raw)
+    if "十" in raw:
+        tens, _, ones = raw.partition("十")
+        return _CN_DIGITS.get(tens, 1) * 10 + _CN_DIGITS.get(ones, 0)
+    return _CN_DIGITS.get(raw, 0)
 
 
 def _mentions_self(text: str, selves: list[str], possessed: frozenset[str]) -> bool:

@@ -37,6 +37,9 @@ _CLAUSE_BREAKS = frozenset(
 # emoji, punctuation and whitespace carry nothing the router can use.
 _CONTENT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffa-z]")
 
+# Two or more Latin words separated by spaces: a candidate for pinyin.
+_PINYIN_RUN = re.compile(r"\b[a-z]+(?: +[a-z]+)+\b")
+
 
 # Characters zhconv leaves alone because the right form depends on the word.
 # In messages 著 is nearly always the particle (拿著刀 = 拿着刀); 著名 and 著作
@@ -124,6 +127,9 @@ class Normaliser:
     typos: Mapping[str, str] = field(default_factory=dict)
     conditional: Mapping[str, ConditionalTypo] = field(default_factory=dict)
     fillers: frozenset[str] = frozenset()
+    # Toneless pinyin, syllables separated by spaces, for the few words that
+    # must not be missed when she cannot type characters ("bu xiang huo le").
+    pinyin: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Keys and targets are folded like the text they are compared with, so
@@ -134,6 +140,8 @@ class Normaliser:
             for k, c in self.conditional.items()
         }
         self.fillers = frozenset(fold(f) for f in self.fillers)
+        self.pinyin = {" ".join(fold(k).split()): fold(v) for k, v in self.pinyin.items()}
+        self._pinyin_span = max((k.count(" ") + 1 for k in self.pinyin), default=0)
 
     def words(self) -> set[str]:
         """Strings the tokenizer must keep whole so they can be corrected."""
@@ -148,6 +156,36 @@ class Normaliser:
         if cond is not None and any(w in context for w in cond.when):
             return cond.to
         return token
+
+    def from_pinyin(self, text: str) -> str:
+        """``text`` with listed pinyin phrases written in characters.
+
+        Only runs of at least two space-separated Latin syllables are read
+        (a lone "hi" or "ok" is left alone), longest phrase first; syllables
+        that start no listed phrase stay as they are.
+        """
+        if not self.pinyin or _PINYIN_RUN.search(text) is None:
+            return text
+        return _PINYIN_RUN.sub(self._convert_run, text)
+
+    def _convert_run(self, m: re.Match) -> str:
+        sylls = m.group(0).split()
+        out: list[str] = []
+        i, n = 0, len(sylls)
+        while i < n:
+            for span in range(min(self._pinyin_span, n - i), 0, -1):
+                hanzi = self.pinyin.get(" ".join(sylls[i:i + span]))
+                if hanzi is not None:
+                    out.append(hanzi)
+                    i += span
+                    break
+            else:
+                # Keep a space between Latin words, none next to characters.
+                if out and out[-1][-1:].isascii():
+                    out.append(" ")
+                out.append(sylls[i])
+                i += 1
+        return "".join(out)
 
     def is_filler(self, token: str) -> bool:
         """True for voice fillers (那个, 就是, 嗯) that are dropped as tokens."""

@@ -64,3 +64,10 @@ def test_content_and_clause_breaks():
     assert not is_content("110") and not is_content("🌸") and not is_content("，")
     assert is_clause_break("，") and is_clause_break("?") and is_clause_break(" ")
     assert not is_clause_break("的")
+
+
+def test_pinyin_phrases_become_characters_longest_first():
+    norm = Normaliser(pinyin={"bu xiang huo le": "不想活了", "bu xiang": "不想", "ta": "他"})
+    assert norm.from_pinyin("bu xiang huo le, ta zou le") == "不想活了, 他zou le"
+    assert norm.from_pinyin("hi") == "hi"  # one Latin word is never read as pinyin
+    assert norm.from_pinyin("你好 ta") == "你好 ta"

@@ -147,9 +147,22 @@ def main(argv: list[str] | None = None) -> None:
                 handler.setStream(devnull)
         statements, flushes = [0], [0]
 
+        # Each statement's duration, to say where the slowest deliveries spent their time.
+        timings: list[tuple[str, float]] = []
+
         @event.listens_for(runtime.db.engine, "before_cursor_execute")
-        def count(*_args):
+        def count(_conn, _cursor, statement, *_args):
             statements[0] += 1
+            timings.append((statement, time.perf_counter()))
+
+        @event.listens_for(runtime.db.engine, "after_cursor_execute")
+        def timed(*_args):
+            statement, started = timings[-1]
+            timings[-1] = (statement, time.perf_counter() - started)
+
+        @event.listens_for(runtime.db.engine, "commit")
+        def commit_started(_conn):
+            timings.append(("COMMIT", time.perf_counter()))
 
         @event.listens_for(runtime.db.sessionmaker, "after_flush")
         def count_flush(*_args):
@@ -168,11 +181,17 @@ def main(argv: list[str] | None = None) -> None:
         sql: dict[str, int] = defaultdict(int)
         flushed: dict[str, int] = defaultdict(int)
         seen: dict[str, int] = defaultdict(int)
+        each: list[tuple[float, str, list[tuple[str, float]]]] = []
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for push in pushes:
+            timings.clear()
             t, s, f = time.perf_counter(), statements[0], flushes[0]
             deliver(client, push)
-            wall[push.kind] += time.perf_counter() - t
+            took = time.perf_counter() - t
+            wall[push.kind] += took
+            # A COMMIT's entry holds when it started: charge it the time until the answer was back
+            # (the commit itself, then rendering the reply).
+            each.append((took, push.kind, [(q, d if q != "COMMIT" else t + took - d) for q, d in timings]))
             sql[push.kind] += statements[0] - s
             flushed[push.kind] += flushes[0] - f
             seen[push.kind] += 1
@@ -188,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
         for kind in sorted(seen, key=lambda k: -seen[k]):
             print(f"| {kind} | {seen[kind] / args.n:.0%} | {wall[kind] / seen[kind] * 1000:.2f} | "
                   f"{sql[kind] / seen[kind]:.1f} | {flushed[kind] / seen[kind]:.1f} |")
+        print_tail(each)
 
         # Unprofiled split: the floor's work (HTTP, signature, parse, reply) and the router,
         # each timed alone on the same pushes; the rest is storing (engine, ORM, SQL).
@@ -269,6 +289,36 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(tree.splitlines()[: args.tree_lines]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def print_tail(each: list[tuple[float, str, list[tuple[str, float]]]]) -> None:
+    """The slowest 1% of deliveries: their kinds, and the statements they waited on."""
+    ordered = sorted(each, key=lambda item: item[0])
+    n = len(ordered)
+    p50, p99 = ordered[n // 2][0], ordered[min(n - 1, int(n * 0.99))][0]
+    tail = ordered[int(n * 0.99):]
+    print(f"\none thread, no concurrency: p50 {p50 * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms, "
+          f"max {ordered[-1][0] * 1000:.2f} ms")
+    sql = sum(sum(d for q, d in statements if q != "COMMIT") for _, _, statements in tail) / len(tail)
+    commit = sum(sum(d for q, d in statements if q == "COMMIT") for _, _, statements in tail) / len(tail)
+    mean = sum(took for took, _, _ in tail) / len(tail)
+    print(f"a tail delivery: {mean * 1000:.2f} ms, of which SQL statements {sql * 1000:.2f} ms, "
+          f"commit and reply {commit * 1000:.2f} ms, the rest (Python) {(mean - sql - commit) * 1000:.2f} ms")
+    slowest: dict[str, list[float]] = defaultdict(list)
+    for took, kind, statements in tail:
+        statement, seconds = max(statements, key=lambda item: item[1], default=("(none)", 0.0))
+        slowest[" ".join(statement.split())[:70]].append(seconds)
+    print(f"the slowest 1% ({len(tail)}): kinds {dict(sorted(_count(kind for _, kind, _ in tail).items()))}")
+    print("| slowest statement of a tail delivery | deliveries | its mean ms |\n|---|---:|---:|")
+    for statement, seconds in sorted(slowest.items(), key=lambda item: -len(item[1])):
+        print(f"| `{statement}` | {len(seconds)} | {sum(seconds) / len(seconds) * 1000:.2f} |")
+
+
+def _count(items) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for item in items:
+        counts[item] += 1
+    return counts
 
 
 def session_text(profiler) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -45,6 +46,9 @@ def _tune_sqlite(engine: Engine) -> None:
             # process crashes and loses at most the last commits on power loss.
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Copying the WAL back into the file is the Checkpointer's job, off the request
+            # path; a commit does it only if the WAL grows past this (about 40 MB).
+            cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
@@ -55,6 +59,46 @@ def _tune_sqlite(engine: Engine) -> None:
         # writes fails at once (SQLITE_BUSY) when another process wrote in between,
         # whereas IMMEDIATE waits its turn for busy_timeout.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+BACKSTOP_CHECKPOINT_PAGES = 10_000
+CHECKPOINT_SECONDS = 0.5
+
+
+class Checkpointer:
+    """Copies SQLite's write-ahead log back into the database file in the background.
+
+    By default the commit that takes the log past 1,000 pages does the copying itself:
+    about 1 delivery in 100 took 5 ms instead of 1 (20–100 ms on a 1 GB file), and every
+    writer queued behind it: that was the p99 (bench/README.md). A PASSIVE checkpoint
+    waits for nobody and takes no writer's lock; SQLite releases the GIL while it works.
+    One thread per process, started by its first write.
+    """
+
+    def __init__(self, database_path: str, interval: float = CHECKPOINT_SECONDS) -> None:
+        self._path = database_path
+        self._interval = interval
+        self._stop = threading.Event()
+        self._pid: int | None = None
+
+    def ensure_running(self) -> None:
+        if self._pid != os.getpid() and not self._stop.is_set():
+            self._pid = os.getpid()
+            threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    pass  # busy (another process's checkpoint) or gone: the next round tries again
+        finally:
+            connection.close()
 
 
 class WriterTurn:
@@ -70,6 +114,7 @@ class WriterTurn:
 
     def __init__(self, database_path: str | None) -> None:
         self._path = f"{database_path}.writer" if database_path and fcntl else None
+        self.checkpointer = Checkpointer(database_path) if database_path else None
         self._start()
 
     def _start(self) -> None:
@@ -83,6 +128,8 @@ class WriterTurn:
     def __enter__(self) -> WriterTurn:
         if self._pid != os.getpid():
             self._start()
+        if self.checkpointer is not None:
+            self.checkpointer.ensure_running()
         self._threads.acquire()
         self._depth += 1
         if self._depth == 1 and self._fd is not None:
@@ -129,4 +176,6 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        if isinstance(self.write_lock, WriterTurn) and self.write_lock.checkpointer is not None:
+            self.write_lock.checkpointer.stop()
         self.engine.dispose()

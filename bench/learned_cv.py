@@ -41,11 +41,12 @@ from bot.learned import CLASSES, COMBINE_DEFAULTS, train  # noqa: E402
 from bot.routing import DEFAULT_LEARNED, DEFAULT_LEXICON, DEFAULT_USERDICT, Router  # noqa: E402
 
 CORPUS = ROOT / "data" / "corpus"
-FOLDS = ("dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b")  # never "holdout"
+FOLDS = ("dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b")  # never "holdout" or "fresh5"
 # Training settings of the naive Bayes (see bot.learned.train).
 ALPHA, MIN_DF, MU, BETA = 0.1, 1, 1000.0, 2.0
-# Urgent precision below this makes a setting useless, whatever its recall.
-MIN_PRECISION = 0.6
+# Urgent precision below this makes a setting useless, whatever its recall
+# (the issue's floor, data/corpus/README.md).
+MIN_PRECISION = 0.7
 
 
 def figures(gold: list[dict], got: list[tuple[str, bool, bool]]) -> dict:
@@ -139,12 +140,13 @@ def evaluate_all(folds: Folds, combine: dict | None) -> dict[str, dict]:
 
 
 def grid(folds: Folds) -> dict:
-    """Search the combine settings; the best catches the most urgent messages
-    over all folds with every fold's precision >= MIN_PRECISION, then has the
-    highest mean macro-F1."""
+    """Search the combine settings; the best catches every urgent message in
+    every fold with every fold's precision >= MIN_PRECISION (failing that,
+    the most urgent messages), then has the highest mean macro-F1, then the
+    highest urgent precision."""
     space = {
-        "category_weight": (2.0, 3.0, 4.0),
-        "temperature": (1.5, 3.0),
+        "category_weight": (2.0, 3.0, 4.0, 5.0),
+        "temperature": (1.5, 2.0, 3.0),
         "urgent_weight": (0.25, 0.4),
         "urgent_offset": (-1.0, 0.0),
         "urgent_cap": (0.9,),  # never the alarm on its own (see bot/learned.py)
@@ -157,15 +159,16 @@ def grid(folds: Folds) -> dict:
         combine = dict(zip(keys, values, strict=True))
         per = evaluate_all(folds, combine)
         p = pooled(list(per.values()))
-        ok = all(f["u_precision"] >= MIN_PRECISION for f in per.values())
-        results.append((ok, p["tp"], p["macro_f1"], combine, p))
-    results.sort(key=lambda t: (t[0], t[1], round(t[2], 3)), reverse=True)
+        ok = all(f["u_recall"] == 1.0 and f["u_precision"] >= MIN_PRECISION for f in per.values())
+        results.append((ok, p["tp"], round(p["macro_f1"], 3), round(p["u_precision"], 3), combine, p))
+    results.sort(key=lambda t: t[:4], reverse=True)
     print(f"\ngrid: {len(results)} settings in {time.perf_counter() - start:.0f} s; best 10 "
-          f"(precision >= {MIN_PRECISION} in every fold first, then urgent caught, then mean macro-F1):")
-    for ok, _tp, _f1, combine, p in results[:10]:
+          f"(recall 1.0 and precision >= {MIN_PRECISION} in every fold first, then urgent caught, "
+          f"then mean macro-F1, then precision):")
+    for ok, _tp, _f1, _pr, combine, p in results[:10]:
         print(("   " if ok else " x ") + " ".join(f"{k}={v:g}" for k, v in combine.items()))
         print("   " + line("pooled", p).strip())
-    return results[0][3]
+    return results[0][4]
 
 
 def main(argv: list[str] | None = None) -> int:

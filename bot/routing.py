@@ -206,6 +206,9 @@ class UrgentRules:
     past_aspect: frozenset[str] = frozenset()
     safe_markers: frozenset[str] = frozenset()
     unreal_markers: frozenset[str] = frozenset()
+    # A danger word that is harmless in a clause naming one of its contexts
+    # and with no person as its object: 打 with 疫苗 or 字, 走丢 with 狗.
+    harmless: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 class Lexicon:
@@ -392,6 +395,7 @@ _URGENT_KEYS = {
     "past_aspect",
     "safe_markers",
     "unreal_markers",
+    "harmless_with",
 }
 _HARM_KEYS = {"verbs", "objects", "particles", "passive", "disposal", "now", "strength", "reach"}
 _VICTIM_KEYS = {"from", "to", "child_words", "self_words", "possessed_words", "adult_words"}
@@ -649,7 +653,18 @@ class _LexiconParser:
             if "safe_markers" in items else frozenset(),
             unreal_markers=self.words(items["unreal_markers"][1], "urgent.unreal_markers", typos)
             if "unreal_markers" in items else frozenset(),
+            harmless=self.harmless(items["harmless_with"][1], kinds, typos) if "harmless_with" in items else {},
         )
+
+    def harmless(self, node: yaml.Node, kinds: list[UrgentKind], typos: Mapping[str, str]) -> dict:
+        terms = set().union(*(k.terms for k in kinds))
+        out = {}
+        for word, (knode, vnode) in self.mapping(node, "urgent.harmless_with").items():
+            word = fold(typos.get(word, word))
+            if word not in terms:
+                raise self.error(knode, f"urgent.harmless_with: {word!r} is not a term of any urgent kind")
+            out[word] = self.words(vnode, f"urgent.harmless_with.{word}", typos)
+        return out
 
     def harm(self, node: yaml.Node, kinds: list[UrgentKind], trigger: float, typos: Mapping[str, str]) -> HarmRule:
         items = self.mapping(node, "urgent.harm", _HARM_KEYS)
@@ -1210,6 +1225,7 @@ class Router:
         # An urgent word said twice counts once, at its strongest: "他没打我，
         # 昨天打了" is the second 打. Route words also count once.
         best_urgent: dict[str, tuple] = {}
+        harmless = rules.harmless
         for m in a.matches:
             first = m.word not in seen
             seen.add(m.word)
@@ -1217,6 +1233,8 @@ class Router:
                 if role == _URG:
                     if m.boosted and rules.harm is not None:
                         w = max(w, rules.harm.strength)
+                    elif m.word in harmless and _in_clause(a, m.clause, harmless[m.word]):
+                        w = 0.0  # 疫苗在哪打, 字打得慢, 狗走丢了
                     eff = 0.0 if m.negated else w * (rules.past_factor if m.past else 1.0)
                     prev = best_urgent.get(m.word)
                     if prev is None or eff > prev[2]:
@@ -1317,6 +1335,9 @@ class Router:
                                          rules.harm.passive if rules.harm else frozenset())
             else:
                 kind = self._learned_kind(state, total, best_sub)
+            if kind == _SELF_HARM and rules.victim is not None and _threat_by_him(a.text or "".join(a.tokens)):
+                # "他把煤气打开了，说大家一起死": the danger is his violence.
+                kind = rules.victim.from_kind
             category, subcategory = state.route_of_kind[kind]
             confidence = 1.0 - math.exp(-danger / max(rules.threshold, 1e-9) * 1.5)
             needs_choice = False  # a woman in danger is never asked to pick a menu item
@@ -1460,7 +1481,9 @@ class Router:
         said = a.text or whole
         grown = _stated_age(said, _CHILD_AGE_RE) >= _ADULT_AGE
         minor = 0 < _stated_age(said, _SELF_AGE_RE) < _ADULT_AGE
-        her = child = adult = 0.0
+        # "她才13岁", "堂妹才十四": the one she tells of is a child.
+        other_minor = 0 < _stated_age(said, _OTHER_AGE_RE) < _ADULT_AGE
+        her = child = adult = unnamed = 0.0
         last = None  # who the story was last about: a bare passive is about them
         for c in sorted(texts):
             toks = texts[c]
@@ -1468,7 +1491,9 @@ class Router:
             # A child who does the harm ("她儿子把她锁在…") is not its victim.
             is_child = not grown and any(w in text for w in rule.child_words) and not _CHILD_AGENT_RE.search(text)
             is_her = _mentions_self(text, selves, rule.possessed_words)
-            is_adult = not is_her and not is_child and any(w in text for w in rule.adult_words)
+            # Nor is a grown-up who does it ("妈妈拿烧红的铁勺烫的").
+            is_adult = (not is_her and not is_child and any(w in text for w in rule.adult_words)
+                        and not _adult_agent(text, rule.adult_words))
             eff = per_clause.get(c, 0.0)
             if eff:
                 if is_her:
@@ -1483,7 +1508,7 @@ class Router:
                     elif last == "adult":
                         adult += eff
                     else:
-                        her += eff
+                        unnamed += eff
             if is_child and not is_her:
                 last = "child"
             elif is_her:
@@ -1491,7 +1516,11 @@ class Router:
             elif is_adult:
                 last = "adult"
         if minor and not adult:
-            child, her = child + her, 0.0  # she is the child (unless she tells of a grown-up hurt)
+            child, her = child + her + unnamed, 0.0  # she is the child (unless she tells of a grown-up hurt)
+        elif other_minor:
+            child, adult = child + adult + unnamed, 0.0
+        else:
+            her += unnamed
         her += adult
         if child > her:
             return rule.to_kind
@@ -1635,6 +1664,36 @@ _AGE = r"(\d{1,2}|[一二两三四五六七八九]?十[一二三四五六七八�
 _CHILD_AGE_RE = re.compile(r"(?:女儿|儿子|闺女|孩子)(?:今年|都|已经|快|才|刚|[,，])*" + _AGE + r"(?![个块元万斤天年月次分号楼层口])")
 # An age she gives of herself: "我14岁", "我才十四", "我今年十三岁".
 _SELF_AGE_RE = re.compile(r"(?:^|[^的])我(?:今年|才|只有|刚|刚满|已经|[,，])*" + _AGE + r"(?:岁|周岁)")
+# An age said of someone else she tells of: "她才13岁", "堂妹才十四".
+_OTHER_AGE_RE = re.compile(r"(?:她|他|堂妹|表妹|妹妹|侄女|外甥女|孙女|同学|学生|孩子)(?:今年|才|只有|刚|刚满|都|[,，])*"
+                           + _AGE + r"(?:岁|周岁)?(?![个块元万斤天年月次分号楼层口点多])")
+# Verbs right after a self word that make her the one who sees or helps, not
+# the one hurt: "我帮她卷袖子", "我看他腿上全是血道子", "我问她怎么弄的".
+_OBSERVER_VERBS = ("帮", "问", "看", "发现", "听到", "听见", "注意到", "给她", "给他", "去敲", "陪")
+# What a grown-up does when she is the one doing the harm.
+_AGENT_ACTS = ("拿", "用", "把", "将", "对", "打", "抽", "掐", "踢", "烫", "弄", "逼", "不让", "又", "总", "老是", "天天",
+               "经常", "就")
+# The kind of danger that is her own suicidal intent.
+_SELF_HARM = "self_harm"
+# He threatens to kill her, or all of them and himself: "他把煤气打开了，说大家
+# 一起死", "前夫…留话说我敢再找人就一起死", "他说要拉着我和娃一起喝农药",
+# "他说下次就彻底了结我". That is his violence, not her suicidal intent.
+_THREAT_BY_HIM_RE = re.compile(
+    r"(?:他|前夫|老公|丈夫|男人|对象|男朋友|孩子他爸|那个男的)[^。！？!?\n]{0,40}?"
+    r"(?:一起死|一块死|一起走|一起喝|一起跳|一起下去|同归于尽|全家一起|煤气|烧炭|了结我|了结了我|陪葬|谁也别想活)"
+)
+# Her own intent, said by her: then it stays with counselling.
+_OWN_INTENT_RE = re.compile(
+    r"我(?:真的|也|就|都|只|是|一直)?(?:想|要|打算|准备)(?:带着?(?:孩子|娃)|跟他)?(?:一起)?"
+    r"(?:死|自杀|走了|跳|割|喝农药|吃药|了结|一了百了)|我不想活|我活不下去"
+)
+
+
+def _threat_by_him(text: str) -> bool:
+    """True if the self-harm words are his threat against her, not her intent."""
+    return _THREAT_BY_HIM_RE.search(text) is not None and _OWN_INTENT_RE.search(text) is None
+
+
 # A child named as the one who does the harm: "儿子把她锁在", "儿子对我动手".
 _CHILD_AGENT_RE = re.compile(r"(?:儿子|女儿|闺女|孩子)(?:又|总|老|天天|经常|已经)?[把对将](?:她|我|他|老人|老娘|妈)")
 
@@ -1653,16 +1712,41 @@ def _stated_age(text: str, pattern: re.Pattern) -> int:
     return _CN_DIGITS.get(raw, 0)
 
 
+def _in_clause(a: _Analysis, clause: int, words: frozenset[str]) -> bool:
+    """True if the clause or the two before it hold one of ``words`` (inside a
+    token too: 狗 in 小狗): "我家狗丢了，白色泰迪，在小区附近走丢的"."""
+    if len(a.clause_of) != len(a.tokens):
+        return any(w in "".join(a.tokens) for w in words)
+    text = "".join(t for t, c in zip(a.tokens, a.clause_of, strict=True) if clause - 2 <= c <= clause)
+    return any(w in text for w in words)
+
+
+def _adult_agent(text: str, adults: frozenset[str]) -> bool:
+    """True if every grown-up named in the clause is the one acting
+    ("妈妈拿烧红的铁勺烫的", "他妈天天打她"), so none of them is its victim."""
+    found = False
+    for w in adults:
+        i = text.find(w)
+        while i >= 0:
+            rest = text[i + len(w): i + len(w) + 4]
+            if not rest.startswith(_AGENT_ACTS) and not rest.startswith("的男朋友"):
+                return False
+            found = True
+            i = text.find(w, i + 1)
+    return found
+
+
 def _mentions_self(text: str, selves: list[str], possessed: frozenset[str]) -> bool:
     """True if she is in the clause as a person ("打我", "我和孩子"), not only
-    as an owner ("我老公", "我女儿")."""
+    as an owner ("我老公", "我女儿") or as the one who sees or helps
+    ("我帮她卷袖子", "我看他腿上…")."""
     longest = max((len(w) for w in possessed), default=0)
     i, n = 0, len(text)
     while i < n:
         for sw in selves:
             if text.startswith(sw, i):
                 rest = text[i + len(sw): i + len(sw) + longest]
-                if not any(rest.startswith(w) for w in possessed):
+                if not any(rest.startswith(w) for w in possessed) and not rest.startswith(_OBSERVER_VERBS):
                     return True
                 i += len(sw)
                 break

@@ -433,11 +433,11 @@ def test_the_whole_labelled_corpus_meets_targets(router):
 @pytest.mark.parametrize("name", ["tune4a", "tune4b"])
 def test_seventh_and_eighth_authors_catch_every_urgent_message(router, name):
     # tune4a (fragments, relatives, dialect, pinyin) and tune4b (boundary
-    # cases): trained on and partly tuned on, yet the categories are not at
-    # target (macro-F1 0.900 and 0.883 in sample); urgent recall is.
+    # cases): trained on and partly tuned on; in sample macro-F1 0.935 and
+    # 0.944, so they are held to the target like the older files.
     report = corpus_report(router, CORPUS / f"{name}.jsonl")
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
-    assert report.macro_f1 >= 0.85, format_report(report, max_misses=20)
+    assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
 
 
 FAREWELLS_AND_HIDDEN_DANGER = [
@@ -497,18 +497,96 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 
 @pytest.mark.xfail(
-    reason="2026-11-21: the router does not yet generalise fully to the holdout author's phrasings "
-    "(lexicon + learned layer tuned on seven authors' files: macro-F1 0.896, urgent recall 20/21, "
-    "precision 0.71; tuned on two: 0.838, 16/21)",
+    reason="2026-11-21: urgent messages are still missed in both after tuning on seven authors "
+    "(holdout: macro-F1 0.932, urgent recall 20/21, precision 0.77; fresh5: 0.965, 32/35, precision 1.00)",
     strict=False,
 )
-def test_holdout_corpus_meets_targets(router):
-    # Never tuned on: it measures how the lexicon generalises. Only the
+@pytest.mark.parametrize("name", ["holdout", "fresh5"])
+def test_held_out_corpora_meet_targets(router, name):
+    # Never tuned on: they measure how the router generalises. Only the
     # figures are shown, never the messages, so nobody tunes on them.
-    report = corpus_report(router, CORPUS / "holdout.jsonl")
+    report = corpus_report(router, CORPUS / f"{name}.jsonl")
     summary = format_summary(report)
     recall, macro_f1 = report.urgent_recall, report.macro_f1
     del report  # keep pytest's failure output to the figures
-    print(f"holdout: {summary}")
+    print(f"{name}: {summary}")
     assert recall == 1.0, summary
     assert macro_f1 >= 0.90, summary
+
+
+# -- this round: his murder-suicide threats, children told of by role, everyday idioms --
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "他把煤气阀拧开了，说今晚全家一起死，我抱着娃躲在邻居家",
+        "前夫发消息说我要是敢再嫁人就跟我同归于尽",
+        "我老公说要拉着我一起喝农药，药瓶就放在床头",
+    ],
+)
+def test_his_threat_to_kill_us_all_is_violence_not_her_suicidal_intent(router, text):
+    route = router.route(text)
+    assert route.urgent, route.explanation
+    assert (route.category, route.subcategory) == ("consultation", "anti_dv_law"), route.explanation
+
+
+@pytest.mark.parametrize("text", ["老公天天骂我，我真的想带着孩子一起走了，活着没意思", "他又打我了，我不想活了"])
+def test_her_own_suicidal_intent_stays_with_counselling(router, text):
+    route = router.route(text)
+    assert route.urgent, route.explanation
+    assert (route.category, route.subcategory) == ("service", "counselling"), route.explanation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我是初二的班主任，班上一个男生脸上肿着来上学，我问他怎么了，他说是他爸拿皮带抽的",
+        "楼下那个小男孩又被他爸打了，我看他胳膊上全是紫的，光着脚在楼道里哭",
+        "我同学的表妹她才十二，她妈天天拿衣架打她，身上全是伤",
+    ],
+)
+def test_a_child_she_sees_or_helps_is_the_victim_not_her(router, text):
+    route = router.route(text)
+    assert route.urgent, route.explanation
+    assert (route.category, route.subcategory) == ("service", "children_in_difficulty"), route.explanation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "孩子的乙肝疫苗第二针在哪打",
+        "我家小猫丢了，橘色的，昨天晚上在菜市场附近走丢的",
+        "打死我也想不到这个公众号还能查社保",
+        "昨晚开黑连杀五个，笑死",
+        "这双鞋死贵，砍价砍了一刀才少二十",
+        "手机坏了字打得特别慢，见谅",
+        "几个儿子你推我我推你，谁也不接老娘去住",
+    ],
+)
+def test_everyday_idioms_with_danger_words_are_not_urgent(router, text):
+    route = router.route(text)
+    assert not route.urgent, route.explanation
+
+
+def test_a_danger_word_with_a_person_as_its_object_stays_danger_in_a_harmless_context(router):
+    # 打 is harmless next to 疫苗 only when nobody is hit: "打孩子" is not.
+    route = router.route("他去打疫苗回来就打孩子，孩子脸都肿了")
+    assert route.urgent, route.explanation
+
+
+def test_a_child_married_off_is_urgent_and_goes_where_children_are_helped(router):
+    route = router.route("侄女才十五，她爸收了彩礼要让她下个月跟人办酒成亲")
+    assert route.urgent, route.explanation
+    assert (route.category, route.subcategory) == ("service", "children_in_difficulty"), route.explanation
+
+
+def test_harmless_context_for_an_unknown_word_is_refused(tmp_path):
+    old = "  harmless_with:\n"
+    assert old in LEXICON_TEXT
+    text = LEXICON_TEXT.replace(old, old + "    吃饭: [碗]\n", 1)
+    path = tmp_path / "lexicon.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LexiconError) as err:
+        Lexicon.load(path)
+    assert str(err.value).startswith(f"{path} line {line_of(text, '吃饭: [碗]')}:"), str(err.value)
+    assert "not a term of any urgent kind" in str(err.value)

@@ -79,6 +79,10 @@ class Result:
     seed_failures: int
     server_log_errors: int
     durability: dict = field(default_factory=dict)
+    # The busiest worker's share of the workers' CPU: wrk's keep-alive connections are
+    # handed to workers once, at the start, and an uneven hand makes more workers look
+    # like fewer (bench/README.md).
+    busiest_worker_share: float | None = None
 
 
 # -- machine --------------------------------------------------------------------------------
@@ -153,8 +157,12 @@ def wait_for_quiet(max_wait: float, threshold: float = 0.15) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its children (gunicorn's master and workers)."""
+    return sum(cpu_by_process(pid).values())
+
+
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """User + system CPU of a process and of each of its children, by pid."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
     pids = [pid]
     try:
         for task in Path(f"/proc/{pid}/task").iterdir():
@@ -162,13 +170,21 @@ def cpu_seconds(pid: int) -> float:
             pids += [int(c) for c in children]
     except OSError:
         pass
+    seconds = {}
     for p in set(pids):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            seconds[p] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
         except (OSError, IndexError, ValueError):
             pass
-    return total
+    return seconds
+
+
+def busiest_share(pid: int, before: dict[int, float], after: dict[int, float]) -> float | None:
+    """The busiest worker's share of the workers' CPU between two readings (None for one worker)."""
+    used = [after[p] - before.get(p, 0.0) for p in after if p != pid]
+    total = sum(used)
+    return round(max(used) / total, 3) if len(used) > 1 and total > 0 else None
 
 
 # -- servers --------------------------------------------------------------------------------
@@ -405,11 +421,14 @@ def run_one(target: Target, workers: int, rows: int, args: argparse.Namespace) -
 
         wait_for_quiet(args.quiet_wait)
         load_before = loadavg()
-        cpu_before, pg_before, busy_before = cpu_seconds(server.proc.pid), postgres_seconds(), system_busy_seconds()
+        by_process_before = cpu_by_process(server.proc.pid)
+        cpu_before, pg_before, busy_before = sum(by_process_before.values()), postgres_seconds(), system_busy_seconds()
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         wrk = run_wrk(server.port, pool_prefix, args)
         children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu_used = cpu_seconds(server.proc.pid) - cpu_before
+        by_process_after = cpu_by_process(server.proc.pid)
+        cpu_used = sum(by_process_after.values()) - cpu_before
+        busiest = busiest_share(server.proc.pid, by_process_before, by_process_after)
         pg_used = postgres_seconds() - pg_before
         wrk_used = (children_after.ru_utime + children_after.ru_stime
                     - children_before.ru_utime - children_before.ru_stime)
@@ -436,6 +455,7 @@ def run_one(target: Target, workers: int, rows: int, args: argparse.Namespace) -
             others_cpu_share=round(max(others, 0.0), 3),
             loadavg_before=load_before, pool_wrapped=wrk["wrapped"], seed_failures=seed_failures,
             server_log_errors=log_errors,
+            busiest_worker_share=busiest,
         )
         if target.name == "niangjia":
             result.durability = check_durability(db_url, seeds, threads, wrk["sent"], args.connections)
@@ -548,6 +568,9 @@ def report(results: list[Result], args: argparse.Namespace, info: dict) -> str:
             notes.append(f"{r.seed_failures} seeding pushes answered badly")
         if r.others_cpu_share > 0.05:
             notes.append(f"other processes used {r.others_cpu_share:.0%} of the cores during the run")
+        if r.busiest_worker_share and r.busiest_worker_share > 1.5 / r.workers:
+            notes.append(f"uneven workers: the busiest did {r.busiest_worker_share:.0%} of the work "
+                         "(wrk's connections fell unevenly; compare with care)")
         if notes:
             lines.append(f"note: {r.label} {r.workers}w {r.rows:,} rows: " + "; ".join(notes))
     return "\n".join(lines)

@@ -41,7 +41,7 @@ from bot.learned import CLASSES, COMBINE_DEFAULTS, train  # noqa: E402
 from bot.routing import DEFAULT_LEARNED, DEFAULT_LEXICON, DEFAULT_USERDICT, Router  # noqa: E402
 
 CORPUS = ROOT / "data" / "corpus"
-FOLDS = ("dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b")  # never "holdout" or "fresh5"
+FOLDS = ("dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b")  # never "holdout", "fresh5", "fresh6"
 # Training settings of the naive Bayes (see bot.learned.train).
 ALPHA, MIN_DF, MU, BETA = 0.1, 1, 1000.0, 2.0
 # Urgent precision below this makes a setting useless, whatever its recall

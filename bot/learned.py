@@ -61,6 +61,12 @@ COMBINE_DEFAULTS = {
     # ("路上", "久", "昨天" in a long chat about a market day).
     "urgent_cap": 0.9,
     "urgent_words": 10,
+    # The weight when the lexicon saw some present danger itself (not
+    # negated, not past), still under ``urgent_cap``: a faint danger word and
+    # a confident layer together raise the alarm, the layer alone never. At
+    # or below ``urgent_weight`` it changes nothing (bench/learned_cv.py
+    # --urgent chose the shipped value).
+    "urgent_weight_seen": 0.0,
 }
 
 

@@ -35,7 +35,8 @@ evidence on top: its category posterior to every category's score, and its
 urgent log-odds to the danger sum, read clause by clause so the lexicon's
 negation, past, joke and safety markers overrule it. It never takes away
 danger the lexicon found, never counts the lexicon's danger words twice and
-never raises the alarm on its own; the explanation shows its share and the
+never raises the alarm on its own (it counts more once the lexicon saw some
+present danger itself); the explanation shows its share and the
 words that weighed most. Segmentation is jieba's, fused into one pass
 (bot/segment.py) to pay for it.
 """
@@ -1302,8 +1303,17 @@ class Router:
             n = len(a.words)
             spread = math.sqrt(p["urgent_words"] / n) if p["urgent_words"] and n > p["urgent_words"] else 1.0
             logodds = learned.urgent_prior + (ev.urgent_logodds - learned.urgent_prior) * spread
-            learned_urgent = p["urgent_weight"] * (logodds - p["urgent_offset"])
-            learned_urgent = max(0.0, min(p["urgent_cap"], learned_urgent))
+            # Danger the lexicon saw in the present (not negated, not past)
+            # lets the layer's words weigh ``urgent_weight_seen``: a faint
+            # danger word plus a confident layer is how a new author's
+            # danger told indirectly looks.
+            raw = logodds - p["urgent_offset"]
+            if raw > 0.0:
+                cap = p["urgent_cap"]
+                learned_urgent = min(cap, p["urgent_weight"] * raw)
+                if learned_urgent < cap and p["urgent_weight_seen"] > p["urgent_weight"] and any(
+                        eff > 0 and not past for _w, _x, eff, _neg, past, _k, _c in best_urgent.values()):
+                    learned_urgent = min(cap, p["urgent_weight_seen"] * raw)
             learned_cat = {c: p["category_weight"] * ev.posterior[c] for c in LEARNED_CLASSES}
         danger = urgent_total + learned_urgent
         urgent = danger >= rules.threshold - 1e-9

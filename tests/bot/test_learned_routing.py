@@ -87,3 +87,48 @@ def test_shipped_router_loads_the_shipped_weights():
     assert router.learned is not None
     assert router.learned.meta.get("trained_on")
     assert "holdout.jsonl" not in router.learned.meta["trained_on"]
+
+
+@pytest.fixture(scope="module")
+def faint_router() -> Router:
+    """The toy layer at a small weight, and at a large one once the lexicon saw danger."""
+    plain = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None)
+    records = [
+        {"tokens": plain._analyse(plain._state, text).words, "category": cat, "urgent": urgent}
+        for text, cat, urgent in TRAINING
+    ]
+    model = train(records, mu=20, combine={"urgent_weight": 0.1, "urgent_offset": 0.0, "urgent_words": 0,
+                                           "urgent_weight_seen": 1.0})
+    plain.use_learned(model)
+    return plain
+
+
+def test_faint_present_danger_lets_the_layer_weigh_more(faint_router):
+    # 半夜 is a faint danger word (0.2): with it, the layer's confidence in
+    # the unknown word counts at urgent_weight_seen and tips the message.
+    route = faint_router.route(f"他半夜又{DANGER}")
+    assert route.urgent, route.explanation
+    faint_router.learned.combine = {**faint_router.learned.combine, "urgent_weight_seen": 0.0}
+    try:
+        assert not faint_router.route(f"他半夜又{DANGER}").urgent
+    finally:
+        faint_router.learned.combine = {**faint_router.learned.combine, "urgent_weight_seen": 1.0}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"他{DANGER}，{DANGER}又{DANGER}",  # no danger word of the lexicon's at all
+        f"以前半夜他{DANGER}",  # the faint danger word is in the past
+    ],
+)
+def test_the_larger_weight_needs_present_danger_the_lexicon_saw(faint_router, text):
+    route = faint_router.route(text)
+    assert not route.urgent, route.explanation
+
+
+def test_shipped_layer_counts_more_once_the_lexicon_saw_danger():
+    # Chosen by bench/learned_cv.py --urgent (data/corpus/README.md).
+    combine = Router.default().learned.combine
+    assert combine["urgent_weight_seen"] > combine["urgent_weight"]
+    assert combine["urgent_cap"] < 1.0  # still never the alarm on its own

@@ -497,11 +497,12 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 
 @pytest.mark.xfail(
-    reason="2026-11-21: urgent messages are still missed in both after tuning on seven authors "
-    "(holdout: macro-F1 0.932, urgent recall 20/21, precision 0.77; fresh5: 0.965, 32/35, precision 1.00)",
+    reason="2026-11-21: urgent messages are still missed in all three after tuning on seven authors "
+    "(holdout: macro-F1 0.932, urgent recall 20/21, precision 0.77; fresh5: 0.965, 32/35, 1.00; "
+    "fresh6: 0.916, 39/40, 0.81)",
     strict=False,
 )
-@pytest.mark.parametrize("name", ["holdout", "fresh5"])
+@pytest.mark.parametrize("name", ["holdout", "fresh5", "fresh6"])
 def test_held_out_corpora_meet_targets(router, name):
     # Never tuned on: they measure how the router generalises. Only the
     # figures are shown, never the messages, so nobody tunes on them.
@@ -590,3 +591,35 @@ def test_harmless_context_for_an_unknown_word_is_refused(tmp_path):
         Lexicon.load(path)
     assert str(err.value).startswith(f"{path} line {line_of(text, '吃饭: [碗]')}:"), str(err.value)
     assert "not a term of any urgent kind" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今晚能不能让我在你们那住一晚",  # a bed tonight, asked indirectly
+        "我今晚能不能住你们那里",
+        "今晚没地方住，能收留我吗",
+        "我现在在外面不敢回去",
+        "能帮我找个地方住吗，我带着孩子跑出来了",
+        "他下手不重，就是脸肿了",  # violence played down
+        "嘴角流血了",
+        "我妹妹被她老公带去外省了，一直联系不上",  # taken away and unreachable
+    ],
+)
+def test_shelter_tonight_injuries_played_down_and_taken_away_are_urgent(router, text):
+    route = router.route(text)
+    assert route.urgent and route.subcategory == "anti_dv_law", route.explanation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "旅游住一晚多少钱",
+        "验伤报告有什么用",  # a question about the law in general
+        "我老家房子拆了，没地方住，能申请廉租房吗",
+        "这边的房子能不能住人",
+    ],
+)
+def test_everyday_beds_and_questions_about_injuries_are_not_urgent(router, text):
+    route = router.route(text)
+    assert not route.urgent, route.explanation

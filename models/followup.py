@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base
@@ -40,12 +40,3 @@ class FollowUp(Base):
         session.add(follow_up)
         ticket.record("follow_up_asked")
         return follow_up
-
-    @classmethod
-    def pending_for(cls, session: Session, ticket: Ticket) -> FollowUp | None:
-        return session.scalar(
-            select(cls)
-            .where(cls.ticket_id == ticket.id, cls.answered_at.is_(None), cls.expired.is_(False))
-            .order_by(cls.id.desc())
-            .limit(1)
-        )

@@ -171,16 +171,6 @@ class Ticket(Base):
         return self.status in OPEN_STATUSES
 
     @classmethod
-    def open_for(cls, session: Session, channel: str, channel_user: str) -> Ticket | None:
-        """The woman's most recent open ticket on this channel, if any."""
-        return session.scalar(
-            select(cls)
-            .where(cls.channel == channel, cls.channel_user == channel_user, cls.status.in_(OPEN_STATUSES))
-            .order_by(cls.created_at.desc(), cls.id.desc())
-            .limit(1)
-        )
-
-    @classmethod
     def by_reference(cls, session: Session, reference: str) -> Ticket | None:
         return session.scalar(select(cls).where(cls.reference == reference))
 

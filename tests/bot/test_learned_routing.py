@@ -26,16 +26,21 @@ TRAINING = [
 ]
 
 
-@pytest.fixture(scope="module")
-def router() -> Router:
+def _toy_router(**combine) -> Router:
+    """The shipped lexicon with a learned layer trained on TRAINING alone."""
     plain = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None)
     records = [
         {"tokens": plain._analyse(plain._state, text).words, "category": cat, "urgent": urgent}
         for text, cat, urgent in TRAINING
     ]
-    model = train(records, mu=20, combine={"urgent_weight": 0.5, "urgent_offset": 0.0, "urgent_words": 0})
+    model = train(records, mu=20, combine={"urgent_offset": 0.0, "urgent_words": 0, **combine})
     plain.use_learned(model)
     return plain
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    return _toy_router(urgent_weight=0.5)
 
 
 def test_learned_evidence_tips_weak_danger_and_is_named_in_the_explanation(router):
@@ -92,15 +97,7 @@ def test_shipped_router_loads_the_shipped_weights():
 @pytest.fixture(scope="module")
 def faint_router() -> Router:
     """The toy layer at a small weight, and at a large one once the lexicon saw danger."""
-    plain = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None)
-    records = [
-        {"tokens": plain._analyse(plain._state, text).words, "category": cat, "urgent": urgent}
-        for text, cat, urgent in TRAINING
-    ]
-    model = train(records, mu=20, combine={"urgent_weight": 0.1, "urgent_offset": 0.0, "urgent_words": 0,
-                                           "urgent_weight_seen": 1.0})
-    plain.use_learned(model)
-    return plain
+    return _toy_router(urgent_weight=0.1, urgent_weight_seen=1.0)
 
 
 def test_faint_present_danger_lets_the_layer_weigh_more(faint_router):

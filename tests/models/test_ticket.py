@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from models import Region, Ticket, next_reference
+from models import Ticket, next_reference
+from models.desk import Desk
 from tests.factories import open_ticket
 
 
@@ -53,6 +54,7 @@ def test_open_for_finds_only_her_open_ticket(db):
         closed.status = "closed"
         mine = open_ticket(session, now + timedelta(minutes=1))
         open_ticket(session, now, channel_user="o-other")
-    with db.session() as session:
-        assert Ticket.open_for(session, "wechat", "o-1").id == mine.id
-        assert Ticket.open_for(session, "telegram", "o-1") is None
+    with db.engine.connect() as connection:
+        desk = Desk(connection)
+        assert desk.open_ticket_for("wechat", "o-1").id == mine.id
+        assert desk.open_ticket_for("telegram", "o-1") is None

@@ -4,9 +4,11 @@ layer (bot/learned.py), and the build of its shipped weights.
 Each labelled corpus but the holdout was written by a different author:
 dev, tune2, tune3a (elderly, rural, voice input), tune3b (young, urban,
 internet slang), tune3c (formal, proxies, long stories, traditional script),
-tune4a (fragments, relatives, dialect, pinyin), tune4b (boundary cases).
+tune4a (fragments, relatives, dialect, pinyin), tune4b (boundary cases),
+fresh5 (an ordinary week of traffic), fresh6 (a hotline volunteer's range;
+danger told indirectly).
 Each is a fold: the learned weights that route it are trained on the other
-folds only. The holdout corpus is never read.
+folds only. The held-out corpora (holdout, fresh7, fresh8) are never read.
 
 Run from the repository root:
 
@@ -43,7 +45,8 @@ from bot.learned import CLASSES, COMBINE_DEFAULTS, LearnedModel, train  # noqa: 
 from bot.routing import DEFAULT_LEARNED, DEFAULT_LEXICON, DEFAULT_USERDICT, Router  # noqa: E402
 
 CORPUS = ROOT / "data" / "corpus"
-FOLDS = ("dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b")  # never "holdout", "fresh5" or "fresh6"
+# Never "holdout", "fresh7" or "fresh8": the held-out measures.
+FOLDS = ("dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6")
 # Training settings of the naive Bayes (see bot.learned.train).
 ALPHA, MIN_DF, MU, BETA = 0.1, 1, 1000.0, 2.0
 # Urgent precision below this makes a setting useless, whatever its recall
@@ -165,11 +168,21 @@ URGENT_SETTINGS = (
     ("seen 1.5", {"urgent_weight_seen": 1.5}),
     ("seen 2.0", {"urgent_weight_seen": 2.0}),
     ("weight 0.5 seen 1.0", {"urgent_weight": 0.5, "urgent_weight_seen": 1.0}),
+    # round 5: the layer's larger weight only once the lexicon saw enough
+    ("w0.5 seen 1.0 min 0.5", {"urgent_weight": 0.5, "urgent_weight_seen": 1.0, "urgent_seen_min": 0.5}),
+    ("w0.5 seen 1.5 min 0.5", {"urgent_weight": 0.5, "urgent_weight_seen": 1.5, "urgent_seen_min": 0.5}),
+    ("w0.5 seen 2.0 min 0.5", {"urgent_weight": 0.5, "urgent_weight_seen": 2.0, "urgent_seen_min": 0.5}),
+    ("w0.5 seen 1.5 min 0.3", {"urgent_weight": 0.5, "urgent_weight_seen": 1.5, "urgent_seen_min": 0.3}),
+    ("w0.5 off -0.5 seen 1.0", {"urgent_weight": 0.5, "urgent_offset": -0.5, "urgent_weight_seen": 1.0}),
+    ("w0.5 off -0.5 seen 1.0 min 0.5", {"urgent_weight": 0.5, "urgent_offset": -0.5, "urgent_weight_seen": 1.0,
+                                        "urgent_seen_min": 0.5}),
 )
 # Chosen in advance: the highest pooled thinned recall with, in every fold,
 # recall 1.0 and precision >= URGENT_PRECISION as shipped (lexicon at full
 # weight) and precision >= URGENT_PRECISION thinned; ties by mean macro-F1.
-URGENT_PRECISION = 0.8
+# Round 5 (written before its figures were seen) lowered the floor from 0.8
+# to the issue's 0.75: false alarms are accepted over misses.
+URGENT_PRECISION = 0.75
 
 
 def thinned(router: Router, factor: float):
@@ -198,7 +211,7 @@ def compare_urgent(folds: Folds, base: dict) -> dict:
     and thinned; returns the settings the rule picks."""
     rows = []
     for name, change in URGENT_SETTINGS:
-        combine = {**base, "urgent_weight_seen": 0.0, **change}
+        combine = {**base, "urgent_weight_seen": 0.0, "urgent_seen_min": 0.0, **change}
         full = evaluate_all(folds, combine)
         restore = thinned(folds.router, THIN)
         try:
@@ -272,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
 
     router = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None)
     folds = Folds(router, FOLDS)
-    print(f"folds: {', '.join(f'{n} ({len(folds.data[n])})' for n in folds.names)}; holdout never read")
+    print(f"folds: {', '.join(f'{n} ({len(folds.data[n])})' for n in folds.names)}; "
+          "holdout, fresh7 and fresh8 never read")
     # The shipped settings (chosen by an earlier --grid), so that --write
     # without --grid keeps them rather than falling back to the defaults.
     combine = {**COMBINE_DEFAULTS, **(LearnedModel.load(DEFAULT_LEARNED).combine if DEFAULT_LEARNED.is_file() else {})}

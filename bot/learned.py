@@ -67,6 +67,11 @@ COMBINE_DEFAULTS = {
     # or below ``urgent_weight`` it changes nothing (bench/learned_cv.py
     # --urgent chose the shipped value).
     "urgent_weight_seen": 0.0,
+    # How much present danger the lexicon must have seen (the sum of its
+    # words' weights, not negated, not past) before ``urgent_weight_seen``
+    # applies: a lone faint word (推 in 推文, 痛 in 脑壳痛) then does not
+    # unlock the layer. 0 keeps the old behaviour (any present word).
+    "urgent_seen_min": 0.0,
 }
 
 

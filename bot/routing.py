@@ -1099,7 +1099,10 @@ class Router:
         any_past = False
         last_safe = -1
         plain = [False] * nclauses  # a clause with a word that is not a joke marker
+        thanks = [False] * nclauses  # "谢谢你们以前帮过我": the past of that clause only
         for k, bits in enumerate(marks):
+            if tokens[k].startswith(_THANKS):
+                thanks[clause_of[k]] = True
             if bits & _M_SAFE:
                 last_safe = max(last_safe, clause_of[k])
             if bits & _M_UNREAL:
@@ -1132,7 +1135,9 @@ class Router:
                 elif has_present[c]:
                     state = 0
                 elif has_past[c]:
-                    state, age = has_past[c], 0
+                    # Thanks for help she had before frames no story: what
+                    # follows it is said now ("…存款我都转给我妹了").
+                    state, age = has_past[c], (_PAST_CARRY if thanks[c] else 0)
                 elif state:
                     # A story about the past runs on for a clause or two, not
                     # for the rest of the message.
@@ -1142,6 +1147,10 @@ class Router:
                 past_clause[c] = state
             for m in matches:
                 bits = past_clause[m.clause]
+                if bits == _M_HYPO and m.word in lex_urgent_words and _after_then(tokens, clause_of, m):
+                    # "你要是敢报警，我就弄死你": the danger after 就 is the
+                    # threat he makes now, not a "what if" she asks about.
+                    bits = 0
                 m.past = bool(bits)
                 m.background = bool(bits & (_M_PAST | _M_UNREAL))
 
@@ -1311,8 +1320,9 @@ class Router:
             if raw > 0.0:
                 cap = p["urgent_cap"]
                 learned_urgent = min(cap, p["urgent_weight"] * raw)
-                if learned_urgent < cap and p["urgent_weight_seen"] > p["urgent_weight"] and any(
-                        eff > 0 and not past for _w, _x, eff, _neg, past, _k, _c in best_urgent.values()):
+                seen = sum(eff for _w, _x, eff, _neg, past, _k, _c in best_urgent.values() if eff > 0 and not past)
+                if learned_urgent < cap and p["urgent_weight_seen"] > p["urgent_weight"] and seen > 0.0 and (
+                        seen >= p.get("urgent_seen_min", 0.0)):
                     learned_urgent = min(cap, p["urgent_weight_seen"] * raw)
             learned_cat = {c: p["category_weight"] * ev.posterior[c] for c in LEARNED_CLASSES}
         danger = urgent_total + learned_urgent
@@ -1469,8 +1479,10 @@ class Router:
         Each clause with danger in it counts for her if she is in it as a
         person ("打我", "俺和娃") and for a child if it names one; a bare
         passive ("被他扇得…") or pronoun ("她很害怕") is about whoever the
-        message last named, her if nobody. The larger side wins, a tie goes to her. With no one named in those clauses, a child
-        named anywhere in the message decides.
+        message last named, her if nobody. The larger side wins, a tie goes to
+        her. With no one named in those clauses, she decides if she tells it
+        as one who is there ("我带着娃在卧室里"), else a child named anywhere
+        in the message does. A married daughter or son is a grown-up.
         """
         if rule is None or kind not in (rule.from_kind, rule.to_kind):
             return kind
@@ -1489,11 +1501,12 @@ class Router:
         # "我女儿今年二十六": the child she names is grown up. "我14岁": she
         # who writes is a child, so what happens to her happens to a child.
         said = a.text or whole
-        grown = _stated_age(said, _CHILD_AGE_RE) >= _ADULT_AGE
+        grown = _stated_age(said, _CHILD_AGE_RE) >= _ADULT_AGE or _MARRIED_CHILD_RE.search(said) is not None
         minor = 0 < _stated_age(said, _SELF_AGE_RE) < _ADULT_AGE
         # "她才13岁", "堂妹才十四": the one she tells of is a child.
         other_minor = 0 < _stated_age(said, _OTHER_AGE_RE) < _ADULT_AGE
         her = child = adult = unnamed = 0.0
+        present = False  # she is in the story as a person somewhere ("我带着娃躲在卧室")
         last = None  # who the story was last about: a bare passive is about them
         for c in sorted(texts):
             toks = texts[c]
@@ -1501,6 +1514,8 @@ class Router:
             # A child who does the harm ("她儿子把她锁在…") is not its victim.
             is_child = not grown and any(w in text for w in rule.child_words) and not _CHILD_AGENT_RE.search(text)
             is_her = _mentions_self(text, selves, rule.possessed_words)
+            # (she is there even when frightened: "我带着娃躲着，好害怕")
+            present = present or is_her or _mentions_self(text, selves, rule.possessed_words, _OBSERVER_VERBS)
             # Nor is a grown-up who does it ("妈妈拿烧红的铁勺烫的").
             is_adult = (not is_her and not is_child and any(w in text for w in rule.adult_words)
                         and not _adult_agent(text, rule.adult_words))
@@ -1535,6 +1550,11 @@ class Router:
         if child > her:
             return rule.to_kind
         if her > 0.0 or grown:
+            return rule.from_kind if rule.from_kind in by_kind else kind
+        if present and not minor and not other_minor and child == 0.0:
+            # Nobody named where the danger is, and she tells it as one who is
+            # there ("他拿着菜刀在客厅转，我带着娃在卧室里"): violence in her
+            # home, with the children beside her, is hers to report.
             return rule.from_kind if rule.from_kind in by_kind else kind
         if minor or any(w in whole for w in rule.child_words):
             return rule.to_kind
@@ -1633,6 +1653,23 @@ def _clause_factors(rules: UrgentRules, matches: list[_Match], nclauses: int, pa
     return factors
 
 
+# Thanks: a past said in thanks ("谢谢你们以前帮过我") does not run on.
+_THANKS = ("谢谢", "感谢", "多谢")
+# The consequent of a condition: "要是…，他就杀了我", "敢报警就弄死你".
+_THEN = "就"
+_THEN_REACH = 3
+
+
+def _after_then(tokens: list[str], clause_of: list[int], m: _Match) -> bool:
+    """True if 就 comes at most _THEN_REACH words before the term, in its clause."""
+    k = m.start - 1
+    while k >= 0 and k >= m.start - _THEN_REACH and clause_of[k] == m.clause:
+        if tokens[k] == _THEN:
+            return True
+        k -= 1
+    return m.word.startswith(_THEN)
+
+
 def _has_victim(harm: HarmRule, m: _Match, tokens: list[str], clause_of: list[int]) -> bool:
     """Does the harm verb at ``m`` have a person as its object?
 
@@ -1675,11 +1712,23 @@ _CHILD_AGE_RE = re.compile(r"(?:女儿|儿子|闺女|孩子)(?:今年|都|已经
 # An age she gives of herself: "我14岁", "我才十四", "我今年十三岁".
 _SELF_AGE_RE = re.compile(r"(?:^|[^的])我(?:今年|才|只有|刚|刚满|已经|[,，])*" + _AGE + r"(?:岁|周岁)")
 # An age said of someone else she tells of: "她才13岁", "堂妹才十四".
-_OTHER_AGE_RE = re.compile(r"(?:她|他|堂妹|表妹|妹妹|侄女|外甥女|孙女|同学|学生|孩子)(?:今年|才|只有|刚|刚满|都|[,，])*"
-                           + _AGE + r"(?:岁|周岁)?(?![个块元万斤天年月次分号楼层口点多])")
+# A lone digit needs 岁: "孩子一直在哭" is no age.
+_OTHER_AGE_RE = re.compile(r"(?:她|他|堂妹|表妹|妹妹|侄女|外甥女|孙女|同学|学生|孩子|男孩|女孩|小孩|娃)(?:今年|才|只有|刚|刚满|都|[,，])*"
+                           r"(?:(\d{1,2}|[一二两三四五六七八九]?十[一二三四五六七八九]?)(?:岁|周岁)?"
+                           r"|([一二两三四五六七八九])[一二两三四五六七八九]?(?:岁|周岁))(?![个块元万斤天年月次分号楼层口点多])")
+# A daughter or son told of as married is a grown-up: "闺女嫁到外地",
+# "女儿被她婆家锁在屋里", "女婿拿皮带抽她".
+_MARRIED_CHILD_RE = re.compile(r"(?:女儿|闺女|儿子)[^。！？!?\n]{0,30}?(?:嫁到|嫁给|嫁了|嫁过去|出嫁|婆家|女婿|她老公|她丈夫|她男人|儿媳|媳妇)"
+                               r"|(?:女婿|亲家)")
 # Verbs right after a self word that make her the one who sees or helps, not
 # the one hurt: "我帮她卷袖子", "我看他腿上全是血道子", "我问她怎么弄的".
 _OBSERVER_VERBS = ("帮", "问", "看", "发现", "听到", "听见", "注意到", "给她", "给他", "去敲", "陪")
+# Her fear right after a self word is how she feels, not who is hurt: "我吓坏了"
+# beside "老板摸小女孩" leaves the child the victim.
+_FEAR_WORDS = ("吓坏", "吓得", "吓死", "好怕", "害怕", "很害怕", "好害怕", "担心", "很担心", "好担心")
+# Seeing a little further on makes her a witness too: "我在小区楼下看到一个小男孩…".
+_WITNESS_VERBS = ("看到", "看见", "发现", "听到", "听见", "注意到")
+_WITNESS_REACH = 8
 # What a grown-up does when she is the one doing the harm.
 _AGENT_ACTS = ("拿", "用", "把", "将", "对", "打", "抽", "掐", "踢", "烫", "弄", "逼", "不让", "又", "总", "老是", "天天",
                "经常", "就")
@@ -1713,7 +1762,7 @@ def _stated_age(text: str, pattern: re.Pattern) -> int:
     m = pattern.search(text)
     if m is None:
         return 0
-    raw = m.group(1)
+    raw = next(g for g in m.groups() if g)
     if raw.isdigit():
         return int(raw)
     if "十" in raw:
@@ -1746,17 +1795,21 @@ def _adult_agent(text: str, adults: frozenset[str]) -> bool:
     return found
 
 
-def _mentions_self(text: str, selves: list[str], possessed: frozenset[str]) -> bool:
+def _mentions_self(text: str, selves: list[str], possessed: frozenset[str],
+                   observers: tuple[str, ...] = _OBSERVER_VERBS + _FEAR_WORDS) -> bool:
     """True if she is in the clause as a person ("打我", "我和孩子"), not only
-    as an owner ("我老公", "我女儿") or as the one who sees or helps
-    ("我帮她卷袖子", "我看他腿上…")."""
+    as an owner ("我老公", "我女儿"), as the one who sees or helps
+    ("我帮她卷袖子", "我看他腿上…", "我在楼下看到…") or who is frightened
+    ("我吓坏了")."""
     longest = max((len(w) for w in possessed), default=0)
     i, n = 0, len(text)
     while i < n:
         for sw in selves:
             if text.startswith(sw, i):
                 rest = text[i + len(sw): i + len(sw) + longest]
-                if not any(rest.startswith(w) for w in possessed) and not rest.startswith(_OBSERVER_VERBS):
+                ahead = text[i + len(sw): i + len(sw) + _WITNESS_REACH]
+                if (not any(rest.startswith(w) for w in possessed) and not rest.startswith(observers)
+                        and not any(v in ahead for v in _WITNESS_VERBS)):
                     return True
                 i += len(sw)
                 break

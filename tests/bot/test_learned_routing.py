@@ -91,7 +91,9 @@ def test_shipped_router_loads_the_shipped_weights():
     router = Router.default()
     assert router.learned is not None
     assert router.learned.meta.get("trained_on")
-    assert "holdout.jsonl" not in router.learned.meta["trained_on"]
+    # The held-out files are the only honest measure left: never trained on.
+    for held_out in ("holdout.jsonl", "fresh7.jsonl", "fresh8.jsonl"):
+        assert held_out not in router.learned.meta["trained_on"]
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +131,15 @@ def test_shipped_layer_counts_more_once_the_lexicon_saw_danger():
     combine = Router.default().learned.combine
     assert combine["urgent_weight_seen"] > combine["urgent_weight"]
     assert combine["urgent_cap"] < 1.0  # still never the alarm on its own
+
+
+def test_a_faint_word_below_the_seen_minimum_does_not_unlock_the_larger_weight(faint_router):
+    # 半夜 (0.2) is present danger, but below urgent_seen_min the layer keeps
+    # its small weight: a lone faint word (推 in 推文) is not enough.
+    faint_router.learned.combine = {**faint_router.learned.combine, "urgent_seen_min": 0.5}
+    try:
+        route = faint_router.route(f"他半夜又{DANGER}")
+        assert not route.urgent, route.explanation
+    finally:
+        faint_router.learned.combine = {**faint_router.learned.combine, "urgent_seen_min": 0.0}
+    assert faint_router.route(f"他半夜又{DANGER}").urgent

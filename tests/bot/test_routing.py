@@ -418,23 +418,25 @@ def test_tuned_on_corpora_meet_targets(router, name):
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
 
 
-TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b"]
+TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6"]
 
 
 def test_the_whole_labelled_corpus_meets_targets(router):
     # The bar, on every message the router was tuned and trained on
-    # (1,620 by seven authors); each file is held to its own bar above/below.
+    # (2,020 by nine authors); each file is held to its own bar above/below.
     records = [record for name in TUNED_ON for record in load_labelled(CORPUS / f"{name}.jsonl")]
     report = evaluate(router, records)
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
 
 
-@pytest.mark.parametrize("name", ["tune4a", "tune4b"])
-def test_seventh_and_eighth_authors_catch_every_urgent_message(router, name):
+@pytest.mark.parametrize("name", ["tune4a", "tune4b", "fresh5", "fresh6"])
+def test_later_authors_catch_every_urgent_message(router, name):
     # tune4a (fragments, relatives, dialect, pinyin) and tune4b (boundary
     # cases): trained on and partly tuned on; in sample macro-F1 0.935 and
-    # 0.944, so they are held to the target like the older files.
+    # 0.944, so they are held to the target like the older files. fresh5 (an
+    # ordinary week) and fresh6 (danger told indirectly) were held out until
+    # fresh7/fresh8 took their place, then tuned and trained on in round 5.
     report = corpus_report(router, CORPUS / f"{name}.jsonl")
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
@@ -496,13 +498,17 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
     assert route.subcategory == subcategory, route.explanation
 
 
-@pytest.mark.xfail(
-    reason="2026-11-21: urgent messages are still missed in all three after tuning on seven authors "
-    "(holdout: macro-F1 0.932, urgent recall 20/21, precision 0.77; fresh5: 0.965, 32/35, 1.00; "
-    "fresh6: 0.916, 39/40, 0.81)",
+NEW_AUTHORS_MISS = pytest.mark.xfail(
+    reason="2026-11-21 (round 5, nine authors tuned on): urgent messages are still missed on new authors "
+    "(fresh7: macro-F1 0.895, urgent recall 37/40, precision 0.79; fresh8: 0.898, 39/40, 0.80)",
     strict=False,
 )
-@pytest.mark.parametrize("name", ["holdout", "fresh5", "fresh6"])
+
+
+# holdout (0.951, 21/21, precision 0.78 since round 5) is held to the targets outright.
+@pytest.mark.parametrize(
+    "name", ["holdout", pytest.param("fresh7", marks=NEW_AUTHORS_MISS), pytest.param("fresh8", marks=NEW_AUTHORS_MISS)]
+)
 def test_held_out_corpora_meet_targets(router, name):
     # Never tuned on: they measure how the router generalises. Only the
     # figures are shown, never the messages, so nobody tunes on them.
@@ -621,5 +627,57 @@ def test_shelter_tonight_injuries_played_down_and_taken_away_are_urgent(router, 
     ],
 )
 def test_everyday_beds_and_questions_about_injuries_are_not_urgent(router, text):
+    route = router.route(text)
+    assert not route.urgent, route.explanation
+
+
+# -- round 5: conditional threats, farewells after thanks, who is hurt, lures --
+
+
+@pytest.mark.parametrize(
+    "text,category,subcategory",
+    [
+        # his threat is a condition he sets now: what follows 就 is not a "what if"
+        ("老公说我要是敢去报警，他就捅死我", "consultation", "anti_dv_law"),
+        # a past said in thanks frames no story: the farewell after it is now
+        ("感谢你们去年帮过我，东西都送人了，猫也托付给邻居了", "service", "counselling"),
+        # asking for a way to go that does not hurt
+        ("撑不住了，只想找个不痛苦的办法", "service", "counselling"),
+        # a girl of fifteen betrothed for a bride price
+        ("表妹才十五岁，家里给她定亲了，说是要换彩礼给她哥娶媳妇", "service", "children_in_difficulty"),
+        # a married daughter is a grown-up: violence against her is hers
+        ("我女儿嫁过去三年，昨晚她老公又打她，她躲在邻居家不敢回去", "consultation", "anti_dv_law"),
+        # nobody named where the danger is; she is there with the children
+        ("他拿着菜刀在院子里砍门。我带着娃在屋里", "consultation", "anti_dv_law"),
+        # "孩子一直在哭": 一 is no age, so she is not taken for telling of a baby
+        ("他喝多了在客厅摔凳子 孩子一直在哭 我抱着被子躲在卧室 门被他踹得直响", "consultation", "anti_dv_law"),
+        # her fear is how she feels, not who is hurt
+        ("楼下那个老头总摸小女孩，我好害怕", "service", "children_in_difficulty"),
+        # she is a witness when she sees it: the child is the victim
+        ("我在公园看到一个小女孩被她爸用皮带抽", "service", "children_in_difficulty"),
+        # lured by a job, taken somewhere, papers kept
+        ("我表姐说是去外地打工，到了就被人带到一个厂里，身份证也不在她手上", "consultation", "policy_other"),
+        # a child left alone for days
+        ("对门小孩好几天没见着大人了，家里没吃的", "service", "children_in_difficulty"),
+    ],
+)
+def test_round_five_danger_is_urgent_and_goes_where_it_is_handled(router, text, category, subcategory):
+    route = router.route(text)
+    assert route.urgent, route.explanation
+    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "如果他打我，我就报警，这样可以吗",  # a question: the danger is in the "if", not after 就
+        "带了一天娃累死了，腰都快断了",  # X死了, a back about to break: tiredness
+        "刷到个视频说有人打老婆被判了，真解气",  # a video she saw
+        "看了你们的推文，写得真好",  # 推 in 推文 is no push
+        "跟邻居掰扯了半天地界的事，脑壳痛",  # arguing and a headache
+        "我是这个月最后一次给你们反映这个问题了，再不解决我就去市里",  # a complaint, not a farewell
+    ],
+)
+def test_round_five_lookalikes_are_not_urgent(router, text):
     route = router.route(text)
     assert not route.urgent, route.explanation

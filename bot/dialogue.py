@@ -89,6 +89,8 @@ class Turn:
     now: datetime
     conversation: ConversationRow
     message: MessageRow
+    # Her text's route, once someone needed it (or handed in, routed ahead of the turn).
+    routed: Route | None = None
 
     @property
     def text(self) -> str:
@@ -134,10 +136,11 @@ class Dialogue:
 
     # -- entry points ---------------------------------------------------------
 
-    def text(self, desk: Desk, inbound: Inbound, now: datetime) -> Reply:
-        """Her text (or transcribed voice) message, in whatever state she is."""
+    def text(self, desk: Desk, inbound: Inbound, now: datetime, route: Route | None = None) -> Reply:
+        """Her text (or transcribed voice) message, in whatever state she is; `route`, if
+        given, is her stripped text's route (Intake.route_ahead)."""
         conversation = desk.conversation(inbound.channel, inbound.user)
-        turn = Turn(desk, inbound, now, conversation, self.store(desk, inbound))
+        turn = Turn(desk, inbound, now, conversation, self.store(desk, inbound), route)
         prefix = ""
         if conversation.state in INTAKE_STATES and now - conversation.updated_at > self.session_timeout:
             conversation.move("idle", now)
@@ -184,6 +187,11 @@ class Dialogue:
             )
         )
 
+    def _route(self, turn: Turn) -> Route:
+        if turn.routed is None:
+            turn.routed = self.router.route(turn.text)
+        return turn.routed
+
     # -- commands that work in every state ------------------------------------
 
     def command(self, turn: Turn) -> Reply | None:
@@ -228,7 +236,7 @@ class Dialogue:
     # -- the steps -------------------------------------------------------------
 
     def idle(self, turn: Turn) -> Reply:
-        route = self.router.route(turn.text)
+        route = self._route(turn)
         open_ticket = turn.desk.open_ticket_for(turn.inbound.channel, turn.inbound.user)
         if open_ticket is not None:
             return self._add(turn, open_ticket, route)
@@ -248,7 +256,7 @@ class Dialogue:
     def choose_route(self, turn: Turn) -> Reply:
         if turn.text in CHOICES:
             return self._open(turn, None, CHOICES[turn.text], None, chosen=True)
-        route = self.router.route(turn.text)
+        route = self._route(turn)
         if route.urgent or (not route.needs_choice and route.category != "other"):
             turn.conversation.move("idle", turn.now, pending=turn.conversation.data.get("pending", []))
             return self.idle(turn)
@@ -439,7 +447,7 @@ class Dialogue:
         """Not the answer asked for. A failed attempt at one (`attempt`) is asked again with
         `retry`; anything else is more of her story, added to the ticket before asking
         again; danger in it always raises the ticket to urgent first."""
-        route = self.router.route(turn.text)
+        route = self._route(turn)
         if route.urgent or not attempt:
             return self._add(turn, ticket, route, question=question)
         return retry, ticket

@@ -18,7 +18,7 @@ from bot import replies
 from bot.channels import channel as channel_named
 from bot.dialogue import Dialogue, Reply
 from bot.inbound import Answer, Inbound
-from bot.routing import Router
+from bot.routing import Route, Router
 from bot.settings import Settings
 from models import utcnow
 from models.desk import Desk, MessageRow
@@ -41,8 +41,22 @@ class Intake:
     def router(self) -> Router:
         return self.dialogue.router
 
-    def receive(self, connection: Connection, inbound: Inbound, now: datetime | None = None) -> Answer:
-        """Handle one delivery exactly once: a repeat gets the first delivery's answer."""
+    def route_ahead(self, inbound: Inbound) -> Route | None:
+        """Her words routed before the delivery's transaction begins, for `receive`.
+
+        Routing reads nothing from the database, so it need not run while the delivery
+        holds SQLite's one writer (or a PostgreSQL transaction) open.
+        """
+        text = inbound.text.strip()
+        return self.router.route(text) if inbound.kind in ("text", "voice") and text else None
+
+    def receive(
+        self, connection: Connection, inbound: Inbound, now: datetime | None = None, route: Route | None = None
+    ) -> Answer:
+        """Handle one delivery exactly once: a repeat gets the first delivery's answer.
+
+        `route`, from `route_ahead`, spares routing her text inside the transaction.
+        """
         now = now or utcnow()
         desk = Desk(connection)
         receipt_id = desk.claim_receipt(inbound.channel, inbound.message_id, now)
@@ -56,7 +70,7 @@ class Intake:
             reply, reference = first
             return Answer(reply or None, reference, duplicate=True)
 
-        text, ticket = self._dispatch(desk, inbound, now)
+        text, ticket = self._dispatch(desk, inbound, now, route)
         if text:
             desk.add_message(
                 MessageRow(
@@ -69,14 +83,14 @@ class Intake:
         desk.answer_receipt(receipt_id, text or "", ticket.id if ticket else None)
         return Answer(text, ticket.reference if ticket else None)
 
-    def _dispatch(self, desk: Desk, inbound: Inbound, now: datetime) -> Reply:
+    def _dispatch(self, desk: Desk, inbound: Inbound, now: datetime, route: Route | None) -> Reply:
         if inbound.kind == "event":
             return self._event(desk, inbound, now)
         if inbound.kind in ("text", "voice"):
             if not inbound.text.strip():
                 self.dialogue.store(desk, inbound, desk.open_ticket_for(inbound.channel, inbound.user))
                 return replies.VOICE_UNCLEAR if inbound.kind == "voice" else replies.MENU, None
-            return self.dialogue.text(desk, inbound, now)
+            return self.dialogue.text(desk, inbound, now, route)
         if inbound.kind == "image":
             return self._image(desk, inbound)
         if inbound.kind == "location":

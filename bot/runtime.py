@@ -82,10 +82,13 @@ class Runtime:
         Never raises: if the message cannot be stored the woman is told to send it again,
         with the safety numbers, and the error is logged without her words.
         """
+        route = None
         for attempt in range(1, DELIVERY_ATTEMPTS + 1):
             try:
+                # Routed outside the writer's turn, once for all attempts.
+                route = route or self.intake.route_ahead(inbound)
                 with self.write_lock, self.db.engine.begin() as connection:
-                    answer = self.intake.receive(connection, inbound)
+                    answer = self.intake.receive(connection, inbound, route=route)
                 if answer.text and not channels()[inbound.channel].passive_replies:
                     self.outbox_ready.set()
                 return answer

@@ -127,6 +127,9 @@ class Ticket(Base):
         Index("ix_ticket_assignee_status", "assignee_id", "status"),
         # The "done" and "all" tabs, newest first: walked backwards, stopped after a page.
         Index("ix_ticket_created_at", "created_at"),
+        # The follow-up job's resolved tickets, oldest first (bot/followup.py): without it
+        # SQLite scanned the whole table, in the writer's turn, on every worker round.
+        Index("ix_ticket_status_resolved_at", "status", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

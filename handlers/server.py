@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from bot.settings import Settings
@@ -21,10 +23,19 @@ class NiangjiaServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        app = create_app(self.settings)
-        # Load jieba's dictionary before forking, so workers share it.
-        app.extensions["niangjia"].router
-        return app
+        return preload(create_app(self.settings))
+
+
+def preload(app: Flask) -> Flask:
+    """Ready the app in gunicorn's master, before it forks the workers."""
+    # Load jieba's dictionary before forking, so workers share it.
+    app.extensions["niangjia"].router
+    # What is loaded now lives as long as the process: keep it out of the cyclic garbage
+    # collector's reach. Otherwise every full collection in a worker walks jieba's
+    # dictionary and the router's tables again (60-250 ms with the GIL, and often SQLite's
+    # writer, held: the webhook's p99; bench/README.md) and dirties the pages the workers share.
+    gc.freeze()
+    return app
 
 
 def _post_fork(server: Any, worker: Any) -> None:

@@ -229,10 +229,12 @@ def prepare_database(target: Target, workdir: Path, rows: int) -> str:
 
 
 class Server:
-    def __init__(self, target: Target, workers: int, workdir: Path, db_url: str = "") -> None:
+    def __init__(self, target: Target, workers: int, workdir: Path, db_url: str = "", trace: Path | None = None) -> None:
         self.port = free_port()
         self.log_path = workdir / f"{target.name}.log"
         env = niangjia_env(db_url) if db_url else dict(os.environ)
+        if trace is not None:
+            env["NIANGJIA_BENCH_TRACE"] = str(trace)  # slowest.py
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, str(HERE / "servers.py"), target.name, "--port", str(self.port),
@@ -404,7 +406,10 @@ def run_one(target: Target, workers: int, rows: int, args: argparse.Namespace) -
     server = None
     try:
         db_url = prepare_database(target, workdir, rows) if target.name == "niangjia" else ""
-        server = Server(target, workers, workdir, db_url)
+        trace = workdir / "trace" if args.trace and target.name == "niangjia" else None
+        if trace is not None:
+            trace.mkdir()
+        server = Server(target, workers, workdir, db_url, trace)
         server.wait_ready()
 
         # Every server gets the very same pushes: same seed, same MsgIds, same openids.
@@ -420,6 +425,8 @@ def run_one(target: Target, workers: int, rows: int, args: argparse.Namespace) -
                 f.writelines(p.line + "\n" for p in pushes)
 
         wait_for_quiet(args.quiet_wait)
+        if trace is not None:
+            (trace / "start").touch()  # the seeding phase is not traced
         load_before = loadavg()
         by_process_before = cpu_by_process(server.proc.pid)
         cpu_before, pg_before, busy_before = sum(by_process_before.values()), postgres_seconds(), system_busy_seconds()
@@ -460,6 +467,10 @@ def run_one(target: Target, workers: int, rows: int, args: argparse.Namespace) -
         if target.name == "niangjia":
             result.durability = check_durability(db_url, seeds, threads, wrk["sent"], args.connections)
         print("    " + row(result), flush=True)
+        if trace is not None:
+            from slowest import summarise
+
+            print("    " + summarise(trace).replace("\n", "\n    "), flush=True)
         if wrk["wrapped"]:
             print(f"    ! the pool ran out ({wrk['wrapped']}x): raise --max-rate", flush=True)
         return result
@@ -597,6 +608,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quiet-wait", type=float, default=120,
                         help="before each run, wait up to this many seconds for other work to stop (120)")
     parser.add_argument("--keep", action="store_true", help="keep each run's temp dir (database, logs, pools)")
+    parser.add_argument("--trace", action="store_true",
+                        help="time Niangjia's slowest 1%% of requests inside the server: writer-turn wait, SQL, CPU")
     args = parser.parse_args(argv)
     args.id_base = 23_000_000_000_000_000 + int(time.time()) * 1_000_000
     workers = [int(w) for w in args.workers.split(",") if w]

@@ -84,10 +84,14 @@ def werobot_app(token: str = TOKEN) -> Flask:
 def niangjia_app() -> Flask:
     """The real app, configured from the environment, its router loaded before the fork."""
     from handlers.app import create_app
+    from handlers.server import preload
 
     app = create_app()
-    app.extensions["niangjia"].router  # noqa: B018 - jieba's dictionary, shared by the workers
-    return app
+    if os.environ.get("NIANGJIA_BENCH_TRACE"):
+        from slowest import install
+
+        install(app, os.environ["NIANGJIA_BENCH_TRACE"])
+    return preload(app)  # jieba's dictionary, shared by the workers; gc.freeze()
 
 
 def _no_post_fork(server: Any, worker: Any) -> None:
@@ -117,7 +121,13 @@ def options(name: str, host: str, port: int, workers: int, threads: int) -> dict
         from handlers.server import _post_fork as post_fork
     else:
         post_fork = _no_post_fork
+    hooks = {}
+    if name == "niangjia" and os.environ.get("NIANGJIA_BENCH_TRACE"):
+        from slowest import dump
+
+        hooks["worker_exit"] = lambda server, worker: dump(os.environ["NIANGJIA_BENCH_TRACE"])
     return {
+        **hooks,
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": WORKER_CLASS,

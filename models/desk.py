@@ -347,7 +347,7 @@ class Desk:
         if category not in CATEGORIES:
             raise ValueError(f"a ticket's category is one of {', '.join(CATEGORIES)}, not {category!r}")
         values = {
-            "reference": next_reference(self.connection, reference_prefix, now),
+            "reference": self._next_reference(reference_prefix, now),
             "channel": channel,
             "channel_user": channel_user,
             "category": category,
@@ -370,6 +370,21 @@ class Desk:
         ticket = self._ticket_row({"id": ticket_id, **values})
         ticket.record("created", actor_type="woman", category=category, subcategory=subcategory, urgent=urgent)
         return ticket
+
+    def _next_reference(self, prefix: str, now: datetime) -> str:
+        if self.connection.dialect.name == "sqlite":
+            # SQLite's writers take turns: the counter is ours until the commit anyway.
+            return next_reference(self.connection, prefix, now)
+        # The day's counter is one row that every new ticket updates. Bumped inside the
+        # delivery's transaction it stays locked until that commits, and every delivery
+        # that opens a ticket queues behind the one before (27 ms of the slowest 1% at two
+        # workers: bench/webhook --trace). In a transaction of its own it is locked for one
+        # statement; a delivery that then rolls back leaves a gap in the day's numbers,
+        # never a duplicate. Nor does it wait for its own flush to disk: the log is written
+        # in order, so the ticket's commit, which does wait, makes the bump durable first.
+        with self.connection.engine.begin() as own:
+            own.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            return next_reference(own, prefix, now)
 
     def _ticket_row(self, row: Any) -> TicketRow | None:
         if row is None:

@@ -600,7 +600,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="also run Niangjia on PostgreSQL at URL (its public schema is DROPPED and recreated)")
     parser.add_argument("--only", default="floor,werobot,niangjia",
                         help="servers to run (floor,werobot,niangjia); werobot-1t adds WeRoBot with one thread "
-                             "a worker, where its default SQLite session is not shared between threads")
+                             "a worker, where its default SQLite session is not shared between threads; "
+                             "niangjia-1t adds Niangjia on SQLite with one thread a worker")
     parser.add_argument("--seed-users", type=int, default=1000, help="women given a ticket before timing (1000)")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (1: leaves the cores to the server)")
     parser.add_argument("--max-rate", type=int, default=8000, help="req/s the push pools are sized for (8000)")
@@ -622,6 +623,8 @@ def main(argv: list[str] | None = None) -> None:
         targets.append(Target("niangjia", "sqlite"))
         if args.pg:
             targets.append(Target("niangjia", "postgresql", args.pg))
+    if "niangjia-1t" in only:
+        targets.append(Target("niangjia", "sqlite", threads=1))
 
     info = machine()
     print(f"machine: {info}", flush=True)

@@ -6,9 +6,10 @@ dev, tune2, tune3a (elderly, rural, voice input), tune3b (young, urban,
 internet slang), tune3c (formal, proxies, long stories, traditional script),
 tune4a (fragments, relatives, dialect, pinyin), tune4b (boundary cases),
 fresh5 (an ordinary week of traffic), fresh6 (a hotline volunteer's range;
-danger told indirectly).
+danger told indirectly), fresh7 (coercive control, the digital age), fresh8
+(the people around her, particular lives).
 Each is a fold: the learned weights that route it are trained on the other
-folds only. The held-out corpora (holdout, fresh7, fresh8) are never read.
+folds only. The held-out corpora (holdout, fresh9, fresh10) are never read.
 
 Run from the repository root:
 
@@ -45,8 +46,8 @@ from bot.learned import CLASSES, COMBINE_DEFAULTS, LearnedModel, train  # noqa: 
 from bot.routing import DEFAULT_LEARNED, DEFAULT_LEXICON, DEFAULT_USERDICT, Router  # noqa: E402
 
 CORPUS = ROOT / "data" / "corpus"
-# Never "holdout", "fresh7" or "fresh8": the held-out measures.
-FOLDS = ("dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6")
+# Never "holdout", "fresh9" or "fresh10": the held-out measures.
+FOLDS = ("dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8")
 # Training settings of the naive Bayes (see bot.learned.train).
 ALPHA, MIN_DF, MU, BETA = 0.1, 1, 1000.0, 2.0
 # Urgent precision below this makes a setting useless, whatever its recall
@@ -176,17 +177,27 @@ URGENT_SETTINGS = (
     ("w0.5 off -0.5 seen 1.0", {"urgent_weight": 0.5, "urgent_offset": -0.5, "urgent_weight_seen": 1.0}),
     ("w0.5 off -0.5 seen 1.0 min 0.5", {"urgent_weight": 0.5, "urgent_offset": -0.5, "urgent_weight_seen": 1.0,
                                         "urgent_seen_min": 0.5}),
+    # round 6: the shipped setting with the larger weight reached sooner, or larger
+    ("w0.5 off -0.5 seen 1.0 min 0.3", {"urgent_weight": 0.5, "urgent_offset": -0.5, "urgent_weight_seen": 1.0,
+                                        "urgent_seen_min": 0.3}),
+    ("w0.5 off -0.5 seen 1.5 min 0.5", {"urgent_weight": 0.5, "urgent_offset": -0.5, "urgent_weight_seen": 1.5,
+                                        "urgent_seen_min": 0.5}),
+    ("w0.5 off -1.0 seen 1.0 min 0.5", {"urgent_weight": 0.5, "urgent_offset": -1.0, "urgent_weight_seen": 1.0,
+                                        "urgent_seen_min": 0.5}),
 )
 # Chosen in advance: the highest pooled thinned recall with, in every fold,
 # recall 1.0 and precision >= URGENT_PRECISION as shipped (lexicon at full
 # weight) and precision >= URGENT_PRECISION thinned; ties by mean macro-F1.
 # Round 5 (written before its figures were seen) lowered the floor from 0.8
 # to the issue's 0.75: false alarms are accepted over misses.
+# Round 6 (written before its figures were seen): the same rule and floors,
+# over eleven folds, and if no setting passes the floors the shipped one is
+# kept (before, the best failing setting would have been picked).
 URGENT_PRECISION = 0.75
 
 
 def thinned(router: Router, factor: float):
-    """Scale the lexicon's danger weights (and the harm rule's strength) by
+    """Scale the lexicon's danger weights (and the harm and edge rules' strength) by
     ``factor`` in place; returns a function that puts them back."""
     from dataclasses import replace
 
@@ -196,8 +207,12 @@ def thinned(router: Router, factor: float):
     index, rules = lex.index, lex.urgent
     lex.index = {w: tuple((r, a, b, x * factor) if r == _URG else (r, a, b, x) for r, a, b, x in hits)
                  for w, hits in index.items()}
+    thin = rules
     if rules.harm is not None:
-        lex.urgent = replace(rules, harm=replace(rules.harm, strength=rules.harm.strength * factor))
+        thin = replace(thin, harm=replace(rules.harm, strength=rules.harm.strength * factor))
+    if rules.edge is not None:
+        thin = replace(thin, edge=replace(rules.edge, strength=rules.edge.strength * factor))
+    lex.urgent = thin
 
     def restore() -> None:
         lex.index, lex.urgent = index, rules
@@ -240,6 +255,11 @@ def compare_urgent(folds: Folds, base: dict) -> dict:
               + f"  {short(pf):>12}  {pf['macro_f1']:.3f}")
         print(f"  {'  thinned':<18}{' ' if ok else 'x'} " + "".join(f"{short(thin[n]):>14}" for n in folds.names)
               + f"  {short(pt):>12}  {pt['macro_f1']:.3f}")
+    if not best[0][0]:
+        # Round 6: no setting passes the floors, so none is chosen: keep the
+        # shipped one rather than the best of the failing ones.
+        print("\nno setting passes the floors: keeping the shipped settings")
+        return base
     print(f"\nchosen by the rule: {best[1]}")
     return best[2]
 
@@ -286,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     router = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None)
     folds = Folds(router, FOLDS)
     print(f"folds: {', '.join(f'{n} ({len(folds.data[n])})' for n in folds.names)}; "
-          "holdout, fresh7 and fresh8 never read")
+          "holdout, fresh9 and fresh10 never read")
     # The shipped settings (chosen by an earlier --grid), so that --write
     # without --grid keeps them rather than falling back to the defaults.
     combine = {**COMBINE_DEFAULTS, **(LearnedModel.load(DEFAULT_LEARNED).combine if DEFAULT_LEARNED.is_file() else {})}

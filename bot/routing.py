@@ -192,6 +192,17 @@ class HarmRule:
 
 
 @dataclass(frozen=True)
+class EdgeRule:
+    """She says she is at a place to fall from: the place is strong on its own."""
+
+    places: frozenset[str]
+    at: frozenset[str]  # 在, 站在, 坐在: "be at" words before the place
+    everyday: frozenset[str]  # 晒被子, 堵车: what is done there on an ordinary day
+    strength: float
+    reach: int
+
+
+@dataclass(frozen=True)
 class UrgentRules:
     threshold: float
     past_factor: float
@@ -210,6 +221,7 @@ class UrgentRules:
     # A danger word that is harmless in a clause naming one of its contexts
     # and with no person as its object: 打 with 疫苗 or 字, 走丢 with 狗.
     harmless: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    edge: EdgeRule | None = None
 
 
 class Lexicon:
@@ -397,7 +409,9 @@ _URGENT_KEYS = {
     "safe_markers",
     "unreal_markers",
     "harmless_with",
+    "edge",
 }
+_EDGE_KEYS = {"places", "at", "everyday", "strength", "reach"}
 _HARM_KEYS = {"verbs", "objects", "particles", "passive", "disposal", "now", "strength", "reach"}
 _VICTIM_KEYS = {"from", "to", "child_words", "self_words", "possessed_words", "adult_words"}
 _KIND_KEYS = {"label", "route", "terms"}
@@ -636,6 +650,9 @@ class _LexiconParser:
         harm = None
         if "harm" in items:
             harm = self.harm(items["harm"][1], kinds, threshold, typos)
+        edge = None
+        if "edge" in items:
+            edge = self.edge(items["edge"][1], kinds, threshold, typos)
         return UrgentRules(
             threshold=threshold,
             past_factor=past_factor,
@@ -655,6 +672,7 @@ class _LexiconParser:
             unreal_markers=self.words(items["unreal_markers"][1], "urgent.unreal_markers", typos)
             if "unreal_markers" in items else frozenset(),
             harmless=self.harmless(items["harmless_with"][1], kinds, typos) if "harmless_with" in items else {},
+            edge=edge,
         )
 
     def harmless(self, node: yaml.Node, kinds: list[UrgentKind], typos: Mapping[str, str]) -> dict:
@@ -689,6 +707,29 @@ class _LexiconParser:
             passive=self.words(req("passive"), "urgent.harm.passive", typos),
             disposal=self.words(req("disposal"), "urgent.harm.disposal", typos),
             now=self.words(items["now"][1], "urgent.harm.now", typos) if "now" in items else frozenset(),
+            strength=strength,
+            reach=reach,
+        )
+
+    def edge(self, node: yaml.Node, kinds: list[UrgentKind], trigger: float, typos: Mapping[str, str]) -> EdgeRule:
+        items = self.mapping(node, "urgent.edge", _EDGE_KEYS)
+        req = lambda k: self.require(items, k, node, "urgent.edge")  # noqa: E731
+        places_node = req("places")
+        terms = set().union(*(k.terms for k in kinds))
+        for item in places_node.value:
+            if fold(item.value.strip()) not in terms:
+                raise self.error(item, f"urgent.edge.places: {item.value!r} is not an urgent term; list it under a kind first")
+        strength = trigger
+        if "strength" in items:
+            strength = self.number(items["strength"][1], "urgent.edge.strength", 0.0, 100.0)
+        reach = 5
+        if "reach" in items:
+            reach = int(self.number(items["reach"][1], "urgent.edge.reach", 1, 10))
+        return EdgeRule(
+            places=self.words(places_node, "urgent.edge.places", typos),
+            at=self.words(req("at"), "urgent.edge.at", typos),
+            everyday=(self.words(items["everyday"][1], "urgent.edge.everyday", typos)
+                      if "everyday" in items else frozenset()),
             strength=strength,
             reach=reach,
         )
@@ -1163,12 +1204,16 @@ class Router:
 
         window = rules.negation_window
         harm = rules.harm
+        edge = rules.edge
+        selves = rules.victim.self_words if rules.victim is not None else frozenset()
         urgent_words = lex_urgent_words
         for m in matches:
             if m.word not in urgent_words:
                 continue
             if harm is not None and m.word in harm.verbs:
                 m.boosted = _has_victim(harm, m, tokens, clause_of)
+            elif edge is not None and m.word in edge.places:
+                m.boosted = _she_is_there(edge, selves, rules.present_markers, m, tokens, clause_of)
             # 打过我: the experiential 过 right after the term puts it in the
             # past, unless the clause says it is happening now.
             if not m.past and rules.past_aspect and not has_present[m.clause]:
@@ -1241,8 +1286,10 @@ class Router:
             seen.add(m.word)
             for role, cat, sub, w in m.hits:
                 if role == _URG:
-                    if m.boosted and rules.harm is not None:
-                        w = max(w, rules.harm.strength)
+                    if m.boosted:
+                        edge = rules.edge
+                        at_edge = edge is not None and m.word in edge.places
+                        w = max(w, edge.strength if at_edge else rules.harm.strength)
                     elif m.word in harmless and _in_clause(a, m.clause, harmless[m.word]):
                         w = 0.0  # 疫苗在哪打, 字打得慢, 狗走丢了
                     eff = 0.0 if m.negated else w * (rules.past_factor if m.past else 1.0)
@@ -1501,11 +1548,14 @@ class Router:
         # "我女儿今年二十六": the child she names is grown up. "我14岁": she
         # who writes is a child, so what happens to her happens to a child.
         said = a.text or whole
-        grown = _stated_age(said, _CHILD_AGE_RE) >= _ADULT_AGE or _MARRIED_CHILD_RE.search(said) is not None
+        child_age = _stated_age(said, _CHILD_AGE_RE)
         minor = 0 < _stated_age(said, _SELF_AGE_RE) < _ADULT_AGE
-        # "她才13岁", "堂妹才十四": the one she tells of is a child.
-        other_minor = 0 < _stated_age(said, _OTHER_AGE_RE) < _ADULT_AGE
-        her = child = adult = unnamed = 0.0
+        # "她才13岁", "堂妹才十四", "一名三岁男孩": the one she tells of is a child.
+        other_age = _stated_age(said, _OTHER_AGE_RE) or _stated_age(said, _AGE_OF_CHILD_RE)
+        other_minor = 0 < other_age < _ADULT_AGE
+        grown = child_age >= _ADULT_AGE or _MARRIED_CHILD_RE.search(said) is not None or (
+            not 0 < child_age < _ADULT_AGE and not minor and not other_minor and _GROWN_CHILD_RE.search(said) is not None)
+        her = child = adult = unnamed = nobody = 0.0
         present = False  # she is in the story as a person somewhere ("我带着娃躲在卧室")
         last = None  # who the story was last about: a bare passive is about them
         for c in sorted(texts):
@@ -1534,6 +1584,8 @@ class Router:
                         adult += eff
                     else:
                         unnamed += eff
+                elif not is_her and not is_child:
+                    nobody += eff  # "屋里没吃的，门从外面锁着": nobody named
             if is_child and not is_her:
                 last = "child"
             elif is_her:
@@ -1543,7 +1595,9 @@ class Router:
         if minor and not adult:
             child, her = child + her + unnamed, 0.0  # she is the child (unless she tells of a grown-up hurt)
         elif other_minor:
-            child, adult = child + adult + unnamed, 0.0
+            # A child she tells of by age: danger in a clause that names nobody
+            # is the child's too ("两个孩子，大的六岁…门从外面锁着").
+            child, adult = child + adult + unnamed + nobody, 0.0
         else:
             her += unnamed
         her += adult
@@ -1556,7 +1610,7 @@ class Router:
             # there ("他拿着菜刀在客厅转，我带着娃在卧室里"): violence in her
             # home, with the children beside her, is hers to report.
             return rule.from_kind if rule.from_kind in by_kind else kind
-        if minor or any(w in whole for w in rule.child_words):
+        if minor or other_minor or any(w in whole for w in rule.child_words):
             return rule.to_kind
         return kind
 
@@ -1704,6 +1758,41 @@ def _has_victim(harm: HarmRule, m: _Match, tokens: list[str], clause_of: list[in
     return False
 
 
+# Words that may open her clause before "在" when she leaves out 我: "现在在
+# 高架桥上", "一个人坐在江边".
+_NO_SUBJECT = frozenset(("已经", "一个人", "一个", "人", "独自", "自己", "正", "还", "就"))
+
+
+def _she_is_there(edge: EdgeRule, selves: frozenset[str], present: frozenset[str], m: _Match,
+                  tokens: list[str], clause_of: list[int]) -> bool:
+    """Does she say she is at the place at ``m``?
+
+    "我现在在高架桥上", "我站在19楼窗边", "一个人坐在江边" (no subject: her):
+    a "be at" word at most ``reach`` words before the place, and before it in
+    the clause a self word or nothing but time words. "他站在楼顶" is not her,
+    and "我在天台晒被子" is an ordinary day.
+    """
+    c = m.clause
+    start = m.start
+    while start > 0 and clause_of[start - 1] == c:
+        start -= 1
+    end = m.end
+    while end < len(tokens) and clause_of[end] == c:
+        end += 1
+    clause = "".join(tokens[start:end])
+    if any(w in clause for w in edge.everyday):
+        return False
+    k = m.start - 1
+    while k >= start and k >= m.start - edge.reach:
+        if tokens[k] in edge.at:
+            before = tokens[start:k]
+            if any(t in selves for t in before):
+                return True
+            return all(t in present or t in _NO_SUBJECT or t in edge.at for t in before)
+        k -= 1
+    return False
+
+
 _ADULT_AGE = 18
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _AGE = r"(\d{1,2}|[一二两三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九])"
@@ -1713,9 +1802,19 @@ _CHILD_AGE_RE = re.compile(r"(?:女儿|儿子|闺女|孩子)(?:今年|都|已经
 _SELF_AGE_RE = re.compile(r"(?:^|[^的])我(?:今年|才|只有|刚|刚满|已经|[,，])*" + _AGE + r"(?:岁|周岁)")
 # An age said of someone else she tells of: "她才13岁", "堂妹才十四".
 # A lone digit needs 岁: "孩子一直在哭" is no age.
-_OTHER_AGE_RE = re.compile(r"(?:她|他|堂妹|表妹|妹妹|侄女|外甥女|孙女|同学|学生|孩子|男孩|女孩|小孩|娃)(?:今年|才|只有|刚|刚满|都|[,，])*"
+_OTHER_AGE_RE = re.compile(r"(?:她|他|堂妹|表妹|妹妹|侄女|外甥女|孙女|同学|学生|孩子|男孩|女孩|小孩|娃|妹|弟弟|弟|大的|小的)"
+                           r"(?:今年|才|只有|刚|刚满|都|[,，])*"
                            r"(?:(\d{1,2}|[一二两三四五六七八九]?十[一二三四五六七八九]?)(?:岁|周岁)?"
                            r"|([一二两三四五六七八九])[一二两三四五六七八九]?(?:岁|周岁))(?![个块元万斤天年月次分号楼层口点多])")
+# ... or before the child named, with 岁: "一名三岁男孩", "一个六岁的小女孩".
+_AGE_OF_CHILD_RE = re.compile(r"(\d{1,2}|[一二两三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九])(?:岁|周岁)(?:半)?的?"
+                              r"(?:小男孩|小女孩|男孩|女孩|孩子|小孩|娃|宝宝|男童|女童|儿童|小姑娘|女儿|儿子|闺女)")
+# A daughter or son told of at work, at university or with a partner of her
+# own is a grown-up too (unless an age under 18 is said): "女儿在深圳上班，
+# 男朋友在打她"; so is a girl who works nights in a factory ("女工宿舍",
+# "下夜班的路上").
+_GROWN_CHILD_RE = re.compile(r"(?:女儿|闺女|儿子)[^。！？!?\n]{0,12}?(?:上班|工作|打工|上大学|读大学|读研|男朋友|男友|女朋友|对象)"
+                             r"|女工|下夜班|上夜班|夜班|车间|工友")
 # A daughter or son told of as married is a grown-up: "闺女嫁到外地",
 # "女儿被她婆家锁在屋里", "女婿拿皮带抽她".
 _MARRIED_CHILD_RE = re.compile(r"(?:女儿|闺女|儿子)[^。！？!?\n]{0,30}?(?:嫁到|嫁给|嫁了|嫁过去|出嫁|婆家|女婿|她老公|她丈夫|她男人|儿媳|媳妇)"

@@ -418,25 +418,28 @@ def test_tuned_on_corpora_meet_targets(router, name):
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
 
 
-TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6"]
+TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8"]
 
 
 def test_the_whole_labelled_corpus_meets_targets(router):
     # The bar, on every message the router was tuned and trained on
-    # (2,020 by nine authors); each file is held to its own bar above/below.
+    # (2,420 by eleven authors); each file is held to its own bar above/below.
     records = [record for name in TUNED_ON for record in load_labelled(CORPUS / f"{name}.jsonl")]
     report = evaluate(router, records)
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
 
 
-@pytest.mark.parametrize("name", ["tune4a", "tune4b", "fresh5", "fresh6"])
+@pytest.mark.parametrize("name", ["tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8"])
 def test_later_authors_catch_every_urgent_message(router, name):
     # tune4a (fragments, relatives, dialect, pinyin) and tune4b (boundary
     # cases): trained on and partly tuned on; in sample macro-F1 0.935 and
     # 0.944, so they are held to the target like the older files. fresh5 (an
     # ordinary week) and fresh6 (danger told indirectly) were held out until
     # fresh7/fresh8 took their place, then tuned and trained on in round 5.
+    # fresh7 (coercive control, the digital age) and fresh8 (the people
+    # around her, particular lives) likewise, replaced by fresh9/fresh10, in
+    # round 6.
     report = corpus_report(router, CORPUS / f"{name}.jsonl")
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
@@ -499,15 +502,15 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 
 NEW_AUTHORS_MISS = pytest.mark.xfail(
-    reason="2026-11-21 (round 5, nine authors tuned on): urgent messages are still missed on new authors "
-    "(fresh7: macro-F1 0.895, urgent recall 37/40, precision 0.79; fresh8: 0.898, 39/40, 0.80)",
+    reason="2026-11-21 (round 6, eleven authors tuned on): urgent messages are still missed on new authors "
+    "(fresh9: macro-F1 0.853, urgent recall 36/40, precision 0.75; fresh10: 0.862, 38/40, 0.72)",
     strict=False,
 )
 
 
-# holdout (0.951, 21/21, precision 0.78 since round 5) is held to the targets outright.
+# holdout (0.957, 21/21, precision 0.78 after round 6) is held to the targets outright.
 @pytest.mark.parametrize(
-    "name", ["holdout", pytest.param("fresh7", marks=NEW_AUTHORS_MISS), pytest.param("fresh8", marks=NEW_AUTHORS_MISS)]
+    "name", ["holdout", pytest.param("fresh9", marks=NEW_AUTHORS_MISS), pytest.param("fresh10", marks=NEW_AUTHORS_MISS)]
 )
 def test_held_out_corpora_meet_targets(router, name):
     # Never tuned on: they measure how the router generalises. Only the
@@ -679,5 +682,53 @@ def test_round_five_danger_is_urgent_and_goes_where_it_is_handled(router, text, 
     ],
 )
 def test_round_five_lookalikes_are_not_urgent(router, text):
+    route = router.route(text)
+    assert not route.urgent, route.explanation
+
+
+# -- round 6: where she is, locked in from outside, who is a child, lookalikes --
+
+
+@pytest.mark.parametrize(
+    "text,category,subcategory",
+    [
+        # she says she is at a place to fall from (the edge rule), with or without 我
+        ("我这会儿在高架桥上，什么都不想了", "service", "counselling"),
+        ("我坐在二十楼的窗边，已经坐了很久", "service", "counselling"),
+        ("一个人坐在湖边，不知道还能去哪", "service", "counselling"),
+        # locked in from outside, not let out of the yard
+        ("他出门前把门从外面锁上了，我和孩子在里面", "consultation", "anti_dv_law"),
+        ("婆家不准她出大门一步，电话也收了", "consultation", "anti_dv_law"),
+        # a mouth held shut, dragged back
+        ("那个男的捂着她的嘴往车里塞", "consultation", "anti_dv_law"),
+        # a child she tells of by age ("大的七岁"), or as a sibling; danger in a
+        # clause naming nobody is the child's
+        ("楼上那家大的七岁小的四岁，大人三天没回来，门外头锁着", "service", "children_in_difficulty"),
+        ("我弟才八岁，我爸拿皮带抽他，现在还在抽", "service", "children_in_difficulty"),
+        # a daughter at work with a partner of her own is a grown-up
+        ("我闺女在外地上班，刚才哭着打电话说她对象在打她", "consultation", "anti_dv_law"),
+    ],
+)
+def test_round_six_danger_is_urgent_and_goes_where_it_is_handled(router, text, category, subcategory):
+    route = router.route(text)
+    assert route.urgent, route.explanation
+    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "周末我在湖边钓鱼，钓了两条",  # an ordinary day at the water
+        "我在高架桥上堵车了，今天迟到",  # traffic
+        "他每天坐在窗边看书，我想让他多陪陪孩子",  # he is there, not she
+        "我没在天台，刚才在楼下",  # negated
+        "他又劈腿了，我想跟他好好谈谈",  # cheating
+        "同学内推我去面试，问问试用期的规定",  # a referral
+        "孩子说今晚必须杀了这道题才睡",  # a maths problem
+        "狼人杀又被刀了，今晚再来一局",  # a party game
+        "老板每次都把工资拖到月底才发",  # a delay
+    ],
+)
+def test_round_six_lookalikes_are_not_urgent(router, text):
     route = router.route(text)
     assert not route.urgent, route.explanation

@@ -152,7 +152,9 @@ def evaluate_all(folds: Folds, combine: dict | None) -> dict[str, dict]:
 # faintly, as on a new author's file) and shows how many the learned layer
 # then still brings over the trigger.
 THIN = 0.5
-URGENT_SETTINGS = (
+# Rows compared by earlier rounds (their figures are in data/corpus/README.md);
+# --urgent compares URGENT_SETTINGS below.
+EARLIER_URGENT_SETTINGS = (
     ("seen off", {}),
     ("weight 0.5", {"urgent_weight": 0.5}),
     ("weight 0.6", {"urgent_weight": 0.6}),
@@ -185,6 +187,18 @@ URGENT_SETTINGS = (
     ("w0.5 off -1.0 seen 1.0 min 0.5", {"urgent_weight": 0.5, "urgent_offset": -1.0, "urgent_weight_seen": 1.0,
                                         "urgent_seen_min": 0.5}),
 )
+# Round 7: the shipped setting, and a more eager offset taken only behind the
+# guard (present danger of at least ``urgent_eager_min``, see bot/learned.py)
+# at three strengths: 0.5 (the guard of urgent_seen_min: only past, negated
+# and hypothetical danger and the layer alone are kept out), 0.8 (one real
+# danger word, or faint ones adding up; a lone 刀 or 打 at 0.7 is kept out)
+# and 0.9.
+SHIPPED = {"urgent_weight": 0.5, "urgent_offset": -0.5, "urgent_weight_seen": 1.0, "urgent_seen_min": 0.5}
+URGENT_SETTINGS = (
+    ("off -0.5 (shipped)", SHIPPED),
+    *((f"eager {eager:g} guard {guard:g}", {**SHIPPED, "urgent_offset_eager": eager, "urgent_eager_min": guard})
+      for eager in (-0.75, -1.0, -1.5) for guard in (0.5, 0.8, 0.9)),
+)
 # Chosen in advance: the highest pooled thinned recall with, in every fold,
 # recall 1.0 and precision >= URGENT_PRECISION as shipped (lexicon at full
 # weight) and precision >= URGENT_PRECISION thinned; ties by mean macro-F1.
@@ -193,7 +207,33 @@ URGENT_SETTINGS = (
 # Round 6 (written before its figures were seen): the same rule and floors,
 # over eleven folds, and if no setting passes the floors the shipped one is
 # kept (before, the best failing setting would have been picked).
+# Round 7 (written before its figures were seen): the same floors, plus every
+# test in tests/bot (but the held-out one) must pass with the setting's
+# weights trained on all folds (designed_tests_pass); then the highest pooled
+# thinned recall, ties by mean macro-F1; if nothing passes, the shipped one.
 URGENT_PRECISION = 0.75
+
+
+def designed_tests_pass(folds: Folds, combine: dict) -> bool:
+    """Run tests/bot (never the held-out test) with the weights ``--write``
+    would ship for ``combine``; True if every test passes."""
+    import subprocess
+    import tempfile
+
+    model = folds.model_without(None, combine)
+    model.meta["trained_on"] = [f"{n}.jsonl" for n in folds.names]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "learned.json"
+        model.save(path)
+        # The tests load the shipped weights through bot.routing.DEFAULT_LEARNED.
+        code = ("import sys, pathlib, pytest, bot.routing as r; r.DEFAULT_LEARNED = pathlib.Path(sys.argv[1]); "
+                "sys.exit(pytest.main(['-q', '-x', '-p', 'no:cacheprovider', 'tests/bot', '-k', 'not held_out']))")
+        done = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True, text=True,
+                              check=False)
+    if done.returncode != 0:
+        failed = [ln for ln in done.stdout.splitlines() if ln.startswith("FAILED")]
+        print(f"    designed tests fail: {'; '.join(failed) or done.stdout.strip().splitlines()[-1:]}")
+    return done.returncode == 0
 
 
 def thinned(router: Router, factor: float):
@@ -226,14 +266,17 @@ def compare_urgent(folds: Folds, base: dict) -> dict:
     and thinned; returns the settings the rule picks."""
     rows = []
     for name, change in URGENT_SETTINGS:
-        combine = {**base, "urgent_weight_seen": 0.0, "urgent_seen_min": 0.0, **change}
+        combine = {**base, "urgent_weight_seen": 0.0, "urgent_seen_min": 0.0, "urgent_offset_eager": 0.0,
+                   "urgent_eager_min": 0.0, **change}
         full = evaluate_all(folds, combine)
         restore = thinned(folds.router, THIN)
         try:
             thin = evaluate_all(folds, combine)
         finally:
             restore()
-        rows.append((name, combine, full, thin))
+        print(f"  {name}: running tests/bot")
+        tests = designed_tests_pass(folds, combine)
+        rows.append((name, combine, full, thin, tests))
     lex_thin_restore = thinned(folds.router, THIN)
     try:
         lex_thin = pooled(list(evaluate_all(folds, None).values()))
@@ -244,10 +287,15 @@ def compare_urgent(folds: Folds, base: dict) -> dict:
     short = lambda f: f"{f['tp']}/{f['tp'] + f['fn']} p{f['u_precision']:.2f}"  # noqa: E731
     print("  " + " " * 20 + "".join(f"{n:>14}" for n in folds.names) + "        pooled  mF1")
     best = None
-    for name, combine, full, thin in rows:
+    summary = []
+    for name, combine, full, thin, tests in rows:
         pf, pt = pooled(list(full.values())), pooled(list(thin.values()))
-        ok = all(f["u_recall"] == 1.0 and f["u_precision"] >= URGENT_PRECISION for f in full.values()) and all(
+        ok = tests and all(f["u_recall"] == 1.0 and f["u_precision"] >= URGENT_PRECISION for f in full.values()) and all(
             f["u_precision"] >= URGENT_PRECISION for f in thin.values())
+        low = min(f["u_precision"] for f in (*full.values(), *thin.values()))
+        summary.append(f"  {name:<22} {pf['tp']}/{pf['tp'] + pf['fn']} p{pf['u_precision']:.3f}  thinned {pt['tp']}/"
+                       f"{pt['tp'] + pt['fn']}  lowest fold p {low:.2f}  mF1 {pf['macro_f1']:.3f}  "
+                       f"tests {'pass' if tests else 'FAIL'}  {'ok' if ok else 'x'}")
         key = (ok, pt["tp"], round(pf["macro_f1"], 3))
         if best is None or key > best[0]:
             best = (key, name, combine)
@@ -255,6 +303,8 @@ def compare_urgent(folds: Folds, base: dict) -> dict:
               + f"  {short(pf):>12}  {pf['macro_f1']:.3f}")
         print(f"  {'  thinned':<18}{' ' if ok else 'x'} " + "".join(f"{short(thin[n]):>14}" for n in folds.names)
               + f"  {short(pt):>12}  {pt['macro_f1']:.3f}")
+    print("\nsummary (full weight pooled, thinned pooled, lowest fold precision full or thinned, mean macro-F1):")
+    print("\n".join(summary))
     if not best[0][0]:
         # Round 6: no setting passes the floors, so none is chosen: keep the
         # shipped one rather than the best of the failing ones.

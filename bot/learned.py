@@ -72,6 +72,14 @@ COMBINE_DEFAULTS = {
     # applies: a lone faint word (推 in 推文, 痛 in 脑壳痛) then does not
     # unlock the layer. 0 keeps the old behaviour (any present word).
     "urgent_seen_min": 0.0,
+    # A lower (more eager) offset, taken only behind a guard: when the
+    # lexicon's present danger (the sum above: not negated, not past, not
+    # hypothetical) reaches ``urgent_eager_min``. The layer alone, a lone weak
+    # word (刀 0.7 in "家里有把刀") or danger that is all past ("十几年前被拐…
+    # 现在找回来了") keeps ``urgent_offset``. At or above ``urgent_offset`` it
+    # changes nothing (bench/learned_cv.py --urgent chose the shipped values).
+    "urgent_offset_eager": 0.0,
+    "urgent_eager_min": 0.0,
 }
 
 

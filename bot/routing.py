@@ -36,7 +36,9 @@ urgent log-odds to the danger sum, read clause by clause so the lexicon's
 negation, past, joke and safety markers overrule it. It never takes away
 danger the lexicon found, never counts the lexicon's danger words twice and
 never raises the alarm on its own (it counts more once the lexicon saw some
-present danger itself); the explanation shows its share and the
+present danger itself, and is heard sooner once that danger has some weight:
+a lone 刀, the past or the negated never lower its bar); the explanation
+shows its share and the
 words that weighed most. Segmentation is jieba's, fused into one pass
 (bot/segment.py) to pay for it.
 """
@@ -1363,11 +1365,19 @@ class Router:
             # lets the layer's words weigh ``urgent_weight_seen``: a faint
             # danger word plus a confident layer is how a new author's
             # danger told indirectly looks.
-            raw = logodds - p["urgent_offset"]
+            seen = sum(eff for _w, _x, eff, _neg, past, _k, _c in best_urgent.values() if eff > 0 and not past)
+            offset = p["urgent_offset"]
+            # The guard of the eager offset: only present danger of some
+            # weight lowers the bar. The layer alone, a lone weak word
+            # ("家里有把刀") or danger that is all past, negated or
+            # hypothetical ("十几年前被拐…现在找回来了") keeps the shipped one.
+            eager = p.get("urgent_offset_eager", offset)
+            if eager < offset and seen > 0.0 and seen >= p.get("urgent_eager_min", 0.0):
+                offset = eager
+            raw = logodds - offset
             if raw > 0.0:
                 cap = p["urgent_cap"]
                 learned_urgent = min(cap, p["urgent_weight"] * raw)
-                seen = sum(eff for _w, _x, eff, _neg, past, _k, _c in best_urgent.values() if eff > 0 and not past)
                 if learned_urgent < cap and p["urgent_weight_seen"] > p["urgent_weight"] and seen > 0.0 and (
                         seen >= p.get("urgent_seen_min", 0.0)):
                     learned_urgent = min(cap, p["urgent_weight_seen"] * raw)

@@ -143,3 +143,48 @@ def test_a_faint_word_below_the_seen_minimum_does_not_unlock_the_larger_weight(f
     finally:
         faint_router.learned.combine = {**faint_router.learned.combine, "urgent_seen_min": 0.0}
     assert faint_router.route(f"他半夜又{DANGER}").urgent
+
+
+@pytest.fixture(scope="module")
+def eager_router() -> Router:
+    """The toy layer silent at its offset, and heard at the eager offset once
+    the lexicon's present danger reaches the guard (0.8)."""
+    return _toy_router(urgent_weight=0.5, urgent_offset=10.0, urgent_offset_eager=0.0, urgent_eager_min=0.8)
+
+
+def test_present_danger_above_the_guard_takes_the_eager_offset(eager_router):
+    # 流血 (0.8) is present danger at the guard: the layer's word tips it.
+    route = eager_router.route(f"流血了，{DANGER}")
+    assert route.urgent, route.explanation
+    assert "learned +" in route.explanation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"家里有把刀，{DANGER}",  # a lone weak word (刀 0.7) is below the guard
+        f"以前流血了，{DANGER}",  # the past
+        f"没流血，{DANGER}",  # negated
+        f"如果流血了，{DANGER}",  # a "what if"
+        f"{DANGER}{DANGER}，{DANGER}",  # the layer alone
+    ],
+)
+def test_weak_past_negated_or_no_danger_keeps_the_shipped_offset(eager_router, text):
+    route = eager_router.route(text)
+    assert not route.urgent, route.explanation
+
+
+def test_the_guard_is_what_keeps_a_weak_word_out(eager_router):
+    # The same lone 刀 is lifted when the guard is lowered under its weight.
+    eager_router.learned.combine = {**eager_router.learned.combine, "urgent_eager_min": 0.5}
+    try:
+        assert eager_router.route(f"家里有把刀，{DANGER}").urgent
+    finally:
+        eager_router.learned.combine = {**eager_router.learned.combine, "urgent_eager_min": 0.8}
+
+
+def test_shipped_layer_is_heard_sooner_only_behind_the_guard():
+    # Chosen by bench/learned_cv.py --urgent, round 7 (data/corpus/README.md).
+    combine = Router.default().learned.combine
+    assert combine["urgent_offset_eager"] < combine["urgent_offset"]
+    assert combine["urgent_eager_min"] > 0.7  # a lone 刀 or 打 (0.7) does not lower the bar

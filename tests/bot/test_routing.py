@@ -502,7 +502,7 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 
 NEW_AUTHORS_MISS = pytest.mark.xfail(
-    reason="2026-11-21 (round 6, eleven authors tuned on): urgent messages are still missed on new authors "
+    reason="2026-11-21 (rounds 6 and 7, eleven authors tuned on): urgent messages are still missed on new authors "
     "(fresh9: macro-F1 0.853, urgent recall 36/40, precision 0.75; fresh10: 0.862, 38/40, 0.72)",
     strict=False,
 )
@@ -732,3 +732,34 @@ def test_round_six_danger_is_urgent_and_goes_where_it_is_handled(router, text, c
 def test_round_six_lookalikes_are_not_urgent(router, text):
     route = router.route(text)
     assert not route.urgent, route.explanation
+
+
+# -- round 7: the learned layer's eager offset, behind a guard ------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "家里有把刀",  # a weak word alone
+        "我表妹十几年前被拐到外省，现在找回来了，想回来落户该怎么办理",  # a past trafficking story
+        "他没拿刀吓唬我，我们只是吵了几句",  # a negated threat
+        "他没有说过要弄死我，就是不爱说话",  # a negated threat
+    ],
+)
+def test_round_seven_weak_past_and_negated_danger_stay_not_urgent(router, text):
+    route = router.route(text)
+    assert not route.urgent, route.explanation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # one real danger word (0.8) inside an ordinary family story: the
+        # layer is heard at the eager offset (the shipped offset missed them)
+        "最近家里因为买房的事一直在吵，今天他拿拳头比了比我，想问问你们",
+        "我们结婚八年了，他脾气一直不太好，他说要让我受伤，想问问你们",
+    ],
+)
+def test_round_seven_one_real_danger_word_in_an_ordinary_story_is_urgent(router, text):
+    route = router.route(text)
+    assert route.urgent, route.explanation

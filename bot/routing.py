@@ -1157,7 +1157,9 @@ class Router:
             if bits & (_M_PAST | _M_HYPO):
                 has_past[clause_of[k]] |= bits & (_M_PAST | _M_HYPO)
                 any_past = True
-            if bits & _M_PRESENT:
+            if bits & _M_PRESENT and not (
+                    k + 1 < len(tokens) and clause_of[k + 1] == clause_of[k] and tokens[k + 1] in rules.past_aspect):
+                # "威胁过我" is a threat he once made, not one he makes now.
                 has_present[clause_of[k]] = True
         past_clause = None
         for c in range(1, nclauses):
@@ -1199,9 +1201,10 @@ class Router:
 
         if last_safe > 0:
             # "…，现在已经搬出来了": what came before she says she is safe is
-            # the past, unless its own clause says now.
+            # the past, unless its own clause says now — and not merely beside
+            # a time in the past ("以前他拿刀威胁我，现在已经离婚了").
             for m in matches:
-                if m.clause < last_safe and not has_present[m.clause]:
+                if m.clause < last_safe and (not has_present[m.clause] or has_past[m.clause] & _M_PAST):
                     m.past = True
 
         window = rules.negation_window

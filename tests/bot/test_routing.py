@@ -763,3 +763,20 @@ def test_round_seven_weak_past_and_negated_danger_stay_not_urgent(router, text):
 def test_round_seven_one_real_danger_word_in_an_ordinary_story_is_urgent(router, text):
     route = router.route(text)
     assert route.urgent, route.explanation
+
+
+# -- a threat he once made is past: "威胁过", or a past time in its clause before she says she is safe --
+
+@pytest.mark.parametrize(
+    "text",
+    ["以前他拿刀威胁过我，现在已经离婚了", "他以前拿刀威胁我，现在已经分开了", "前几年他拿刀威胁过我，现在离婚了，想问问抚养费"],
+)
+def test_a_threat_told_as_past_before_she_says_she_is_safe_is_not_urgent(router, text):
+    assert not router.route(text).urgent, router.route(text).explanation
+
+
+@pytest.mark.parametrize(
+    "text", ["以前他也威胁过我，昨晚又拿刀威胁我说要弄死我", "他威胁过我，说再找他就弄死我", "他威胁过要杀我全家，今天又来了"]
+)
+def test_a_past_threat_beside_a_present_one_stays_urgent(router, text):
+    assert router.route(text).urgent, router.route(text).explanation

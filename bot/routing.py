@@ -1562,7 +1562,7 @@ class Router:
         # who writes is a child, so what happens to her happens to a child.
         said = a.text or whole
         child_age = _stated_age(said, _CHILD_AGE_RE)
-        minor = 0 < _stated_age(said, _SELF_AGE_RE) < _ADULT_AGE
+        minor = 0 < _stated_age(said, _SELF_AGE_RE) < _ADULT_AGE or _SELF_SCHOOL_RE.search(said) is not None
         # "她才13岁", "堂妹才十四", "一名三岁男孩": the one she tells of is a child.
         other_age = _stated_age(said, _OTHER_AGE_RE) or _stated_age(said, _AGE_OF_CHILD_RE)
         other_minor = 0 < other_age < _ADULT_AGE
@@ -1811,8 +1811,15 @@ _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六":
 _AGE = r"(\d{1,2}|[一二两三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九])"
 # An age said of the child she names: "女儿今年二十六", "儿子都三十了".
 _CHILD_AGE_RE = re.compile(r"(?:女儿|儿子|闺女|孩子)(?:今年|都|已经|快|才|刚|[,，])*" + _AGE + r"(?![个块元万斤天年月次分号楼层口])")
-# An age she gives of herself: "我14岁", "我才十四", "我今年十三岁".
-_SELF_AGE_RE = re.compile(r"(?:^|[^的])我(?:今年|才|只有|刚|刚满|已经|[,，])*" + _AGE + r"(?:岁|周岁)")
+# An age she gives of herself: "我14岁", "我才十四", "我今年十三岁"; the young
+# leave 岁 out ("我14 继父…", "我16 我爸妈…"): two digits from 10 to 17 that no
+# unit follows ("我12点下班", "我15号去" are no age).
+_SELF_AGE_RE = re.compile(r"(?:^|[^的])我(?:今年|才|只有|刚|刚满|已经|[,，])*(?:" + _AGE + r"(?:岁|周岁)"
+                          r"|(1[0-7])(?![\d个块元万斤天年月次分号楼层口点多岁周:：.]))")
+# ... or her school year: "我初二", "我才高一", "我读五年级" (not "我是初二学生的家长").
+_SELF_SCHOOL_RE = re.compile(r"(?:^|[^的])我(?:今年|才|只有|刚|还|在|是|上|读|正在读|刚上)*"
+                             r"(?:初[一二三]|高[一二三]|[一二三四五六]年级|小学生|初中生|高中生|中学生|初中|小学)"
+                             r"(?![^。！？!?\n]{0,6}?(?:家长|的妈妈|的爸爸|的孩子|老师))")
 # An age said of someone else she tells of: "她才13岁", "堂妹才十四".
 # A lone digit needs 岁: "孩子一直在哭" is no age.
 _OTHER_AGE_RE = re.compile(r"(?:她|他|堂妹|表妹|妹妹|侄女|外甥女|孙女|同学|学生|孩子|男孩|女孩|小孩|娃|妹|弟弟|弟|大的|小的)"

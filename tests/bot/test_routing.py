@@ -418,19 +418,20 @@ def test_tuned_on_corpora_meet_targets(router, name):
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
 
 
-TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8"]
+TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8",
+            "fresh9", "fresh10"]
 
 
 def test_the_whole_labelled_corpus_meets_targets(router):
     # The bar, on every message the router was tuned and trained on
-    # (2,420 by eleven authors); each file is held to its own bar above/below.
+    # (2,820 by thirteen authors); each file is held to its own bar above/below.
     records = [record for name in TUNED_ON for record in load_labelled(CORPUS / f"{name}.jsonl")]
     report = evaluate(router, records)
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
 
 
-@pytest.mark.parametrize("name", ["tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8"])
+@pytest.mark.parametrize("name", ["tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10"])
 def test_later_authors_catch_every_urgent_message(router, name):
     # tune4a (fragments, relatives, dialect, pinyin) and tune4b (boundary
     # cases): trained on and partly tuned on; in sample macro-F1 0.935 and
@@ -439,7 +440,8 @@ def test_later_authors_catch_every_urgent_message(router, name):
     # fresh7/fresh8 took their place, then tuned and trained on in round 5.
     # fresh7 (coercive control, the digital age) and fresh8 (the people
     # around her, particular lives) likewise, replaced by fresh9/fresh10, in
-    # round 6.
+    # round 6. fresh9 (a crisis line's night shift) and fresh10 (the young)
+    # likewise, replaced by fresh11/fresh12, in round 8.
     report = corpus_report(router, CORPUS / f"{name}.jsonl")
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
@@ -502,15 +504,15 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 
 NEW_AUTHORS_MISS = pytest.mark.xfail(
-    reason="2026-11-21 (rounds 6 and 7, eleven authors tuned on): urgent messages are still missed on new authors "
-    "(fresh9: macro-F1 0.853, urgent recall 36/40, precision 0.75; fresh10: 0.862, 38/40, 0.72)",
+    reason="2026-11-21 (round 8, thirteen authors tuned on): urgent messages are still missed on new authors "
+    "(fresh11: macro-F1 0.904, urgent recall 35/40, precision 0.75; fresh12: 0.804, 40/40, 0.68: macro-F1 below 0.90)",
     strict=False,
 )
 
 
-# holdout (0.957, 21/21, precision 0.78 after round 6) is held to the targets outright.
+# holdout (0.969, 21/21, precision 0.78 after round 8) is held to the targets outright.
 @pytest.mark.parametrize(
-    "name", ["holdout", pytest.param("fresh9", marks=NEW_AUTHORS_MISS), pytest.param("fresh10", marks=NEW_AUTHORS_MISS)]
+    "name", ["holdout", pytest.param("fresh11", marks=NEW_AUTHORS_MISS), pytest.param("fresh12", marks=NEW_AUTHORS_MISS)]
 )
 def test_held_out_corpora_meet_targets(router, name):
     # Never tuned on: they measure how the router generalises. Only the
@@ -780,3 +782,71 @@ def test_a_threat_told_as_past_before_she_says_she_is_safe_is_not_urgent(router,
 )
 def test_a_past_threat_beside_a_present_one_stays_urgent(router, text):
     assert router.route(text).urgent, router.route(text).explanation
+
+
+# -- round 8: covert requests, lured rides and notes, children sold or married off, the young's ages --
+
+ROUND_EIGHT_URGENT = [
+    # a covert request: he reads her phone or sits beside her; she can only type
+    ("帮我订一份外卖送到和平路12号，别打电话，他在旁边，只能打字", "consultation", "anti_dv_law"),
+    ("能不能给我打个电话，假装是我姐姐，说我妈病了让我回去", "consultation", "anti_dv_law"),
+    ("你们能派个人过来看看吗，东湖路5号2单元，最好是现在", "consultation", "anti_dv_law"),
+    ("问一下老家那边天气怎么样，他会看我手机，看完就删", "consultation", "anti_dv_law"),
+    # lured on a ride that goes elsewhere; a note passed to a stranger
+    ("老乡说带我去厂里干活，上了车才发现不是往县城开，他们要收我们手机", "consultation", "policy_other"),
+    ("超市门口有个女孩塞给我一张纸条，上面写着救命", "consultation", "policy_other"),
+    # a baby sold for a debt; a girl sent away to marry for money
+    ("他赌输了钱，说要把刚满月的闺女给出去，明天来抱", "consultation", "policy_other"),
+    ("我15 爸妈收了人家十万 要把我送到外省嫁给一个四十岁的男的", "consultation", "policy_other"),
+    # the young give their age without 岁, or as a school year
+    ("我14 继父老是趁我妈上夜班半夜进我房间 摸我", "service", "children_in_difficulty"),
+    ("我才高一 我爸喝醉了拿皮带抽我", "service", "children_in_difficulty"),
+    ("校队教练每次都乱摸 还说敢告诉家长就不让我参加比赛 我初二", "service", "children_in_difficulty"),
+]
+
+
+@pytest.mark.parametrize("text,category,subcategory", ROUND_EIGHT_URGENT)
+def test_round_eight_covert_requests_lures_sales_and_the_young_are_urgent(router, text, category, subcategory):
+    route = router.route(text)
+    assert route.urgent, route.explanation
+    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+
+
+def test_a_time_after_her_is_not_her_age(router):
+    # "我12点下班": two digits with a unit are a time, so she stays a grown-up
+    route = router.route("我12点下班 他又打我了")
+    assert route.urgent and route.subcategory == "anti_dv_law", route.explanation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这道物理题要把我逼疯了 救救我",  # an exam's "save me"
+        "老公打呼噜打得震天响，一晚上没睡好",  # snoring
+        "我奶奶生病住院，我爸和我叔为谁出钱吵翻了，把奶奶一个人丢在医院没人陪",  # an illness
+        "以前被打过，现在已经搬回娘家住了，想问问当年医院的验伤记录现在还能不能当证据",  # the past, old records
+        "不锈钢菜刀五件套特价，砍价群拉人中",  # an ad
+        "我家猫把我锁在阳台外面了，笑得我",  # a cat
+        "转发：某地女子被丈夫关在家中十年，是谣言吗",  # forwarded news
+        "你们推的那个防诈骗视频很有用",  # the account's posts
+    ],
+)
+def test_round_eight_everyday_lookalikes_are_not_urgent(router, text):
+    route = router.route(text)
+    assert not route.urgent, route.explanation
+
+
+@pytest.mark.parametrize(
+    "text,category,subcategory",
+    [
+        ("婚前检查现在还免费吗", "consultation", "policy_other"),
+        ("电视上说拐卖妇女判得很重，那买的人判几年", "consultation", "policy_other"),
+        ("孩子十二岁了说想跟我，法院会听孩子的意见吗", "consultation", "custody_support"),
+        ("我在写一篇反家暴法的课程论文，能推荐几本参考书吗", "other", None),
+        ("有没有人一起组队备考六级", "other", None),
+        ("早安，每天一句正能量", "other", None),
+    ],
+)
+def test_round_eight_questions_and_small_talk_go_where_they_belong(router, text, category, subcategory):
+    route = router.route(text)
+    assert (route.category, route.subcategory) == (category, subcategory), route.explanation

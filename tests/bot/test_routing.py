@@ -82,10 +82,6 @@ NOT_URGENT = [
 ]
 
 
-@pytest.mark.parametrize("text", NOT_URGENT)
-def test_negated_past_and_general_questions_are_not_urgent(router, text):
-    route = router.route(text)
-    assert not route.urgent, route.explanation
 
 
 def test_present_marker_brings_the_past_back_to_now(router):
@@ -113,9 +109,7 @@ def test_her_as_victim_wins_over_the_child(router):
     assert route.urgent and route.subcategory == "anti_dv_law", route.explanation
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+JOKES_STORIES_AND_FIGURES_OF_SPEECH = [
         "我跟闺蜜开玩笑说再不还钱就砍死她哈哈",  # a joke, even with 再
         "我妈说我再不找对象就打断我的腿😂 所以来问问相亲会",  # a laughing emoji reads as 哈哈
         "刚看了个电视剧，女主被老公打得好惨，气得我一晚上没睡着",  # fiction carries to the next clause
@@ -125,16 +119,10 @@ def test_her_as_victim_wins_over_the_child(router):
         "气死我了，老公又没洗碗",
         "要死了好累，加班到半夜",
         "我打她电话她不接",
-    ],
-)
-def test_jokes_stories_and_figures_of_speech_are_not_urgent(router, text):
-    route = router.route(text)
-    assert not route.urgent, route.explanation
+    ]
 
 
-@pytest.mark.parametrize(
-    "text,subcategory",
-    [
+DANGER_SAID_WITHOUT_THE_USUAL_WORDS = [
         ("他说今晚回来就捅死我", "anti_dv_law"),  # "X死" with a person: a threat to kill
         ("他卡我脖子差点没气了", "anti_dv_law"),
         ("他把我手机抢走了不让我跟外面联系", "anti_dv_law"),
@@ -146,11 +134,7 @@ def test_jokes_stories_and_figures_of_speech_are_not_urgent(router, text):
         ("我室友把自己关在屋里一天了，桌上好几板药都空了", "counselling"),
         ("是不是我死了大家就都轻松了", "counselling"),
         ("他们说我欠了中介介绍费，不让出厂门，工资一分没有", "policy_other"),
-    ],
-)
-def test_danger_said_without_the_usual_words(router, text, subcategory):
-    route = router.route(text)
-    assert route.urgent and route.subcategory == subcategory, route.explanation
+    ]
 
 
 @pytest.mark.parametrize(
@@ -169,9 +153,7 @@ def test_colloquial_phrasings_route(router, text, category):
     assert not route.urgent, route.explanation
 
 
-@pytest.mark.parametrize(
-    "text,subcategory",
-    [
+SUBTLE_DANGER_FROM_NEW_AUTHORS = [
         ("女婿刚才把我从楼梯上推下来了 腿动不了站不起来", "anti_dv_law"),
         ("一个小时前他掐我脖子 掐到我眼前发黑 现在他下楼买烟去了", "anti_dv_law"),
         ("药已经攒够了", "counselling"),
@@ -179,16 +161,10 @@ def test_colloquial_phrasings_route(router, text, category):
         ("楼下的姑娘今天把家里的东西都送人了，说以后麻烦我照顾她的猫", "counselling"),
         ("邻居家孩子才7岁 三天没见大人回来了 今天饿得来敲我家门要吃的", "children_in_difficulty"),
         ("车站有个女孩在哭，说不想跟他们走，身份证在他们手上", "policy_other"),
-    ],
-)
-def test_subtle_danger_from_new_authors_is_urgent(router, text, subcategory):
-    route = router.route(text)
-    assert route.urgent and route.subcategory == subcategory, route.explanation
+    ]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+GAMES_BARGAINS_DREAMS_AND_HYPERBOLE = [
         "王者被对面杀疯了 气死",
         "帮忙砍一刀🔪 拼夕夕",
         "我姐说我再乱买衣服就打死我 哈哈哈哈",  # laughter on its own makes the clause before it the joke
@@ -196,11 +172,7 @@ def test_subtle_danger_from_new_authors_is_urgent(router, text, subcategory):
         "我昨晚梦见有人追着砍我 吓醒了 是啥预兆啊",
         "前夫再婚以后抚养费就砍了一半，我跟他说不通",
         "前两年最难的时候想过轻生 现在走出来了 想报名巾帼志愿者",
-    ],
-)
-def test_games_bargains_dreams_and_hyperbole_are_not_urgent(router, text):
-    route = router.route(text)
-    assert not route.urgent, route.explanation
+    ]
 
 
 @pytest.mark.parametrize(
@@ -406,43 +378,34 @@ def corpus_report(router: Router, path: Path):
     return evaluate(router, load_labelled(path))
 
 
-@pytest.mark.parametrize("name", ["dev", "tune2", "tune3a", "tune3b", "tune3c"])
-def test_tuned_on_corpora_meet_targets(router, name):
-    # Five authors, each tuned on (the lexicon) and trained on (the learned
-    # weights): dev; tune2 (subtle danger, keyword-free grievances); tune3a
-    # (elderly, rural, voice input); tune3b (young, urban, slang); tune3c
-    # (formal, proxies, long stories, traditional script). How the router
-    # does on an author it has not seen is measured by bench/learned_cv.py.
-    report = corpus_report(router, CORPUS / f"{name}.jsonl")
-    assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
-    assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
-
-
 TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8",
             "fresh9", "fresh10"]
 
 
-def test_the_whole_labelled_corpus_meets_targets(router):
-    # The bar, on every message the router was tuned and trained on
-    # (2,820 by thirteen authors); each file is held to its own bar above/below.
-    records = [record for name in TUNED_ON for record in load_labelled(CORPUS / f"{name}.jsonl")]
-    report = evaluate(router, records)
+@pytest.mark.parametrize("name", TUNED_ON)
+def test_each_tuned_on_corpus_meets_targets(router, name):
+    # Each author, tuned on (the lexicon) and trained on (the learned weights):
+    # dev; tune2 (subtle danger, keyword-free grievances); tune3a (elderly,
+    # rural, voice input); tune3b (young, urban, slang); tune3c (formal,
+    # proxies, long stories, traditional script); tune4a (fragments,
+    # relatives, dialect, pinyin) and tune4b (boundary cases), partly tuned
+    # on. fresh5 (an ordinary week) and fresh6 (danger told indirectly) were
+    # held out until fresh7/fresh8 took their place, then tuned and trained on
+    # in round 5; fresh7 (coercive control, the digital age) and fresh8 (the
+    # people around her, particular lives) likewise in round 6; fresh9 (a
+    # crisis line's night shift) and fresh10 (the young) in round 8. How the
+    # router does on an author it has not seen is measured by
+    # bench/learned_cv.py and the held-out test below.
+    report = corpus_report(router, CORPUS / f"{name}.jsonl")
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
 
 
-@pytest.mark.parametrize("name", ["tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10"])
-def test_later_authors_catch_every_urgent_message(router, name):
-    # tune4a (fragments, relatives, dialect, pinyin) and tune4b (boundary
-    # cases): trained on and partly tuned on; in sample macro-F1 0.935 and
-    # 0.944, so they are held to the target like the older files. fresh5 (an
-    # ordinary week) and fresh6 (danger told indirectly) were held out until
-    # fresh7/fresh8 took their place, then tuned and trained on in round 5.
-    # fresh7 (coercive control, the digital age) and fresh8 (the people
-    # around her, particular lives) likewise, replaced by fresh9/fresh10, in
-    # round 6. fresh9 (a crisis line's night shift) and fresh10 (the young)
-    # likewise, replaced by fresh11/fresh12, in round 8.
-    report = corpus_report(router, CORPUS / f"{name}.jsonl")
+def test_the_whole_labelled_corpus_meets_targets(router):
+    # The bar, on every message the router was tuned and trained on
+    # (2,820 by thirteen authors); each file is held to its own bar above.
+    records = [record for name in TUNED_ON for record in load_labelled(CORPUS / f"{name}.jsonl")]
+    report = evaluate(router, records)
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
 
@@ -459,24 +422,12 @@ FAREWELLS_AND_HIDDEN_DANGER = [
 ]
 
 
-@pytest.mark.parametrize("text,category,subcategory", FAREWELLS_AND_HIDDEN_DANGER)
-def test_farewells_grooming_and_silent_calls_are_urgent(router, text, category, subcategory):
-    route = router.route(text)
-    assert route.urgent, route.explanation
-    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
 
 
-@pytest.mark.parametrize(
-    "text,category,subcategory",
-    [
+DANGER_WRITTEN_IN_TONELESS_PINYIN = [
         ("ta na le cai dao zai ke ting, wo he hai zi duo zai wo shi li, bu gan chu sheng", "consultation", "anti_dv_law"),
         ("bu xiang huo le, zhen de tai lei le", "service", "counselling"),
-    ],
-)
-def test_danger_written_in_toneless_pinyin_is_urgent(router, text, category, subcategory):
-    route = router.route(text)
-    assert route.urgent, route.explanation
-    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+    ]
 
 
 @pytest.mark.parametrize("text", ["hi 你好", "ok的 谢谢", "I need the form please"])
@@ -563,9 +514,7 @@ def test_a_child_she_sees_or_helps_is_the_victim_not_her(router, text):
     assert (route.category, route.subcategory) == ("service", "children_in_difficulty"), route.explanation
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+EVERYDAY_IDIOMS_WITH_DANGER_WORDS = [
         "孩子的乙肝疫苗第二针在哪打",
         "我家小猫丢了，橘色的，昨天晚上在菜市场附近走丢的",
         "打死我也想不到这个公众号还能查社保",
@@ -573,11 +522,7 @@ def test_a_child_she_sees_or_helps_is_the_victim_not_her(router, text):
         "这双鞋死贵，砍价砍了一刀才少二十",
         "手机坏了字打得特别慢，见谅",
         "几个儿子你推我我推你，谁也不接老娘去住",
-    ],
-)
-def test_everyday_idioms_with_danger_words_are_not_urgent(router, text):
-    route = router.route(text)
-    assert not route.urgent, route.explanation
+    ]
 
 
 def test_a_danger_word_with_a_person_as_its_object_stays_danger_in_a_harmless_context(router):
@@ -622,26 +567,18 @@ def test_shelter_tonight_injuries_played_down_and_taken_away_are_urgent(router, 
     assert route.urgent and route.subcategory == "anti_dv_law", route.explanation
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+EVERYDAY_BEDS_AND_QUESTIONS_ABOUT_INJURIES = [
         "旅游住一晚多少钱",
         "验伤报告有什么用",  # a question about the law in general
         "我老家房子拆了，没地方住，能申请廉租房吗",
         "这边的房子能不能住人",
-    ],
-)
-def test_everyday_beds_and_questions_about_injuries_are_not_urgent(router, text):
-    route = router.route(text)
-    assert not route.urgent, route.explanation
+    ]
 
 
 # -- round 5: conditional threats, farewells after thanks, who is hurt, lures --
 
 
-@pytest.mark.parametrize(
-    "text,category,subcategory",
-    [
+ROUND_FIVE_DANGER = [
         # his threat is a condition he sets now: what follows 就 is not a "what if"
         ("老公说我要是敢去报警，他就捅死我", "consultation", "anti_dv_law"),
         # a past said in thanks frames no story: the farewell after it is now
@@ -664,36 +601,23 @@ def test_everyday_beds_and_questions_about_injuries_are_not_urgent(router, text)
         ("我表姐说是去外地打工，到了就被人带到一个厂里，身份证也不在她手上", "consultation", "policy_other"),
         # a child left alone for days
         ("对门小孩好几天没见着大人了，家里没吃的", "service", "children_in_difficulty"),
-    ],
-)
-def test_round_five_danger_is_urgent_and_goes_where_it_is_handled(router, text, category, subcategory):
-    route = router.route(text)
-    assert route.urgent, route.explanation
-    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+    ]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+ROUND_FIVE_LOOKALIKES = [
         "如果他打我，我就报警，这样可以吗",  # a question: the danger is in the "if", not after 就
         "带了一天娃累死了，腰都快断了",  # X死了, a back about to break: tiredness
         "刷到个视频说有人打老婆被判了，真解气",  # a video she saw
         "看了你们的推文，写得真好",  # 推 in 推文 is no push
         "跟邻居掰扯了半天地界的事，脑壳痛",  # arguing and a headache
         "我是这个月最后一次给你们反映这个问题了，再不解决我就去市里",  # a complaint, not a farewell
-    ],
-)
-def test_round_five_lookalikes_are_not_urgent(router, text):
-    route = router.route(text)
-    assert not route.urgent, route.explanation
+    ]
 
 
 # -- round 6: where she is, locked in from outside, who is a child, lookalikes --
 
 
-@pytest.mark.parametrize(
-    "text,category,subcategory",
-    [
+ROUND_SIX_DANGER = [
         # she says she is at a place to fall from (the edge rule), with or without 我
         ("我这会儿在高架桥上，什么都不想了", "service", "counselling"),
         ("我坐在二十楼的窗边，已经坐了很久", "service", "counselling"),
@@ -709,17 +633,10 @@ def test_round_five_lookalikes_are_not_urgent(router, text):
         ("我弟才八岁，我爸拿皮带抽他，现在还在抽", "service", "children_in_difficulty"),
         # a daughter at work with a partner of her own is a grown-up
         ("我闺女在外地上班，刚才哭着打电话说她对象在打她", "consultation", "anti_dv_law"),
-    ],
-)
-def test_round_six_danger_is_urgent_and_goes_where_it_is_handled(router, text, category, subcategory):
-    route = router.route(text)
-    assert route.urgent, route.explanation
-    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+    ]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+ROUND_SIX_LOOKALIKES = [
         "周末我在湖边钓鱼，钓了两条",  # an ordinary day at the water
         "我在高架桥上堵车了，今天迟到",  # traffic
         "他每天坐在窗边看书，我想让他多陪陪孩子",  # he is there, not she
@@ -729,28 +646,18 @@ def test_round_six_danger_is_urgent_and_goes_where_it_is_handled(router, text, c
         "孩子说今晚必须杀了这道题才睡",  # a maths problem
         "狼人杀又被刀了，今晚再来一局",  # a party game
         "老板每次都把工资拖到月底才发",  # a delay
-    ],
-)
-def test_round_six_lookalikes_are_not_urgent(router, text):
-    route = router.route(text)
-    assert not route.urgent, route.explanation
+    ]
 
 
 # -- round 7: the learned layer's eager offset, behind a guard ------------------
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+ROUND_SEVEN_WEAK_PAST_AND_NEGATED_DANGER = [
         "家里有把刀",  # a weak word alone
         "我表妹十几年前被拐到外省，现在找回来了，想回来落户该怎么办理",  # a past trafficking story
         "他没拿刀吓唬我，我们只是吵了几句",  # a negated threat
         "他没有说过要弄死我，就是不爱说话",  # a negated threat
-    ],
-)
-def test_round_seven_weak_past_and_negated_danger_stay_not_urgent(router, text):
-    route = router.route(text)
-    assert not route.urgent, route.explanation
+    ]
 
 
 @pytest.mark.parametrize(
@@ -805,11 +712,6 @@ ROUND_EIGHT_URGENT = [
 ]
 
 
-@pytest.mark.parametrize("text,category,subcategory", ROUND_EIGHT_URGENT)
-def test_round_eight_covert_requests_lures_sales_and_the_young_are_urgent(router, text, category, subcategory):
-    route = router.route(text)
-    assert route.urgent, route.explanation
-    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
 
 
 def test_a_time_after_her_is_not_her_age(router):
@@ -818,9 +720,7 @@ def test_a_time_after_her_is_not_her_age(router):
     assert route.urgent and route.subcategory == "anti_dv_law", route.explanation
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+ROUND_EIGHT_EVERYDAY_LOOKALIKES = [
         "这道物理题要把我逼疯了 救救我",  # an exam's "save me"
         "老公打呼噜打得震天响，一晚上没睡好",  # snoring
         "我奶奶生病住院，我爸和我叔为谁出钱吵翻了，把奶奶一个人丢在医院没人陪",  # an illness
@@ -829,11 +729,7 @@ def test_a_time_after_her_is_not_her_age(router):
         "我家猫把我锁在阳台外面了，笑得我",  # a cat
         "转发：某地女子被丈夫关在家中十年，是谣言吗",  # forwarded news
         "你们推的那个防诈骗视频很有用",  # the account's posts
-    ],
-)
-def test_round_eight_everyday_lookalikes_are_not_urgent(router, text):
-    route = router.route(text)
-    assert not route.urgent, route.explanation
+    ]
 
 
 @pytest.mark.parametrize(
@@ -850,3 +746,56 @@ def test_round_eight_everyday_lookalikes_are_not_urgent(router, text):
 def test_round_eight_questions_and_small_talk_go_where_they_belong(router, text, category, subcategory):
     route = router.route(text)
     assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+
+
+# -- one check for each kind of table above ---------------------------------------
+
+
+# The danger families found round by round, routed where they are handled.
+@pytest.mark.parametrize(
+    "text,category,subcategory",
+    [
+        *FAREWELLS_AND_HIDDEN_DANGER,
+        *DANGER_WRITTEN_IN_TONELESS_PINYIN,
+        *ROUND_FIVE_DANGER,
+        *ROUND_SIX_DANGER,
+        *ROUND_EIGHT_URGENT,
+    ],
+)
+def test_later_danger_families_are_urgent_and_go_where_they_are_handled(router, text, category, subcategory):
+    route = router.route(text)
+    assert route.urgent, route.explanation
+    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+
+
+# Danger told without the usual words.
+@pytest.mark.parametrize(
+    "text,subcategory",
+    [
+        *DANGER_SAID_WITHOUT_THE_USUAL_WORDS,
+        *SUBTLE_DANGER_FROM_NEW_AUTHORS,
+    ],
+)
+def test_danger_told_without_the_usual_words_is_urgent(router, text, subcategory):
+    route = router.route(text)
+    assert route.urgent and route.subcategory == subcategory, route.explanation
+
+
+# Negated, past, hypothetical, joking, idiomatic and look-alike uses of danger words.
+@pytest.mark.parametrize(
+    "text",
+    [
+        *NOT_URGENT,
+        *JOKES_STORIES_AND_FIGURES_OF_SPEECH,
+        *GAMES_BARGAINS_DREAMS_AND_HYPERBOLE,
+        *EVERYDAY_IDIOMS_WITH_DANGER_WORDS,
+        *EVERYDAY_BEDS_AND_QUESTIONS_ABOUT_INJURIES,
+        *ROUND_FIVE_LOOKALIKES,
+        *ROUND_SIX_LOOKALIKES,
+        *ROUND_SEVEN_WEAK_PAST_AND_NEGATED_DANGER,
+        *ROUND_EIGHT_EVERYDAY_LOOKALIKES,
+    ],
+)
+def test_harmless_uses_of_danger_words_are_not_urgent(router, text):
+    route = router.route(text)
+    assert not route.urgent, route.explanation

@@ -137,6 +137,10 @@ class UrgentKind:
     category: str
     subcategory: str
     terms: Mapping[str, float]
+    # Once its own words reach the trigger, this kind decides the route,
+    # whatever else scores more: trafficking is told with the beating and
+    # the locked door that come with it, and is still trafficking.
+    decides: bool = False
 
 
 # Roles a word can play in the compiled index.
@@ -416,9 +420,10 @@ _URGENT_KEYS = {
 _EDGE_KEYS = {"places", "at", "everyday", "strength", "reach"}
 _HARM_KEYS = {"verbs", "objects", "particles", "passive", "disposal", "now", "strength", "reach"}
 _VICTIM_KEYS = {"from", "to", "child_words", "self_words", "possessed_words", "adult_words"}
-_KIND_KEYS = {"label", "route", "terms"}
+_KIND_KEYS = {"label", "route", "terms", "decides"}
 _NORM_KEYS = {"typos", "fillers", "pinyin"}
 _INT_TAG = "tag:yaml.org,2002:int"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _STR_TAG = "tag:yaml.org,2002:str"
 
@@ -643,7 +648,13 @@ class _LexiconParser:
             if cat is None or cat.subcategory(sub_key) is None:
                 raise self.error(route_node, f"{where}.route {route!r} is not a known category/subcategory")
             terms = self.weights(self.require(kitems, "terms", kvnode, where), f"{where}.terms", typos)
-            kinds.append(UrgentKind(kkey, label, cat_key, sub_key, terms))
+            decides = False
+            if "decides" in kitems:
+                dnode = kitems["decides"][1]
+                if not (isinstance(dnode, yaml.ScalarNode) and dnode.tag == _BOOL_TAG):
+                    raise self.error(dnode, f"{where}.decides must be true or false")
+                decides = dnode.value.lower() == "true"
+            kinds.append(UrgentKind(kkey, label, cat_key, sub_key, terms, decides))
         if not kinds:
             raise self.error(kinds_node, "urgent.kinds is empty")
         victim = None
@@ -1196,6 +1207,10 @@ class Router:
                     # "你要是敢报警，我就弄死你": the danger after 就 is the
                     # threat he makes now, not a "what if" she asks about.
                     bits = 0
+                elif bits == _M_HYPO and _own_death_imagined(m, tokens, clause_of):
+                    # "要是我从五楼跳下去，大家是不是都清净了": her own death
+                    # imagined is how the wish to die is told, not a question.
+                    bits = 0
                 m.past = bool(bits)
                 m.background = bool(bits & (_M_PAST | _M_UNREAL))
 
@@ -1413,6 +1428,10 @@ class Router:
                 kind = max(urgent_by_kind, key=lambda k: (urgent_by_kind[k], -order[k]))
                 kind = self._victim_kind(rules.victim, kind, urgent_by_kind, clause_eff, a,
                                          rules.harm.passive if rules.harm else frozenset())
+                deciding = [k.key for k in rules.kinds
+                            if k.decides and urgent_by_kind.get(k.key, 0.0) >= rules.threshold - 1e-9]
+                if deciding:
+                    kind = deciding[0]
             else:
                 kind = self._learned_kind(state, total, best_sub)
             if kind == _SELF_HARM and rules.victim is not None and _threat_by_him(a.text or "".join(a.tokens)):
@@ -1566,7 +1585,10 @@ class Router:
         # "她才13岁", "堂妹才十四", "一名三岁男孩": the one she tells of is a child.
         other_age = _stated_age(said, _OTHER_AGE_RE) or _stated_age(said, _AGE_OF_CHILD_RE)
         other_minor = 0 < other_age < _ADULT_AGE
-        grown = child_age >= _ADULT_AGE or _MARRIED_CHILD_RE.search(said) is not None or (
+        # (A grown son named beside a little girl leaves her a child: "房东的儿子
+        # 二十多岁，老叫…小女孩去他屋".)
+        grown_by_age = child_age >= _ADULT_AGE and not any(w in said for w in _ALWAYS_YOUNG)
+        grown = grown_by_age or _MARRIED_CHILD_RE.search(said) is not None or (
             not 0 < child_age < _ADULT_AGE and not minor and not other_minor and _GROWN_CHILD_RE.search(said) is not None)
         her = child = adult = unnamed = nobody = 0.0
         present = False  # she is in the story as a person somewhere ("我带着娃躲在卧室")
@@ -1623,7 +1645,9 @@ class Router:
             # there ("他拿着菜刀在客厅转，我带着娃在卧室里"): violence in her
             # home, with the children beside her, is hers to report.
             return rule.from_kind if rule.from_kind in by_kind else kind
-        if minor or other_minor or any(w in whole for w in rule.child_words):
+        # (A child who does the harm, or is brought along by the one who does,
+        # is no victim named elsewhere: "带着他俩儿子来砸门".)
+        if minor or other_minor or any(w in _CHILD_AGENT_RE.sub("", whole) for w in rule.child_words):
             return rule.to_kind
         return kind
 
@@ -1727,6 +1751,13 @@ _THEN = "就"
 _THEN_REACH = 3
 
 
+def _own_death_imagined(m: _Match, tokens: list[str], clause_of: list[int]) -> bool:
+    """True if ``m`` is a self-harm term in a clause where she is the subject ("要是我死了")."""
+    if not any(h[0] == _URG and h[1] == _SELF_HARM for h in m.hits):
+        return False
+    return any(tokens[k].startswith(_SELF) and clause_of[k] == m.clause for k in range(m.end))
+
+
 def _after_then(tokens: list[str], clause_of: list[int], m: _Match) -> bool:
     """True if 就 comes at most _THEN_REACH words before the term, in its clause."""
     k = m.start - 1
@@ -1757,8 +1788,8 @@ def _has_victim(harm: HarmRule, m: _Match, tokens: list[str], clause_of: list[in
         tok = tokens[k]
         if tok in harm.passive:
             return True
-        if tok in harm.now and m.start - k <= 2:
-            return True  # 又打, 正在打, 又开始打: happening again, now
+        if tok in harm.now and (m.start - k == 1 or (m.start - k == 2 and tok != _AT)):
+            return True  # 又打, 正在打, 又开始打: happening again, now (not 在学校打)
         if tok in harm.disposal and k + 1 < m.start and tokens[k + 1].startswith(harm.objects):
             return True
         k -= 1
@@ -1771,6 +1802,8 @@ def _has_victim(harm: HarmRule, m: _Match, tokens: list[str], clause_of: list[in
     return False
 
 
+# 在 is "now" right before a verb (在打) and "at" before a place (在学校打).
+_AT = "在"
 # Words that may open her clause before "在" when she leaves out 我: "现在在
 # 高架桥上", "一个人坐在江边".
 _NO_SUBJECT = frozenset(("已经", "一个人", "一个", "人", "独自", "自己", "正", "还", "就"))
@@ -1838,7 +1871,7 @@ _GROWN_CHILD_RE = re.compile(r"(?:女儿|闺女|儿子)[^。！？!?\n]{0,12}?(?
 # A daughter or son told of as married is a grown-up: "闺女嫁到外地",
 # "女儿被她婆家锁在屋里", "女婿拿皮带抽她".
 _MARRIED_CHILD_RE = re.compile(r"(?:女儿|闺女|儿子)[^。！？!?\n]{0,30}?(?:嫁到|嫁给|嫁了|嫁过去|出嫁|婆家|女婿|她老公|她丈夫|她男人|儿媳|媳妇)"
-                               r"|(?:女婿|亲家)")
+                               r"|(?:女婿|亲家|孙媳妇|孙女婿)")
 # Verbs right after a self word that make her the one who sees or helps, not
 # the one hurt: "我帮她卷袖子", "我看他腿上全是血道子", "我问她怎么弄的".
 _OBSERVER_VERBS = ("帮", "问", "看", "发现", "听到", "听见", "注意到", "给她", "给他", "去敲", "陪")
@@ -1853,11 +1886,12 @@ _AGENT_ACTS = ("拿", "用", "把", "将", "对", "打", "抽", "掐", "踢", "�
                "经常", "就")
 # The kind of danger that is her own suicidal intent.
 _SELF_HARM = "self_harm"
+_SELF = "我"
 # He threatens to kill her, or all of them and himself: "他把煤气打开了，说大家
 # 一起死", "前夫…留话说我敢再找人就一起死", "他说要拉着我和娃一起喝农药",
 # "他说下次就彻底了结我". That is his violence, not her suicidal intent.
 _THREAT_BY_HIM_RE = re.compile(
-    r"(?:他|前夫|老公|丈夫|男人|对象|男朋友|孩子他爸|那个男的)[^。！？!?\n]{0,40}?"
+    r"(?:(?<!抱着)(?<!带着)他|前夫|老公|丈夫|男人|对象|男朋友|孩子他爸|那个男的)[^。！？!?\n]{0,40}?"
     r"(?:一起死|一块死|一起走|一起喝|一起跳|一起下去|同归于尽|全家一起|煤气|烧炭|了结我|了结了我|陪葬|谁也别想活)"
 )
 # Her own intent, said by her: then it stays with counselling.
@@ -1872,8 +1906,13 @@ def _threat_by_him(text: str) -> bool:
     return _THREAT_BY_HIM_RE.search(text) is not None and _OWN_INTENT_RE.search(text) is None
 
 
-# A child named as the one who does the harm: "儿子把她锁在", "儿子对我动手".
-_CHILD_AGENT_RE = re.compile(r"(?:儿子|女儿|闺女|孩子)(?:又|总|老|天天|经常|已经)?[把对将](?:她|我|他|老人|老娘|妈)")
+# Words that name a young child whoever else is named.
+_ALWAYS_YOUNG = ("小女孩", "小男孩", "小孩", "小姑娘", "婴儿", "宝宝", "幼儿", "小学生", "小娃", "女娃", "男娃",
+                 "小弟弟", "小妹妹", "幼儿园")
+# A child named as the one who does the harm: "儿子把她锁在", "儿子对我动手";
+# or brought along by the one who does it: "带着他俩儿子来砸门".
+_CHILD_AGENT_RE = re.compile(r"(?:儿子|女儿|闺女|孩子)(?:又|总|老|天天|经常|已经)?[把对将](?:她|我|他|老人|老娘|妈)"
+                             r"|带着(?:他|她)?(?:俩|两个|几个|三个)?(?:儿子|女儿|闺女|孩子)来")
 
 
 def _stated_age(text: str, pattern: re.Pattern) -> int:

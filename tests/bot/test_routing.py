@@ -379,7 +379,7 @@ def corpus_report(router: Router, path: Path):
 
 
 TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8",
-            "fresh9", "fresh10"]
+            "fresh9", "fresh10", "fresh11", "fresh12"]
 
 
 @pytest.mark.parametrize("name", TUNED_ON)
@@ -393,7 +393,9 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
     # held out until fresh7/fresh8 took their place, then tuned and trained on
     # in round 5; fresh7 (coercive control, the digital age) and fresh8 (the
     # people around her, particular lives) likewise in round 6; fresh9 (a
-    # crisis line's night shift) and fresh10 (the young) in round 8. How the
+    # crisis line's night shift) and fresh10 (the young) in round 8; fresh11
+    # (work and public places) and fresh12 (the countryside, older women) in
+    # round 9. How the
     # router does on an author it has not seen is measured by
     # bench/learned_cv.py and the held-out test below.
     report = corpus_report(router, CORPUS / f"{name}.jsonl")
@@ -403,7 +405,7 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
 
 def test_the_whole_labelled_corpus_meets_targets(router):
     # The issue's bar, on every message the router was tuned and trained on
-    # (2,820 by thirteen authors); each file is held to its own bar above.
+    # (3,220 by fifteen authors); each file is held to its own bar above.
     records = [record for name in TUNED_ON for record in load_labelled(CORPUS / f"{name}.jsonl")]
     report = evaluate(router, records)
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
@@ -455,16 +457,15 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 
 NEW_AUTHORS_MISS = pytest.mark.xfail(
-    reason="2026-11-21 (round 8, thirteen authors tuned on): urgent messages are still missed on new authors "
-    "(fresh11: macro-F1 0.904, urgent recall 35/40, precision 0.75; fresh12: 0.804, 40/40, 0.68: macro-F1 below 0.90)",
+    reason="2026-11-21 (round 9, fifteen authors tuned on): new authors are not all at the targets yet "
+    "(see data/corpus/README.md, round 9, for each file's figures)",
     strict=False,
 )
+HELD_OUT = ["fresh13", "fresh14", "fresh15", "fresh16"]
 
 
 # holdout (0.969, 21/21, precision 0.78 after round 8) is held to the targets outright.
-@pytest.mark.parametrize(
-    "name", ["holdout", pytest.param("fresh11", marks=NEW_AUTHORS_MISS), pytest.param("fresh12", marks=NEW_AUTHORS_MISS)]
-)
+@pytest.mark.parametrize("name", ["holdout", *(pytest.param(n, marks=NEW_AUTHORS_MISS) for n in HELD_OUT)])
 def test_held_out_corpora_meet_targets(router, name):
     # Never tuned on: they measure how the router generalises. Only the
     # figures are shown, never the messages, so nobody tunes on them.
@@ -664,7 +665,8 @@ ROUND_SEVEN_WEAK_PAST_AND_NEGATED_DANGER = [
     "text",
     [
         # one real danger word (0.8) inside an ordinary family story: the
-        # layer is heard at the eager offset (the shipped offset missed them)
+        # layer was heard at the eager offset (round 7); since round 9 the
+        # lexicon knows a raised fist and a threat to hurt her as well
         "最近家里因为买房的事一直在吵，今天他拿拳头比了比我，想问问你们",
         "我们结婚八年了，他脾气一直不太好，他说要让我受伤，想问问你们",
     ],
@@ -748,6 +750,71 @@ def test_round_eight_questions_and_small_talk_go_where_they_belong(router, text,
     assert (route.category, route.subcategory) == (category, subcategory), route.explanation
 
 
+# -- round 9: fresh11/fresh12's families (work and public places; the countryside) ---
+
+ROUND_NINE_URGENT = [
+    # groped in her bed at night, and she must sleep there again
+    ("宿舍里那个男的半夜趁我睡着摸上来，我今晚还得回去睡", "consultation", "anti_dv_law"),
+    # an old woman shut in a shed, the door barred from outside
+    ("俺娘八十多了，被她儿子搁在后院小屋里，门从外头插着，一天就给一顿饭", "consultation", "anti_dv_law"),
+    # a child gone in a crowd, carried off; a girl made to work off her fare
+    ("赶集的时候一转身儿子不见了，有人说看见个男的抱着个孩子上了车", "consultation", "policy_other"),
+    ("表哥带她到外地，说要在店里还路费，每天晚上出去见客人", "consultation", "policy_other"),
+    # trafficking decides the route even when beating and locking score more
+    ("我妹被人卖到山里给人当媳妇，天天挨打，门都锁着", "consultation", "policy_other"),
+    # children left alone for days; a child called to a man's room
+    ("对门两个孩子，大人好几天没回来了，孩子饿得直哭", "service", "children_in_difficulty"),
+    ("邻居老头老叫楼下小姑娘去他屋里，今天那孩子出来的时候在哭", "service", "children_in_difficulty"),
+    ("房东儿子三十岁了，刚才把楼下小女孩叫进屋锁上门，孩子在里面哭着喊不要", "service", "children_in_difficulty"),
+    # a letter left, the shroud shown, a rope over the beam
+    ("给闺女的信我写好了，放在抽屉里", "service", "counselling"),
+    ("活着没啥意思了，绳子都搭在梁上了", "service", "counselling"),
+    ("我妈今天突然跟我说存折放哪，寿衣在柜子里，我怕她做傻事", "service", "counselling"),
+    ("半夜抱着他站在窗边，总想抱着他一起跳下去", "service", "counselling"),
+    # her own death imagined ("要是我…") is the wish to die, not a question
+    ("要是我从楼上跳下去，大家是不是都清净了", "service", "counselling"),
+    # the sons he brings and a married grandson are not children hurt
+    ("大伯子带着他两个儿子来砸门，说再不搬就放火", "consultation", "anti_dv_law"),
+    ("孙媳妇怀孕七个月，我孙子昨天踢了她肚子一脚", "consultation", "anti_dv_law"),
+]
+
+ROUND_NINE_LOOKALIKES = [
+    "一提结婚他就推，说工作忙",  # 推 = puts it off
+    "楼上拿竹竿捅天花板，吵得我们睡不着",
+    "邻居把两家中间那道墙推了，说老墙早该扒了",
+    "楼上天天往下泼洗脚水，说了也不改",
+    "儿子把我养老金卡拿走了，我怕要回来伤了感情",
+    "腊月里村里杀年猪，请你们来吃杀猪菜",
+    "老母鸡让邻居给药死了，想让她赔",
+    "麦子叶子发黄，该打什么药",
+    "今年玉米才卖了一块钱一斤",
+    "救命这字太小了看不清",
+    "喇叭声音太小，后排听不见",
+    "我孙女十二，宫颈癌疫苗是在学校打还是去卫生院",
+    "上回被客户骚扰，我已经辞职了，可还是老做噩梦",
+    "原来那个老板动手动脚，我已经辞职了，想找律师告他",
+    "看到你们推文说被锁在家里也能求助，已经转给姐妹们了",
+    "如果有人想自杀，应该打什么电话",  # a "what if" about someone else
+]
+
+
+@pytest.mark.parametrize(
+    "text,category,subcategory",
+    [
+        ("我们公司想给困难妇女捐一批物资，找谁联系", "other", None),
+        ("二维码在哪，怎么关注你们", "other", None),
+        ("高价回收旧家电，上门收购", "other", None),
+        ("怀孕五个月，老板让我自己写辞职信走人，这合法吗", "consultation", "labour_maternity"),
+        ("宅基地被占了，想去法院告，不会写状子，能帮忙吗", "service", "legal_aid"),
+        ("丈夫在工地出了事故，家里断了收入，孩子还要上学", "service", "hardship_assistance"),
+        ("网上招海外客服月薪三万，这种是不是骗人出境的", "consultation", "policy_other"),
+    ],
+)
+def test_round_nine_questions_needs_and_small_talk_go_where_they_belong(router, text, category, subcategory):
+    route = router.route(text)
+    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+
+
 # -- one check for each kind of table above ---------------------------------------
 
 
@@ -760,6 +827,7 @@ def test_round_eight_questions_and_small_talk_go_where_they_belong(router, text,
         *ROUND_FIVE_DANGER,
         *ROUND_SIX_DANGER,
         *ROUND_EIGHT_URGENT,
+        *ROUND_NINE_URGENT,
     ],
 )
 def test_later_danger_families_are_urgent_and_go_where_they_are_handled(router, text, category, subcategory):
@@ -794,6 +862,7 @@ def test_danger_told_without_the_usual_words_is_urgent(router, text, subcategory
         *ROUND_SIX_LOOKALIKES,
         *ROUND_SEVEN_WEAK_PAST_AND_NEGATED_DANGER,
         *ROUND_EIGHT_EVERYDAY_LOOKALIKES,
+        *ROUND_NINE_LOOKALIKES,
     ],
 )
 def test_harmless_uses_of_danger_words_are_not_urgent(router, text):

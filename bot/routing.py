@@ -58,7 +58,7 @@ import yaml
 
 from .learned import CLASSES as LEARNED_CLASSES, LearnedModel
 from .segment import FastCut
-from .text import ConditionalTypo, Normaliser, fold, fold_script, is_clause_break, is_content, nfkc
+from .text import ConditionalTypo, Normaliser, blank_stickers, fold, fold_script, is_clause_break, is_content, nfkc
 
 __all__ = [
     "CATEGORIES",
@@ -981,7 +981,7 @@ class Router:
         norm = lex.normaliser
         index = lex.index
         nfkc_text = nfkc(text or "")
-        folded = norm.from_pinyin(fold_script(nfkc_text).lower())
+        folded = norm.from_pinyin(blank_stickers(fold_script(nfkc_text)).lower())
         aligned = len(folded) == len(nfkc_text)
 
         tokens: list[str] = []  # corrected content tokens
@@ -989,6 +989,7 @@ class Router:
         records: list[dict] | None = [] if detail else None
         rec_of_token: list[int] = []
         clause = 0
+        asked: set[int] = set()  # clauses that end with a question mark
         content_chars = 0
         pos = 0
         broke = True
@@ -1038,6 +1039,8 @@ class Router:
                     records.append(self._record(nfkc_text, folded, aligned, start, pos, fixed, [], clause))
             else:
                 if is_clause_break(tok) and not broke:
+                    if "?" in tok:
+                        asked.add(clause)
                     clause += 1
                     broke = True
                 elif not broke and any(ch in _LAUGH_EMOJI for ch in tok):
@@ -1107,7 +1110,7 @@ class Router:
         factors = None
         if matches or (state.learned is not None and any(marks)):
             factors = self._mark_time_and_negation(lex.urgent, matches, marks, tokens, clause_of, clause + 1,
-                                                   lex.urgent_words, state.learned is not None)
+                                                   lex.urgent_words, state.learned is not None, asked)
 
         if detail:
             for m in matches:
@@ -1142,6 +1145,7 @@ class Router:
     def _mark_time_and_negation(
         rules: UrgentRules, matches: list[_Match], marks: list[int], tokens: list[str],
         clause_of: list[int], nclauses: int, lex_urgent_words: frozenset[str], want_factors: bool = False,
+        asked: set[int] | frozenset[int] = frozenset(),
     ) -> list[float] | None:
         """Flag words in a past/hypothetical clause, and urgent terms that are negated.
 
@@ -1163,7 +1167,7 @@ class Router:
                 # A joke, a film, the news: not happening to her, even "now".
                 unreal[clause_of[k]] = True
                 any_past = True
-            else:
+            elif tokens[k] not in _PARTICLES:
                 plain[clause_of[k]] = True
             if bits & (_M_PAST | _M_HYPO):
                 has_past[clause_of[k]] |= bits & (_M_PAST | _M_HYPO)
@@ -1194,6 +1198,11 @@ class Router:
                     # Thanks for help she had before frames no story: what
                     # follows it is said now ("…存款我都转给我妹了").
                     state, age = has_past[c], (_PAST_CARRY if thanks[c] else 0)
+                elif state == _M_HYPO and c - 1 in asked and not _is_question(c, asked, tokens, clause_of):
+                    # A "what if" ends with its question: "保护令一般几天能
+                    # 下来？他说晚上回来要我好看" is a question, then now
+                    # (another question after it is still asking).
+                    state = 0
                 elif state:
                     # A story about the past runs on for a clause or two, not
                     # for the rest of the message.
@@ -1597,7 +1606,8 @@ class Router:
             toks = texts[c]
             text = "".join(toks)
             # A child who does the harm ("她儿子把她锁在…") is not its victim.
-            is_child = not grown and any(w in text for w in rule.child_words) and not _CHILD_AGENT_RE.search(text)
+            is_child = (not grown and any(w in text for w in rule.child_words) and not _CHILD_AGENT_RE.search(text)
+                        ) or _PARENT_HITS_RE.search(text) is not None
             is_her = _mentions_self(text, selves, rule.possessed_words)
             # (she is there even when frightened: "我带着娃躲着，好害怕")
             present = present or is_her or _mentions_self(text, selves, rule.possessed_words, _OBSERVER_VERBS)
@@ -1744,11 +1754,25 @@ def _clause_factors(rules: UrgentRules, matches: list[_Match], nclauses: int, pa
     return factors
 
 
+# Particles that leave a clause a joke marker alone ("开玩笑的啦", "哈哈哈啊").
+_PARTICLES = frozenset(("的", "啦", "了", "呢", "嘛", "哦", "呀", "吧", "啊", "哈", "嘿"))
 # Thanks: a past said in thanks ("谢谢你们以前帮过我") does not run on.
 _THANKS = ("谢谢", "感谢", "多谢")
 # The consequent of a condition: "要是…，他就杀了我", "敢报警就弄死你".
 _THEN = "就"
 _THEN_REACH = 3
+
+
+# Particles that end a question said without a question mark.
+_QUESTION_ENDS = ("吗", "呢", "么", "嘛")
+
+
+def _is_question(c: int, asked: set[int] | frozenset[int], tokens: list[str], clause_of: list[int]) -> bool:
+    """True if clause ``c`` ends with a question mark or a question particle."""
+    if c in asked:
+        return True
+    last = max((k for k, cl in enumerate(clause_of) if cl == c), default=None)
+    return last is not None and tokens[last].endswith(_QUESTION_ENDS)
 
 
 def _own_death_imagined(m: _Match, tokens: list[str], clause_of: list[int]) -> bool:
@@ -1906,6 +1930,9 @@ def _threat_by_him(text: str) -> bool:
     return _THREAT_BY_HIM_RE.search(text) is not None and _OWN_INTENT_RE.search(text) is None
 
 
+# A father or a step-parent hitting "him" or "her" is told of a child: "孩子
+# 偷偷打电话说爸爸用衣架打她".
+_PARENT_HITS_RE = re.compile(r"(?:爸爸|他爸|她爸|继父|后爸|后妈|继母)[^，。！？,.!?]{0,6}?(?:打|抽|踢|掐|烫)(?:他|她)")
 # Words that name a young child whoever else is named.
 _ALWAYS_YOUNG = ("小女孩", "小男孩", "小孩", "小姑娘", "婴儿", "宝宝", "幼儿", "小学生", "小娃", "女娃", "男娃",
                  "小弟弟", "小妹妹", "幼儿园")
@@ -1930,11 +1957,12 @@ def _stated_age(text: str, pattern: re.Pattern) -> int:
 
 
 def _in_clause(a: _Analysis, clause: int, words: frozenset[str]) -> bool:
-    """True if the clause or the two before it hold one of ``words`` (inside a
-    token too: 狗 in 小狗): "我家狗丢了，白色泰迪，在小区附近走丢的"."""
+    """True if the clause, the two before it or the one after hold one of
+    ``words`` (inside a token too: 狗 in 小狗): "我家狗丢了，白色泰迪，在小区附近
+    走丢的", "救命啊，明天就要交材料了"."""
     if len(a.clause_of) != len(a.tokens):
         return any(w in "".join(a.tokens) for w in words)
-    text = "".join(t for t, c in zip(a.tokens, a.clause_of, strict=True) if clause - 2 <= c <= clause)
+    text = "".join(t for t, c in zip(a.tokens, a.clause_of, strict=True) if clause - 2 <= c <= clause + 1)
     return any(w in text for w in words)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 __all__ = [
     "ConditionalTypo",
     "Normaliser",
+    "blank_stickers",
     "fold",
     "fold_script",
     "nfkc",
@@ -91,6 +92,18 @@ def nfkc(text: str) -> str:
     if unicodedata.is_normalized("NFKC", text):
         return text
     return unicodedata.normalize("NFKC", text)
+
+
+# WeChat sends its stickers inside a message as words in brackets ("[捂脸]",
+# "[偷笑]", "[流汗]"): they are emoji, not her words (捂 is also "smother").
+_STICKER_RE = re.compile(r"\[[\u4e00-\u9fff]{1,4}\]")
+
+
+def blank_stickers(text: str) -> str:
+    """WeChat's bracketed stickers blanked out (same length: offsets keep)."""
+    if "[" not in text:
+        return text
+    return _STICKER_RE.sub(lambda m: "[" + " " * (len(m.group()) - 2) + "]", text)
 
 
 def fold(text: str) -> str:

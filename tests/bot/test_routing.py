@@ -379,7 +379,7 @@ def corpus_report(router: Router, path: Path):
 
 
 TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8",
-            "fresh9", "fresh10", "fresh11", "fresh12"]
+            "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14"]
 
 
 @pytest.mark.parametrize("name", TUNED_ON)
@@ -395,7 +395,8 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
     # people around her, particular lives) likewise in round 6; fresh9 (a
     # crisis line's night shift) and fresh10 (the young) in round 8; fresh11
     # (work and public places) and fresh12 (the countryside, older women) in
-    # round 9. How the
+    # round 9; fresh13 (a county inbox's month) and fresh14 (voice input,
+    # cheap phones) in round 10. How the
     # router does on an author it has not seen is measured by
     # bench/learned_cv.py and the held-out test below.
     report = corpus_report(router, CORPUS / f"{name}.jsonl")
@@ -405,7 +406,7 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
 
 def test_the_whole_labelled_corpus_meets_targets(router):
     # The issue's bar, on every message the router was tuned and trained on
-    # (3,220 by fifteen authors); each file is held to its own bar above.
+    # (3,620 by seventeen authors); each file is held to its own bar above.
     records = [record for name in TUNED_ON for record in load_labelled(CORPUS / f"{name}.jsonl")]
     report = evaluate(router, records)
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
@@ -457,14 +458,14 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 
 NEW_AUTHORS_MISS = pytest.mark.xfail(
-    reason="2026-11-21 (round 9, fifteen authors tuned on): new authors are not all at the targets yet "
-    "(see data/corpus/README.md, round 9, for each file's figures)",
+    reason="2026-11-21 (round 10, seventeen authors tuned on): urgent messages are still missed on new authors "
+    "(fresh15: macro-F1 0.870, urgent recall 37/40, precision 0.80; fresh16: 0.892, 35/40, 0.76)",
     strict=False,
 )
-HELD_OUT = ["fresh13", "fresh14", "fresh15", "fresh16"]
+HELD_OUT = ["fresh15", "fresh16"]
 
 
-# holdout (0.969, 21/21, precision 0.78 after round 8) is held to the targets outright.
+# holdout (0.969, 21/21, precision 0.78 after rounds 8 and 10) is held to the targets outright.
 @pytest.mark.parametrize("name", ["holdout", *(pytest.param(n, marks=NEW_AUTHORS_MISS) for n in HELD_OUT)])
 def test_held_out_corpora_meet_targets(router, name):
     # Never tuned on: they measure how the router generalises. Only the
@@ -815,6 +816,52 @@ def test_round_nine_questions_needs_and_small_talk_go_where_they_belong(router, 
     assert (route.category, route.subcategory) == (category, subcategory), route.explanation
 
 
+# -- round 10: fresh13/fresh14's families (a county inbox's month; voice input, cheap phones) --
+
+ROUND_TEN_URGENT = [
+    # a "what if" ends with its question: what she says after it is now
+    ("离婚一般要多久？他晚上回来要我好看，菜刀就放在灶台上", "consultation", "anti_dv_law"),
+    # farewells: all arranged, a pet given away, goodbyes posted, one bottle of pills
+    ("家里的事我都交代好了，存折在抽屉里，以后麻烦帮我看着点儿子", "service", "counselling"),
+    ("她这两天在朋友圈发告别的话，把狗也送人了，电话也不接", "service", "counselling"),
+    ("欠的钱还不上了，实在不行我就一瓶药解决", "service", "counselling"),
+    # a roof or a balcony jieba cuts apart ("学校天/台上")
+    ("我在学校天台上，谁都不要我", "service", "counselling"),
+    ("我现在就在阳台上，是不是就不疼了", "service", "counselling"),
+    # a child on the phone: her father or a step-parent hits "her"
+    ("孩子刚才偷偷打电话给我哭，说爸爸用衣架打她", "service", "children_in_difficulty"),
+    # a sticker after danger changes nothing
+    ("他又打我了[流泪]", "consultation", "anti_dv_law"),
+]
+
+ROUND_TEN_LOOKALIKES = [
+    "拐卖妇女法律上怎么判？收买的人也要坐牢吗",  # a question after a question
+    "网上招聘会咋个进去 俺手机不会弄[捂脸]",  # WeChat's facepalm sticker, not 捂
+    "他说要收拾我，开玩笑的啦",  # a joke said as one
+    "今天崴了脚，疼死了",
+    "想死你们了，啥时候再来",
+    "救命，这天热死人了",
+    "救命啊，明天要交材料了还一个字没写",
+    "游戏账号被关小黑屋了，怎么解封",
+    "掰了一天苞谷，腰都直不起来",
+    "我女儿在学校被打了一针，说是疫苗",
+]
+
+
+@pytest.mark.parametrize(
+    "text,category,subcategory",
+    [
+        ("孩子爷爷奶奶把孩子接回老家，不让我见，想请人去说说", "mediation", "custody_dispute"),
+        ("看到报道说现在彩礼降了，好奇问问是真的吗", "other", None),
+        ("有人冒充妇联收报名费，大家别上当", "other", None),
+        ("闺女十五了谈恋爱了，咋跟她说", "service", "family_education"),
+    ],
+)
+def test_round_ten_questions_needs_and_small_talk_go_where_they_belong(router, text, category, subcategory):
+    route = router.route(text)
+    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+
+
 # -- one check for each kind of table above ---------------------------------------
 
 
@@ -828,6 +875,7 @@ def test_round_nine_questions_needs_and_small_talk_go_where_they_belong(router, 
         *ROUND_SIX_DANGER,
         *ROUND_EIGHT_URGENT,
         *ROUND_NINE_URGENT,
+        *ROUND_TEN_URGENT,
     ],
 )
 def test_later_danger_families_are_urgent_and_go_where_they_are_handled(router, text, category, subcategory):
@@ -863,6 +911,7 @@ def test_danger_told_without_the_usual_words_is_urgent(router, text, subcategory
         *ROUND_SEVEN_WEAK_PAST_AND_NEGATED_DANGER,
         *ROUND_EIGHT_EVERYDAY_LOOKALIKES,
         *ROUND_NINE_LOOKALIKES,
+        *ROUND_TEN_LOOKALIKES,
     ],
 )
 def test_harmless_uses_of_danger_words_are_not_urgent(router, text):

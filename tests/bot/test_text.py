@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.text import ConditionalTypo, Normaliser, fold, is_clause_break, is_content, t2s_table
+from bot.text import ConditionalTypo, Normaliser, blank_stickers, fold, is_clause_break, is_content, t2s_table
 
 
 def test_fold_turns_traditional_into_simplified():
@@ -71,3 +71,14 @@ def test_pinyin_phrases_become_characters_longest_first():
     assert norm.from_pinyin("bu xiang huo le, ta zou le") == "不想活了, 他zou le"
     assert norm.from_pinyin("hi") == "hi"  # one Latin word is never read as pinyin
     assert norm.from_pinyin("你好 ta") == "你好 ta"
+
+
+def test_wechat_stickers_are_blanked_and_offsets_kept():
+    text = "俺手机不会弄[捂脸]他又打我了[流泪]"
+    blanked = blank_stickers(text)
+    assert len(blanked) == len(text)
+    assert "捂" not in blanked and "流泪" not in blanked
+    assert blanked.startswith("俺手机不会弄[") and "他又打我了[" in blanked
+    # Her own words in other brackets, and Latin in square brackets, stay.
+    assert blank_stickers("【求助】他打我") == "【求助】他打我"
+    assert blank_stickers("[ok]") == "[ok]"

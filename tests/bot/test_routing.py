@@ -459,10 +459,11 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 NEW_AUTHORS_MISS = pytest.mark.xfail(
     reason="2026-11-21 (round 10, seventeen authors tuned on): urgent messages are still missed on new authors "
-    "(fresh15: macro-F1 0.870, urgent recall 37/40, precision 0.80; fresh16: 0.892, 35/40, 0.76)",
+    "(fresh15: macro-F1 0.870, urgent recall 37/40, precision 0.80; fresh16: 0.892, 35/40, 0.76; "
+    "fresh17: 0.856, 31/40, 0.76; fresh18: 0.893, 38/40, 0.83)",
     strict=False,
 )
-HELD_OUT = ["fresh15", "fresh16"]
+HELD_OUT = ["fresh15", "fresh16", "fresh17", "fresh18"]
 
 
 # holdout (0.969, 21/21, precision 0.78 after rounds 8 and 10) is held to the targets outright.

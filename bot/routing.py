@@ -1315,12 +1315,14 @@ class Router:
             seen.add(m.word)
             for role, cat, sub, w in m.hits:
                 if role == _URG:
-                    if m.boosted:
+                    if m.word in harmless and _in_clause(a, m.clause, harmless[m.word]) and not (
+                            rules.harm is not None and m.word in rules.harm.verbs
+                            and _object_after(rules.harm, m, a.tokens, a.clause_of)):
+                        w = 0.0  # 疫苗在哪打, 字打得慢, 狗走丢了, 练拳击被陪练打了一拳
+                    elif m.boosted:
                         edge = rules.edge
                         at_edge = edge is not None and m.word in edge.places
                         w = max(w, edge.strength if at_edge else rules.harm.strength)
-                    elif m.word in harmless and _in_clause(a, m.clause, harmless[m.word]):
-                        w = 0.0  # 疫苗在哪打, 字打得慢, 狗走丢了
                     eff = 0.0 if m.negated else w * (rules.past_factor if m.past else 1.0)
                     prev = best_urgent.get(m.word)
                     if prev is None or eff > prev[2]:
@@ -1597,7 +1599,10 @@ class Router:
         # (A grown son named beside a little girl leaves her a child: "房东的儿子
         # 二十多岁，老叫…小女孩去他屋".)
         grown_by_age = child_age >= _ADULT_AGE and not any(w in said for w in _ALWAYS_YOUNG)
-        grown = grown_by_age or _MARRIED_CHILD_RE.search(said) is not None or (
+        # "我婆婆八十多了，小儿子…": an old mother's sons and daughters are grown.
+        old_parent = _OLD_PARENT_RE.search(said) is not None and not any(
+            w in said for w in (*_ALWAYS_YOUNG, *_GRANDCHILDREN))
+        grown = grown_by_age or old_parent or _MARRIED_CHILD_RE.search(said) is not None or (
             not 0 < child_age < _ADULT_AGE and not minor and not other_minor and _GROWN_CHILD_RE.search(said) is not None)
         her = child = adult = unnamed = nobody = 0.0
         present = False  # she is in the story as a person somewhere ("我带着娃躲在卧室")
@@ -1760,7 +1765,7 @@ _PARTICLES = frozenset(("的", "啦", "了", "呢", "嘛", "哦", "呀", "吧", 
 _THANKS = ("谢谢", "感谢", "多谢")
 # The consequent of a condition: "要是…，他就杀了我", "敢报警就弄死你".
 _THEN = "就"
-_THEN_REACH = 3
+_THEN_REACH = 8
 
 
 # Particles that end a question said without a question mark.
@@ -1792,6 +1797,16 @@ def _after_then(tokens: list[str], clause_of: list[int], m: _Match) -> bool:
     return m.word.startswith(_THEN)
 
 
+def _object_after(harm: HarmRule, m: _Match, tokens: list[str], clause_of: list[int]) -> bool:
+    """Does a person follow the verb at ``m`` as its object (打我, 泼了我一身)?"""
+    c = m.clause
+    n = len(tokens)
+    k = m.end
+    while k < n and clause_of[k] == c and tokens[k] in harm.particles:
+        k += 1
+    return k < n and clause_of[k] == c and tokens[k].startswith(harm.objects)
+
+
 def _has_victim(harm: HarmRule, m: _Match, tokens: list[str], clause_of: list[int]) -> bool:
     """Does the harm verb at ``m`` have a person as its object?
 
@@ -1800,11 +1815,7 @@ def _has_victim(harm: HarmRule, m: _Match, tokens: list[str], clause_of: list[in
     word just before it counts too: 他又开始打了, 正在打.
     """
     c = m.clause
-    n = len(tokens)
-    k = m.end
-    while k < n and clause_of[k] == c and tokens[k] in harm.particles:
-        k += 1
-    if k < n and clause_of[k] == c and tokens[k].startswith(harm.objects):
+    if _object_after(harm, m, tokens, clause_of):
         return True
     k = m.start - 1
     lowest = m.start - harm.reach
@@ -1898,7 +1909,7 @@ _MARRIED_CHILD_RE = re.compile(r"(?:女儿|闺女|儿子)[^。！？!?\n]{0,30}?
                                r"|(?:女婿|亲家|孙媳妇|孙女婿)")
 # Verbs right after a self word that make her the one who sees or helps, not
 # the one hurt: "我帮她卷袖子", "我看他腿上全是血道子", "我问她怎么弄的".
-_OBSERVER_VERBS = ("帮", "问", "看", "发现", "听到", "听见", "注意到", "给她", "给他", "去敲", "陪")
+_OBSERVER_VERBS = ("帮", "问", "看", "发现", "听到", "听见", "注意到", "给她", "给他", "去敲", "陪", "是")
 # Her fear right after a self word is how she feels, not who is hurt: "我吓坏了"
 # beside "老板摸小女孩" leaves the child the victim.
 _FEAR_WORDS = ("吓坏", "吓得", "吓死", "好怕", "害怕", "很害怕", "好害怕", "担心", "很担心", "好担心")
@@ -1933,6 +1944,9 @@ def _threat_by_him(text: str) -> bool:
 # A father or a step-parent hitting "him" or "her" is told of a child: "孩子
 # 偷偷打电话说爸爸用衣架打她".
 _PARENT_HITS_RE = re.compile(r"(?:爸爸|他爸|她爸|继父|后爸|后妈|继母)[^，。！？,.!?]{0,6}?(?:打|抽|踢|掐|烫)(?:他|她)")
+# An old parent: "八十多了", "七十岁", "老太太"; her sons and daughters are grown.
+_OLD_PARENT_RE = re.compile(r"(?:[六七八九]十|[6-9]\d)多?(?:岁|了)|老太太|老母亲|老娘|老父亲|老爷子")
+_GRANDCHILDREN = ("孙子", "孙女", "外孙", "重孙")
 # Words that name a young child whoever else is named.
 _ALWAYS_YOUNG = ("小女孩", "小男孩", "小孩", "小姑娘", "婴儿", "宝宝", "幼儿", "小学生", "小娃", "女娃", "男娃",
                  "小弟弟", "小妹妹", "幼儿园")

@@ -379,7 +379,7 @@ def corpus_report(router: Router, path: Path):
 
 
 TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8",
-            "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14"]
+            "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15", "fresh16"]
 
 
 @pytest.mark.parametrize("name", TUNED_ON)
@@ -396,7 +396,8 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
     # crisis line's night shift) and fresh10 (the young) in round 8; fresh11
     # (work and public places) and fresh12 (the countryside, older women) in
     # round 9; fresh13 (a county inbox's month) and fresh14 (voice input,
-    # cheap phones) in round 10. How the
+    # cheap phones) in round 10; fresh15 (mediation's villages) and fresh16
+    # (danger told obliquely) in round 12. How the
     # router does on an author it has not seen is measured by
     # bench/learned_cv.py and the held-out test below.
     report = corpus_report(router, CORPUS / f"{name}.jsonl")
@@ -406,7 +407,7 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
 
 def test_the_whole_labelled_corpus_meets_targets(router):
     # The issue's bar, on every message the router was tuned and trained on
-    # (3,620 by seventeen authors); each file is held to its own bar above.
+    # (4,020 by nineteen authors); each file is held to its own bar above.
     records = [record for name in TUNED_ON for record in load_labelled(CORPUS / f"{name}.jsonl")]
     report = evaluate(router, records)
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
@@ -458,15 +459,14 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 
 NEW_AUTHORS_MISS = pytest.mark.xfail(
-    reason="2026-11-21 (round 10, seventeen authors tuned on): urgent messages are still missed on new authors "
-    "(fresh15: macro-F1 0.870, urgent recall 37/40, precision 0.80; fresh16: 0.892, 35/40, 0.76; "
-    "fresh17: 0.856, 31/40, 0.76; fresh18: 0.893, 38/40, 0.83)",
+    reason="2026-11-21 (round 12, nineteen authors tuned on): urgent messages are still missed on new authors "
+    "(fresh17: macro-F1 0.861, urgent recall 31/40, precision 0.76; fresh18: 0.893, 38/40, 0.84)",
     strict=False,
 )
-HELD_OUT = ["fresh15", "fresh16", "fresh17", "fresh18"]
+HELD_OUT = ["fresh17", "fresh18"]
 
 
-# holdout (0.969, 21/21, precision 0.78 after rounds 8 and 10) is held to the targets outright.
+# holdout (0.969, 21/21, precision 0.81 after round 12) is held to the targets outright.
 @pytest.mark.parametrize("name", ["holdout", *(pytest.param(n, marks=NEW_AUTHORS_MISS) for n in HELD_OUT)])
 def test_held_out_corpora_meet_targets(router, name):
     # Never tuned on: they measure how the router generalises. Only the
@@ -863,6 +863,56 @@ def test_round_ten_questions_needs_and_small_talk_go_where_they_belong(router, t
     assert (route.category, route.subcategory) == (category, subcategory), route.explanation
 
 
+# -- round 12: fresh15/fresh16's families (mediation's villages; danger told obliquely) --
+
+ROUND_TWELVE_URGENT = [
+    # tied or chained; an old mother's son is a grown-up, not a child hurt
+    ("我婆婆七十多了，大儿子嫌她烦，拿铁链子把她拴在柴房里", "consultation", "anti_dv_law"),
+    ("邻居家那个傻闺女才十二，被她爹用链子拴在院子里", "service", "children_in_difficulty"),
+    ("隔壁买了个媳妇，白天用铁链拴着", "consultation", "policy_other"),
+    # a threat after 就, further on in its clause; a house to be set alight
+    ("他说我要是敢离婚，他就先去把我娘家房子点了", "consultation", "anti_dv_law"),
+    # a woman kept in, the windows boarded up
+    ("我妹是聋哑人，嫁过去以后婆家不让她出门，窗户都用木板钉上了", "consultation", "anti_dv_law"),
+    # "我是…" introduces her; it does not put her where the danger is
+    ("我是村里的调解员，有个留守娃跟爷爷过，爷爷喝了酒就拿棍子打，身上青一块紫一块", "service", "children_in_difficulty"),
+    # a child shut in a dark room without food
+    ("他把六岁的儿子关小黑屋，一整天不给饭", "service", "children_in_difficulty"),
+    # farewells: a letter, the child entrusted, the last message
+    ("信给孩子写好了，压在她书包里", "service", "counselling"),
+    ("孩子已经托给我妈了，我要走了", "service", "counselling"),
+    ("微信都清空了，这是最后一条", "service", "counselling"),
+]
+
+ROUND_TWELVE_LOOKALIKES = [
+    "练拳击被陪练打了一拳，鼻子青了",  # a boxing class, though 被 makes 打 a blow she took
+    "邻居家拴着的狗老冲孩子叫",
+    "工资被拖了半年，想找律师",
+    "他从不动手，就是嗓门大",
+    "婆家扣着我的嫁妆不给",
+    "侄子爸妈都不在了，现在跟着我过",
+    "杀鸡的时候鸡跑了，满院子追",
+    "锄地锄出一条蛇，吓得我锄头都扔了",
+    "前妻在亲戚里说我虐待孩子，根本没有",
+    "在婆家吃撑了，救命",
+    "我在游戏里被人杀了八次，救命",
+]
+
+
+@pytest.mark.parametrize(
+    "text,category,subcategory",
+    [
+        ("法律上几个子女是不是都有赡养义务", "consultation", "policy_other"),
+        ("离婚协议签了又反悔，不肯去民政局，想请人跟他谈", "mediation", "divorce_dispute"),
+        ("本公司承接讨债业务，绝对保密", "other", None),
+        ("今天村里唱大戏，热闹得很", "other", None),
+    ],
+)
+def test_round_twelve_questions_needs_and_small_talk_go_where_they_belong(router, text, category, subcategory):
+    route = router.route(text)
+    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+
+
 # -- one check for each kind of table above ---------------------------------------
 
 
@@ -877,6 +927,7 @@ def test_round_ten_questions_needs_and_small_talk_go_where_they_belong(router, t
         *ROUND_EIGHT_URGENT,
         *ROUND_NINE_URGENT,
         *ROUND_TEN_URGENT,
+        *ROUND_TWELVE_URGENT,
     ],
 )
 def test_later_danger_families_are_urgent_and_go_where_they_are_handled(router, text, category, subcategory):
@@ -913,6 +964,7 @@ def test_danger_told_without_the_usual_words_is_urgent(router, text, subcategory
         *ROUND_EIGHT_EVERYDAY_LOOKALIKES,
         *ROUND_NINE_LOOKALIKES,
         *ROUND_TEN_LOOKALIKES,
+        *ROUND_TWELVE_LOOKALIKES,
     ],
 )
 def test_harmless_uses_of_danger_words_are_not_urgent(router, text):

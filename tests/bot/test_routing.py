@@ -317,6 +317,7 @@ def test_lexicon_uses_exactly_the_corpus_taxonomy(router):
         ("  consultation:\n    label: 咨询\n", "  advice:\n    label: 咨询\n", "advice", "unknown category 'advice'"),
         ("route: service/counselling", "route: service/yoga", "yoga", "is not a known category/subcategory"),
         ("threshold: 0.5\n", "threshold: high\n", "threshold: high", "threshold must be a number"),
+        ("decides: true", "decides: maybe", "decides: maybe", "trafficking.decides must be true or false"),
     ],
 )
 def test_broken_lexicon_is_refused_naming_file_and_line(tmp_path, old, new, needle, message):
@@ -779,6 +780,16 @@ ROUND_NINE_URGENT = [
     ("大伯子带着他两个儿子来砸门，说再不搬就放火", "consultation", "anti_dv_law"),
     ("孙媳妇怀孕七个月，我孙子昨天踢了她肚子一脚", "consultation", "anti_dv_law"),
 ]
+
+def test_trafficking_decides_its_route_even_when_the_beating_weighs_more():
+    text = "我表妹被卖到山里给人当媳妇，天天被打得鼻青脸肿，还锁在屋里"
+    shipped = Router(Lexicon.parse(LEXICON_TEXT), DEFAULT_USERDICT, learned=None)
+    assert shipped.route(text).subcategory == "policy_other", shipped.route(text).explanation
+    # Without `decides` the larger sum (the beating, the locked door) would take it.
+    plain = Router(Lexicon.parse(LEXICON_TEXT.replace("decides: true", "decides: false")), DEFAULT_USERDICT,
+                   learned=None)
+    assert plain.route(text).subcategory == "anti_dv_law", plain.route(text).explanation
+
 
 ROUND_NINE_LOOKALIKES = [
     "一提结婚他就推，说工作忙",  # 推 = puts it off

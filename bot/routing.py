@@ -137,9 +137,9 @@ class UrgentKind:
     category: str
     subcategory: str
     terms: Mapping[str, float]
-    # Once its own words reach the trigger, this kind decides the route,
-    # whatever else scores more: trafficking is told with the beating and
-    # the locked door that come with it, and is still trafficking.
+    # Once its own words reach the trigger, this kind decides the route over
+    # violence however much that scores: trafficking is told with the beating
+    # and the locked door that come with it, and is still trafficking.
     decides: bool = False
 
 
@@ -421,7 +421,7 @@ _EDGE_KEYS = {"places", "at", "everyday", "strength", "reach"}
 _HARM_KEYS = {"verbs", "objects", "particles", "passive", "disposal", "now", "strength", "reach"}
 _VICTIM_KEYS = {"from", "to", "child_words", "self_words", "possessed_words", "adult_words"}
 _KIND_KEYS = {"label", "route", "terms", "decides"}
-_NORM_KEYS = {"typos", "fillers", "pinyin"}
+_NORM_KEYS = {"typos", "fillers", "pinyin", "english"}
 _INT_TAG = "tag:yaml.org,2002:int"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
@@ -793,14 +793,19 @@ class _LexiconParser:
         fillers: frozenset[str] = frozenset()
         if "fillers" in items:
             fillers = self.words(items["fillers"][1], "normalisation.fillers", {})
+        # Toneless pinyin and plain English are read the same way: runs of
+        # two or more Latin words, longest listed phrase first.
         pinyin: dict[str, str] = {}
-        if "pinyin" in items:
-            pnode = items["pinyin"][1]
-            for raw, (knode, vnode) in self.mapping(pnode, "normalisation.pinyin").items():
+        for table in ("pinyin", "english"):
+            if table not in items:
+                continue
+            for raw, (knode, vnode) in self.mapping(items[table][1], f"normalisation.{table}").items():
                 key = " ".join(fold(str(raw)).split())
                 if not key or not key.isascii() or not all(s.isalpha() for s in key.split()):
-                    raise self.error(knode, f"pinyin {raw!r} must be Latin syllables separated by spaces")
-                pinyin[key] = self.word(vnode, f"pinyin {raw!r}")
+                    raise self.error(knode, f"{table} {raw!r} must be Latin words separated by spaces")
+                if key in pinyin:
+                    raise self.error(knode, f"{table} {raw!r} is listed twice (pinyin and english share one table)")
+                pinyin[key] = self.word(vnode, f"{table} {raw!r}")
         return typos, conditional, fillers, pinyin
 
 
@@ -1295,6 +1300,7 @@ class Router:
         cue: dict[str, float] = {}
         cat_kw: dict[str, float] = {}
         sub_kw: dict[tuple[str, str], float] = {}
+        named: dict[tuple[str, str], float] = {}  # each route's strongest word, at full weight
         # Evidence per category/subcategory as (word, weight) for explanation.
         sub_words: dict[tuple[str, str], dict[str, float]] = {}
         cue_words: dict[str, list] = {}
@@ -1331,11 +1337,13 @@ class Router:
                 if not first:
                     continue
                 if role == _KW:
+                    key = (cat, sub)
+                    if w > named.get(key, 0.0):
+                        named[key] = w
                     if m.background:
                         # Background ("以前受过家暴") says less about what she
                         # needs now than the rest of the message.
                         w *= lex.background_factor
-                    key = (cat, sub)
                     sub_kw[key] = sub_kw.get(key, 0.0) + w
                     _add_word(sub_words, key, m.word, w)
                 elif role == _CUE:
@@ -1439,9 +1447,12 @@ class Router:
                 kind = max(urgent_by_kind, key=lambda k: (urgent_by_kind[k], -order[k]))
                 kind = self._victim_kind(rules.victim, kind, urgent_by_kind, clause_eff, a,
                                          rules.harm.passive if rules.harm else frozenset())
+                # A deciding kind (trafficking) takes the route from the
+                # violence told with it, never from her wish to die.
+                beaten = rules.victim is None or kind in (rules.victim.from_kind, rules.victim.to_kind)
                 deciding = [k.key for k in rules.kinds
                             if k.decides and urgent_by_kind.get(k.key, 0.0) >= rules.threshold - 1e-9]
-                if deciding:
+                if deciding and beaten:
                     kind = deciding[0]
             else:
                 kind = self._learned_kind(state, total, best_sub)
@@ -1499,7 +1510,8 @@ class Router:
             # _NAMES_IT, e.g. 家暴) goes where violence is handled even when
             # she asks for mediation and the danger is not urgent.
             dv = state.route_of_kind.get(rules.victim.from_kind)
-            if dv is not None and sub_kw.get(dv, 0.0) >= _NAMES_IT:
+            # (Named in the past too: "上个月推了她一把…想请你们劝她回来".)
+            if dv is not None and max(sub_kw.get(dv, 0.0), named.get(dv, 0.0)) >= _NAMES_IT:
                 category, subcategory = dv
         confidence = round(max(0.0, min(1.0, confidence)), 3)
 
@@ -1880,10 +1892,10 @@ _AGE = r"(\d{1,2}|[一二两三四五六七八九]?十[一二三四五六七八�
 # An age said of the child she names: "女儿今年二十六", "儿子都三十了".
 _CHILD_AGE_RE = re.compile(r"(?:女儿|儿子|闺女|孩子)(?:今年|都|已经|快|才|刚|[,，])*" + _AGE + r"(?![个块元万斤天年月次分号楼层口])")
 # An age she gives of herself: "我14岁", "我才十四", "我今年十三岁"; the young
-# leave 岁 out ("我14 继父…", "我16 我爸妈…"): two digits from 10 to 17 that no
+# leave 岁 out ("我14 继父…", "我今年十五 我爸…"): 10 to 17 (十一 to 十七) that no
 # unit follows ("我12点下班", "我15号去" are no age).
 _SELF_AGE_RE = re.compile(r"(?:^|[^的])我(?:今年|才|只有|刚|刚满|已经|[,，])*(?:" + _AGE + r"(?:岁|周岁)"
-                          r"|(1[0-7])(?![\d个块元万斤天年月次分号楼层口点多岁周:：.]))")
+                          r"|(1[0-7]|十[一二三四五六七])(?![\d个块元万斤天年月次分号楼层口点多岁周:：.]))")
 # ... or her school year: "我初二", "我才高一", "我读五年级" (not "我是初二学生的家长").
 _SELF_SCHOOL_RE = re.compile(r"(?:^|[^的])我(?:今年|才|只有|刚|还|在|是|上|读|正在读|刚上)*"
                              r"(?:初[一二三]|高[一二三]|[一二三四五六]年级|小学生|初中生|高中生|中学生|初中|小学)"

@@ -318,6 +318,8 @@ def test_lexicon_uses_exactly_the_corpus_taxonomy(router):
         ("route: service/counselling", "route: service/yoga", "yoga", "is not a known category/subcategory"),
         ("threshold: 0.5\n", "threshold: high\n", "threshold: high", "threshold must be a number"),
         ("decides: true", "decides: maybe", "decides: maybe", "trafficking.decides must be true or false"),
+        ("    my husband: 我老公,", "    my-husband: 我老公,", "my-husband", "english 'my-husband' must be Latin words"),
+        ("    my husband: 我老公,", "    ta: 他, my husband: 我老公,", "    ta: 他, my", "listed twice"),
     ],
 )
 def test_broken_lexicon_is_refused_naming_file_and_line(tmp_path, old, new, needle, message):
@@ -380,7 +382,8 @@ def corpus_report(router: Router, path: Path):
 
 
 TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8",
-            "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15", "fresh16"]
+            "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15", "fresh16",
+            "fresh17", "fresh18"]
 
 
 @pytest.mark.parametrize("name", TUNED_ON)
@@ -398,7 +401,8 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
     # (work and public places) and fresh12 (the countryside, older women) in
     # round 9; fresh13 (a county inbox's month) and fresh14 (voice input,
     # cheap phones) in round 10; fresh15 (mediation's villages) and fresh16
-    # (danger told obliquely) in round 12. How the
+    # (danger told obliquely) in round 12; fresh17 (second-language Chinese)
+    # and fresh18 (men, referral notes) in round 13. How the
     # router does on an author it has not seen is measured by
     # bench/learned_cv.py and the held-out test below.
     report = corpus_report(router, CORPUS / f"{name}.jsonl")
@@ -408,7 +412,7 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
 
 def test_the_whole_labelled_corpus_meets_targets(router):
     # The issue's bar, on every message the router was tuned and trained on
-    # (4,020 by nineteen authors); each file is held to its own bar above.
+    # (4,420 by twenty-one authors); each file is held to its own bar above.
     records = [record for name in TUNED_ON for record in load_labelled(CORPUS / f"{name}.jsonl")]
     report = evaluate(router, records)
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
@@ -460,14 +464,14 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 
 NEW_AUTHORS_MISS = pytest.mark.xfail(
-    reason="2026-11-21 (round 12, nineteen authors tuned on): urgent messages are still missed on new authors "
-    "(fresh17: macro-F1 0.861, urgent recall 31/40, precision 0.76; fresh18: 0.893, 38/40, 0.84)",
+    reason="2026-11-21 (round 13, twenty-one authors tuned on): urgent messages are still missed on new authors "
+    "(fresh19: macro-F1 0.930, urgent recall 37/40, precision 0.90; fresh20: 0.860, 39/40, 0.78)",
     strict=False,
 )
-HELD_OUT = ["fresh17", "fresh18"]
+HELD_OUT = ["fresh19", "fresh20"]
 
 
-# holdout (0.969, 21/21, precision 0.81 after round 12) is held to the targets outright.
+# holdout (0.975, 21/21, precision 0.84 after round 13) is held to the targets outright.
 @pytest.mark.parametrize("name", ["holdout", *(pytest.param(n, marks=NEW_AUTHORS_MISS) for n in HELD_OUT)])
 def test_held_out_corpora_meet_targets(router, name):
     # Never tuned on: they measure how the router generalises. Only the
@@ -924,6 +928,62 @@ def test_round_twelve_questions_needs_and_small_talk_go_where_they_belong(router
     assert (route.category, route.subcategory) == (category, subcategory), route.explanation
 
 
+# -- round 13: fresh17/fresh18's families (second-language Chinese and English; men, referral notes) --
+
+ROUND_THIRTEEN_URGENT = [
+    # plain English, as foreign wives write it when Chinese fails them
+    ("my husband hit me, door locked from outside", "consultation", "anti_dv_law"),
+    ("he choke my neck last night and say next time kill me", "consultation", "anti_dv_law"),
+    ("how to die no pain", "service", "counselling"),
+    # simple Chinese: a threat to burn her, brought against her will and "in debt"
+    ("他说明天回来就把我烧了", "consultation", "anti_dv_law"),
+    ("我不是自己愿意来的，他们说我欠他们钱，要给一个老男人做老婆", "consultation", "policy_other"),
+    # a shopkeeper who calls little girls in with sweets
+    ("小卖部老板老叫小女孩进去，给糖，然后关门", "service", "children_in_difficulty"),
+    # farewells; wishing for an accident
+    ("以后不用麻烦谁了，孩子送到我妈那里了", "service", "counselling"),
+    ("孩子的东西我都收拾好了，给我妈的信也写了", "service", "counselling"),
+    ("最近老想着要是出个车祸就好了", "service", "counselling"),
+    # trafficking words do not take her wish to die from counselling
+    ("我回不去越南，没有家。信我已经写好了", "service", "counselling"),
+    # referral notes, written in the third person
+    ("村委会报告：村民李某（女）长期被丈夫限制外出，邻居夜里听到呼救", "consultation", "anti_dv_law"),
+    ("学校报告：初二女生被家长带往外省定亲，已收取对方钱款", "consultation", "policy_other"),
+    ("医院社工报告：患儿（男，3岁）多处骨折，家长解释前后矛盾", "service", "children_in_difficulty"),
+    # the young give their age in characters; "我们楼里" is a place, not her
+    ("我今年十五，我爸喝了酒就拿皮带抽我", "service", "children_in_difficulty"),
+    ("我们楼里有个小姑娘胳膊上老有伤，她说她妈拿针扎她", "service", "children_in_difficulty"),
+]
+
+ROUND_THIRTEEN_LOOKALIKES = [
+    "离婚以后我想回老家，可以带孩子一起走吗",
+    "我要杀了这只蚊子，一晚上没睡",
+    "手机被偷了，这是新号码",
+    "我家猫被关在柜子里一整天",
+    "以前被他打过，已经离婚两年了，想问报警记录还能不能调出来，打财产官司要用",
+    "我每个月按时打抚养费，她还要我出补课费",
+    "孩子老把打死你挂嘴边，是看动画片学的吗",
+    "今天加班到十点，老板这是要杀了我",
+    "婆婆说我是买来的，天天说给邻居听",
+    "can you help me find a job",
+    "12338转办：双方协议离婚，经询问无家暴情形，请安排调解",
+]
+
+
+@pytest.mark.parametrize(
+    "text,category,subcategory",
+    [
+        ("I feel lonely here, is there counselling in English", "service", "counselling"),
+        ("上个月推了她一把，她就回娘家了，想请你们劝她回来", "consultation", "anti_dv_law"),
+        ("结婚证他妈妈收着不给，他也不去民政局，请你们帮忙说说他", "mediation", "divorce_dispute"),
+        ("你们可以帮我翻译一个文件吗", "other", None),
+    ],
+)
+def test_round_thirteen_questions_needs_and_small_talk_go_where_they_belong(router, text, category, subcategory):
+    route = router.route(text)
+    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+
+
 # -- one check for each kind of table above ---------------------------------------
 
 
@@ -939,6 +999,7 @@ def test_round_twelve_questions_needs_and_small_talk_go_where_they_belong(router
         *ROUND_NINE_URGENT,
         *ROUND_TEN_URGENT,
         *ROUND_TWELVE_URGENT,
+        *ROUND_THIRTEEN_URGENT,
     ],
 )
 def test_later_danger_families_are_urgent_and_go_where_they_are_handled(router, text, category, subcategory):
@@ -976,6 +1037,7 @@ def test_danger_told_without_the_usual_words_is_urgent(router, text, subcategory
         *ROUND_NINE_LOOKALIKES,
         *ROUND_TEN_LOOKALIKES,
         *ROUND_TWELVE_LOOKALIKES,
+        *ROUND_THIRTEEN_LOOKALIKES,
     ],
 )
 def test_harmless_uses_of_danger_words_are_not_urgent(router, text):

@@ -51,6 +51,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -1598,7 +1599,7 @@ class Router:
         texts: dict[int, list[str]] = {}
         for tok, c in zip(a.tokens, a.clause_of, strict=True):
             texts.setdefault(c, []).append(tok)
-        selves = sorted(rule.self_words, key=len, reverse=True)
+        selves = tuple(sorted(rule.self_words, key=len, reverse=True))
         whole = "".join(a.tokens)
         # "我女儿今年二十六": the child she names is grown up. "我14岁": she
         # who writes is a child, so what happens to her happens to a child.
@@ -2007,27 +2008,28 @@ def _adult_agent(text: str, adults: frozenset[str]) -> bool:
     return found
 
 
-def _mentions_self(text: str, selves: list[str], possessed: frozenset[str],
+def _mentions_self(text: str, selves: tuple[str, ...], possessed: frozenset[str],
                    observers: tuple[str, ...] = _OBSERVER_VERBS + _FEAR_WORDS) -> bool:
     """True if she is in the clause as a person ("打我", "我和孩子"), not only
     as an owner ("我老公", "我女儿"), as the one who sees or helps
     ("我帮她卷袖子", "我看他腿上…", "我在楼下看到…") or who is frightened
-    ("我吓坏了")."""
-    longest = max((len(w) for w in possessed), default=0)
-    i, n = 0, len(text)
-    while i < n:
-        for sw in selves:
-            if text.startswith(sw, i):
-                rest = text[i + len(sw): i + len(sw) + longest]
-                ahead = text[i + len(sw): i + len(sw) + _WITNESS_REACH]
-                if (not any(rest.startswith(w) for w in possessed) and not rest.startswith(observers)
-                        and not any(v in ahead for v in _WITNESS_VERBS)):
-                    return True
-                i += len(sw)
-                break
-        else:
-            i += 1
+    ("我吓坏了"). ``selves`` longest first."""
+    pattern, owned, longest = _self_scan(selves, possessed)
+    for m in pattern.finditer(text):
+        end = m.end()
+        rest = text[end: end + longest]
+        if (not rest.startswith(owned) and not rest.startswith(observers)
+                and not any(v in text[end: end + _WITNESS_REACH] for v in _WITNESS_VERBS)):
+            return True
     return False
+
+
+@lru_cache(maxsize=8)
+def _self_scan(selves: tuple[str, ...], possessed: frozenset[str]) -> tuple[re.Pattern, tuple[str, ...], int]:
+    """The self words as one pattern (longest first), the owned words as a
+    tuple for str.startswith, and the longest owned word's length."""
+    pattern = re.compile("|".join(map(re.escape, selves)) or "(?!)")
+    return pattern, tuple(possessed), max((len(w) for w in possessed), default=0)
 
 
 def _add_word(table: dict, key: tuple, word: str, weight: float) -> None:

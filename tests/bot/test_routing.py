@@ -741,20 +741,15 @@ ROUND_EIGHT_EVERYDAY_LOOKALIKES = [
     ]
 
 
-@pytest.mark.parametrize(
-    "text,category,subcategory",
-    [
-        ("婚前检查现在还免费吗", "consultation", "policy_other"),
-        ("电视上说拐卖妇女判得很重，那买的人判几年", "consultation", "policy_other"),
-        ("孩子十二岁了说想跟我，法院会听孩子的意见吗", "consultation", "custody_support"),
-        ("我在写一篇反家暴法的课程论文，能推荐几本参考书吗", "other", None),
-        ("有没有人一起组队备考六级", "other", None),
-        ("早安，每天一句正能量", "other", None),
-    ],
-)
-def test_round_eight_questions_and_small_talk_go_where_they_belong(router, text, category, subcategory):
-    route = router.route(text)
-    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+# Questions, needs and small talk that round eight found misrouted.
+ROUND_EIGHT_ROUTES = [
+    ("婚前检查现在还免费吗", "consultation", "policy_other"),
+    ("电视上说拐卖妇女判得很重，那买的人判几年", "consultation", "policy_other"),
+    ("孩子十二岁了说想跟我，法院会听孩子的意见吗", "consultation", "custody_support"),
+    ("我在写一篇反家暴法的课程论文，能推荐几本参考书吗", "other", None),
+    ("有没有人一起组队备考六级", "other", None),
+    ("早安，每天一句正能量", "other", None),
+]
 
 
 # -- round 9: fresh11/fresh12's families (work and public places; the countryside) ---
@@ -815,21 +810,16 @@ ROUND_NINE_LOOKALIKES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "text,category,subcategory",
-    [
-        ("我们公司想给困难妇女捐一批物资，找谁联系", "other", None),
-        ("二维码在哪，怎么关注你们", "other", None),
-        ("高价回收旧家电，上门收购", "other", None),
-        ("怀孕五个月，老板让我自己写辞职信走人，这合法吗", "consultation", "labour_maternity"),
-        ("宅基地被占了，想去法院告，不会写状子，能帮忙吗", "service", "legal_aid"),
-        ("丈夫在工地出了事故，家里断了收入，孩子还要上学", "service", "hardship_assistance"),
-        ("网上招海外客服月薪三万，这种是不是骗人出境的", "consultation", "policy_other"),
-    ],
-)
-def test_round_nine_questions_needs_and_small_talk_go_where_they_belong(router, text, category, subcategory):
-    route = router.route(text)
-    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+# Questions, needs and small talk that round nine found misrouted.
+ROUND_NINE_ROUTES = [
+    ("我们公司想给困难妇女捐一批物资，找谁联系", "other", None),
+    ("二维码在哪，怎么关注你们", "other", None),
+    ("高价回收旧家电，上门收购", "other", None),
+    ("怀孕五个月，老板让我自己写辞职信走人，这合法吗", "consultation", "labour_maternity"),
+    ("宅基地被占了，想去法院告，不会写状子，能帮忙吗", "service", "legal_aid"),
+    ("丈夫在工地出了事故，家里断了收入，孩子还要上学", "service", "hardship_assistance"),
+    ("网上招海外客服月薪三万，这种是不是骗人出境的", "consultation", "policy_other"),
+]
 
 
 # -- round 10: fresh13/fresh14's families (a county inbox's month; voice input, cheap phones) --
@@ -864,18 +854,13 @@ ROUND_TEN_LOOKALIKES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "text,category,subcategory",
-    [
-        ("孩子爷爷奶奶把孩子接回老家，不让我见，想请人去说说", "mediation", "custody_dispute"),
-        ("看到报道说现在彩礼降了，好奇问问是真的吗", "other", None),
-        ("有人冒充妇联收报名费，大家别上当", "other", None),
-        ("闺女十五了谈恋爱了，咋跟她说", "service", "family_education"),
-    ],
-)
-def test_round_ten_questions_needs_and_small_talk_go_where_they_belong(router, text, category, subcategory):
-    route = router.route(text)
-    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+# Questions, needs and small talk that round ten found misrouted.
+ROUND_TEN_ROUTES = [
+    ("孩子爷爷奶奶把孩子接回老家，不让我见，想请人去说说", "mediation", "custody_dispute"),
+    ("看到报道说现在彩礼降了，好奇问问是真的吗", "other", None),
+    ("有人冒充妇联收报名费，大家别上当", "other", None),
+    ("闺女十五了谈恋爱了，咋跟她说", "service", "family_education"),
+]
 
 
 # -- round 12: fresh15/fresh16's families (mediation's villages; danger told obliquely) --
@@ -914,18 +899,13 @@ ROUND_TWELVE_LOOKALIKES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "text,category,subcategory",
-    [
-        ("法律上几个子女是不是都有赡养义务", "consultation", "policy_other"),
-        ("离婚协议签了又反悔，不肯去民政局，想请人跟他谈", "mediation", "divorce_dispute"),
-        ("本公司承接讨债业务，绝对保密", "other", None),
-        ("今天村里唱大戏，热闹得很", "other", None),
-    ],
-)
-def test_round_twelve_questions_needs_and_small_talk_go_where_they_belong(router, text, category, subcategory):
-    route = router.route(text)
-    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+# Questions, needs and small talk that round twelve found misrouted.
+ROUND_TWELVE_ROUTES = [
+    ("法律上几个子女是不是都有赡养义务", "consultation", "policy_other"),
+    ("离婚协议签了又反悔，不肯去民政局，想请人跟他谈", "mediation", "divorce_dispute"),
+    ("本公司承接讨债业务，绝对保密", "other", None),
+    ("今天村里唱大戏，热闹得很", "other", None),
+]
 
 
 # -- round 13: fresh17/fresh18's families (second-language Chinese and English; men, referral notes) --
@@ -970,18 +950,13 @@ ROUND_THIRTEEN_LOOKALIKES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "text,category,subcategory",
-    [
-        ("I feel lonely here, is there counselling in English", "service", "counselling"),
-        ("上个月推了她一把，她就回娘家了，想请你们劝她回来", "consultation", "anti_dv_law"),
-        ("结婚证他妈妈收着不给，他也不去民政局，请你们帮忙说说他", "mediation", "divorce_dispute"),
-        ("你们可以帮我翻译一个文件吗", "other", None),
-    ],
-)
-def test_round_thirteen_questions_needs_and_small_talk_go_where_they_belong(router, text, category, subcategory):
-    route = router.route(text)
-    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
+# Questions, needs and small talk that round thirteen found misrouted.
+ROUND_THIRTEEN_ROUTES = [
+    ("I feel lonely here, is there counselling in English", "service", "counselling"),
+    ("上个月推了她一把，她就回娘家了，想请你们劝她回来", "consultation", "anti_dv_law"),
+    ("结婚证他妈妈收着不给，他也不去民政局，请你们帮忙说说他", "mediation", "divorce_dispute"),
+    ("你们可以帮我翻译一个文件吗", "other", None),
+]
 
 
 # -- one check for each kind of table above ---------------------------------------
@@ -1019,6 +994,22 @@ def test_later_danger_families_are_urgent_and_go_where_they_are_handled(router, 
 def test_danger_told_without_the_usual_words_is_urgent(router, text, subcategory):
     route = router.route(text)
     assert route.urgent and route.subcategory == subcategory, route.explanation
+
+
+# Questions, needs and small talk found misrouted, round by round.
+@pytest.mark.parametrize(
+    "text,category,subcategory",
+    [
+        *ROUND_EIGHT_ROUTES,
+        *ROUND_NINE_ROUTES,
+        *ROUND_TEN_ROUTES,
+        *ROUND_TWELVE_ROUTES,
+        *ROUND_THIRTEEN_ROUTES,
+    ],
+)
+def test_later_rounds_questions_needs_and_small_talk_go_where_they_belong(router, text, category, subcategory):
+    route = router.route(text)
+    assert (route.category, route.subcategory) == (category, subcategory), route.explanation
 
 
 # Negated, past, hypothetical, joking, idiomatic and look-alike uses of danger words.

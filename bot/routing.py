@@ -1216,13 +1216,14 @@ class Router:
                     if age > _PAST_CARRY:
                         state = 0
                 past_clause[c] = state
+            her_words = tuple(rules.victim.self_words) if rules.victim is not None else ()
             for m in matches:
                 bits = past_clause[m.clause]
                 if bits == _M_HYPO and m.word in lex_urgent_words and _after_then(tokens, clause_of, m):
                     # "你要是敢报警，我就弄死你": the danger after 就 is the
                     # threat he makes now, not a "what if" she asks about.
                     bits = 0
-                elif bits == _M_HYPO and _own_death_imagined(m, tokens, clause_of):
+                elif bits == _M_HYPO and _own_death_imagined(m, tokens, clause_of, her_words):
                     # "要是我从五楼跳下去，大家是不是都清净了": her own death
                     # imagined is how the wish to die is told, not a question.
                     bits = 0
@@ -1793,11 +1794,11 @@ def _is_question(c: int, asked: set[int] | frozenset[int], tokens: list[str], cl
     return last is not None and tokens[last].endswith(_QUESTION_ENDS)
 
 
-def _own_death_imagined(m: _Match, tokens: list[str], clause_of: list[int]) -> bool:
+def _own_death_imagined(m: _Match, tokens: list[str], clause_of: list[int], selves: tuple[str, ...]) -> bool:
     """True if ``m`` is a self-harm term in a clause where she is the subject ("要是我死了")."""
     if not any(h[0] == _URG and h[1] == _SELF_HARM for h in m.hits):
         return False
-    return any(tokens[k].startswith(_SELF) and clause_of[k] == m.clause for k in range(m.end))
+    return any(tokens[k].startswith(selves) and clause_of[k] == m.clause for k in range(m.end))
 
 
 def _after_then(tokens: list[str], clause_of: list[int], m: _Match) -> bool:
@@ -1921,7 +1922,8 @@ _GROWN_CHILD_RE = re.compile(r"(?:女儿|闺女|儿子)[^。！？!?\n]{0,12}?(?
 _MARRIED_CHILD_RE = re.compile(r"(?:女儿|闺女|儿子)[^。！？!?\n]{0,30}?(?:嫁到|嫁给|嫁了|嫁过去|出嫁|婆家|女婿|她老公|她丈夫|她男人|儿媳|媳妇)"
                                r"|(?:女婿|亲家|孙媳妇|孙女婿)")
 # Verbs right after a self word that make her the one who sees or helps, not
-# the one hurt: "我帮她卷袖子", "我看他腿上全是血道子", "我问她怎么弄的".
+# the one hurt: "我帮她卷袖子", "我看他腿上全是血道子", "我问她怎么弄的"; or
+# who introduces herself: "我是村调解员".
 _OBSERVER_VERBS = ("帮", "问", "看", "发现", "听到", "听见", "注意到", "给她", "给他", "去敲", "陪", "是")
 # Her fear right after a self word is how she feels, not who is hurt: "我吓坏了"
 # beside "老板摸小女孩" leaves the child the victim.
@@ -1934,7 +1936,6 @@ _AGENT_ACTS = ("拿", "用", "把", "将", "对", "打", "抽", "掐", "踢", "�
                "经常", "就")
 # The kind of danger that is her own suicidal intent.
 _SELF_HARM = "self_harm"
-_SELF = "我"
 # He threatens to kill her, or all of them and himself: "他把煤气打开了，说大家
 # 一起死", "前夫…留话说我敢再找人就一起死", "他说要拉着我和娃一起喝农药",
 # "他说下次就彻底了结我". That is his violence, not her suicidal intent.

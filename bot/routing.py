@@ -1458,9 +1458,15 @@ class Router:
                     kind = deciding[0]
             else:
                 kind = self._learned_kind(state, total, best_sub)
-            if kind == _SELF_HARM and rules.victim is not None and _threat_by_him(a.text or "".join(a.tokens)):
+            said = a.text or "".join(a.tokens)
+            if kind == _SELF_HARM and rules.victim is not None and _threat_by_him(said):
                 # "他把煤气打开了，说大家一起死": the danger is his violence.
                 kind = rules.victim.from_kind
+            elif (kind != _SELF_HARM and urgent_by_kind.get(_SELF_HARM, 0.0) >= rules.threshold - 1e-9
+                  and _OWN_INTENT_RE.search(said) is not None):
+                # "她又打我…我就想往自己手上割一下": her own wish to hurt
+                # herself is what she needs help with first.
+                kind = _SELF_HARM
             category, subcategory = state.route_of_kind[kind]
             confidence = 1.0 - math.exp(-danger / max(rules.threshold, 1e-9) * 1.5)
             needs_choice = False  # a woman in danger is never asked to pick a menu item
@@ -1625,7 +1631,9 @@ class Router:
             toks = texts[c]
             text = "".join(toks)
             # A child who does the harm ("她儿子把她锁在…") is not its victim.
-            is_child = (not grown and any(w in text for w in rule.child_words) and not _CHILD_AGENT_RE.search(text)
+            # (A child's party is where it happened, not who was hurt: "在外甥满月酒上".)
+            named = _OCCASION_RE.sub("", text) if "酒" in text or "宴" in text or "满月" in text else text
+            is_child = (not grown and any(w in named for w in rule.child_words) and not _CHILD_AGENT_RE.search(text)
                         ) or _PARENT_HITS_RE.search(text) is not None
             is_her = _mentions_self(text, selves, rule.possessed_words)
             # (she is there even when frightened: "我带着娃躲着，好害怕")
@@ -1668,7 +1676,8 @@ class Router:
         if child > her:
             return rule.to_kind
         if her > 0.0 or grown:
-            return rule.from_kind if rule.from_kind in by_kind else kind
+            # (Even when only a child's word was used of her: "拿烟头烫我胳膊".)
+            return rule.from_kind
         if present and not minor and not other_minor and child == 0.0:
             # Nobody named where the danger is, and she tells it as one who is
             # there ("他拿着菜刀在客厅转，我带着娃在卧室里"): violence in her
@@ -1929,7 +1938,7 @@ _OBSERVER_VERBS = ("帮", "问", "看", "发现", "听到", "听见", "注意到
 # beside "老板摸小女孩" leaves the child the victim.
 _FEAR_WORDS = ("吓坏", "吓得", "吓死", "好怕", "害怕", "很害怕", "好害怕", "担心", "很担心", "好担心")
 # Seeing a little further on makes her a witness too: "我在小区楼下看到一个小男孩…".
-_WITNESS_VERBS = ("看到", "看见", "发现", "听到", "听见", "注意到")
+_WITNESS_VERBS = ("看到", "看见", "发现", "听到", "听见", "注意到", "陪床", "陪护")
 _WITNESS_REACH = 8
 # What a grown-up does when she is the one doing the harm.
 _AGENT_ACTS = ("拿", "用", "把", "将", "对", "打", "抽", "掐", "踢", "烫", "弄", "逼", "不让", "又", "总", "老是", "天天",
@@ -1942,11 +1951,14 @@ _SELF_HARM = "self_harm"
 _THREAT_BY_HIM_RE = re.compile(
     r"(?:(?<!抱着)(?<!带着)他|前夫|老公|丈夫|男人|对象|男朋友|孩子他爸|那个男的)[^。！？!?\n]{0,40}?"
     r"(?:一起死|一块死|一起走|一起喝|一起跳|一起下去|同归于尽|全家一起|煤气|烧炭|了结我|了结了我|陪葬|谁也别想活)"
+    # ... or said with him left out: "拿着农药瓶子在我跟前晃，说要死一起死".
+    r"|(?:说|扬言|威胁)要?死一起死"
 )
 # Her own intent, said by her: then it stays with counselling.
 _OWN_INTENT_RE = re.compile(
     r"我(?:真的|也|就|都|只|是|一直)?(?:想|要|打算|准备)(?:带着?(?:孩子|娃)|跟他)?(?:一起)?"
-    r"(?:死|自杀|走了|跳|割|喝农药|吃药|了结|一了百了)|我不想活|我活不下去"
+    r"(?:死|自杀|走了|跳|割|喝农药|吃药|了结|一了百了)|我不想活|我活不下去|我就不打算活"
+    r"|想往自己(?:身上|手上|胳膊上)?(?:割|划|扎|砍)"
 )
 
 
@@ -1956,11 +1968,15 @@ def _threat_by_him(text: str) -> bool:
 
 
 # A father or a step-parent hitting "him" or "her" is told of a child: "孩子
-# 偷偷打电话说爸爸用衣架打她".
-_PARENT_HITS_RE = re.compile(r"(?:爸爸|他爸|她爸|继父|后爸|后妈|继母)[^，。！？,.!?]{0,6}?(?:打|抽|踢|掐|烫)(?:他|她)")
+# 偷偷打电话说爸爸用衣架打她", "爸爸用衣架打的", "他爸把他关在阳台上".
+_PARENT_HITS_RE = re.compile(r"(?:爸爸|他爸|她爸|继父|后爸|后妈|继母)[^，。！？,.!?]{0,6}?"
+                             r"(?:(?:打|抽|踢|掐|烫)(?:他|她|的)|把(?:他|她)(?:打|抽|踢|掐|烫|关|锁|吊))")
 # An old parent: "八十多了", "七十岁", "老太太"; her sons and daughters are grown.
 _OLD_PARENT_RE = re.compile(r"(?:[六七八九]十|[6-9]\d)多?(?:岁|了)|老太太|老母亲|老娘|老父亲|老爷子")
 _GRANDCHILDREN = ("孙子", "孙女", "外孙", "重孙")
+# A child's party or feast, a place and a time rather than a person hurt.
+_OCCASION_RE = re.compile(r"(?:外甥女?|外孙女?|孙子|孙女|儿子|女儿|孩子|娃|宝宝)的?(?:满月酒|满月宴|满月|百天宴|周岁宴|"
+                          r"生日宴|婚礼|婚宴|喜酒|升学宴)")
 # Words that name a young child whoever else is named.
 _ALWAYS_YOUNG = ("小女孩", "小男孩", "小孩", "小姑娘", "婴儿", "宝宝", "幼儿", "小学生", "小娃", "女娃", "男娃",
                  "小弟弟", "小妹妹", "幼儿园")

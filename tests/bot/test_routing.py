@@ -383,7 +383,7 @@ def corpus_report(router: Router, path: Path):
 
 TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8",
             "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15", "fresh16",
-            "fresh17", "fresh18"]
+            "fresh17", "fresh18", "fresh19", "fresh20"]
 
 
 @pytest.mark.parametrize("name", TUNED_ON)
@@ -402,7 +402,8 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
     # round 9; fresh13 (a county inbox's month) and fresh14 (voice input,
     # cheap phones) in round 10; fresh15 (mediation's villages) and fresh16
     # (danger told obliquely) in round 12; fresh17 (second-language Chinese)
-    # and fresh18 (men, referral notes) in round 13. How the
+    # and fresh18 (men, referral notes) in round 13; fresh19 (family occasions)
+    # and fresh20 (the legal process, the body) in round 14. How the
     # router does on an author it has not seen is measured by
     # bench/learned_cv.py and the held-out test below.
     report = corpus_report(router, CORPUS / f"{name}.jsonl")
@@ -412,7 +413,7 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
 
 def test_the_whole_labelled_corpus_meets_targets(router):
     # The issue's bar, on every message the router was tuned and trained on
-    # (4,420 by twenty-one authors); each file is held to its own bar above.
+    # (4,820 by twenty-three authors); each file is held to its own bar above.
     records = [record for name in TUNED_ON for record in load_labelled(CORPUS / f"{name}.jsonl")]
     report = evaluate(router, records)
     assert report.urgent_recall == 1.0, format_report(report, max_misses=20)
@@ -464,14 +465,14 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 
 NEW_AUTHORS_MISS = pytest.mark.xfail(
-    reason="2026-11-21 (round 13, twenty-one authors tuned on): urgent messages are still missed on new authors "
-    "(fresh19: macro-F1 0.930, urgent recall 37/40, precision 0.90; fresh20: 0.860, 39/40, 0.78)",
+    reason="2026-11-21 (round 14, twenty-three authors tuned on): urgent messages are still missed on new authors "
+    "(fresh21: macro-F1 0.896, urgent recall 31/40, precision 0.69; fresh22: 0.904, 36/40, 0.80)",
     strict=False,
 )
-HELD_OUT = ["fresh19", "fresh20"]
+HELD_OUT = ["fresh21", "fresh22"]
 
 
-# holdout (0.975, 21/21, precision 0.84 after round 13) is held to the targets outright.
+# holdout (0.975, 21/21, precision 0.84 after round 14) is held to the targets outright.
 @pytest.mark.parametrize("name", ["holdout", *(pytest.param(n, marks=NEW_AUTHORS_MISS) for n in HELD_OUT)])
 def test_held_out_corpora_meet_targets(router, name):
     # Never tuned on: they measure how the router generalises. Only the
@@ -959,6 +960,55 @@ ROUND_THIRTEEN_ROUTES = [
 ]
 
 
+# -- round 14: fresh19/fresh20's families (family occasions; the legal process, the body) --
+
+ROUND_FOURTEEN_URGENT = [
+    # a child's party is where it happened, not who was hurt
+    ("我姐在外甥女满月酒上被姐夫掐脖子，现在电话打不通", "consultation", "anti_dv_law"),
+    # her danger, though told in a word listed for children (烟头烫)
+    ("他嫌嫁妆少，在车里拿烟头烫我胳膊", "consultation", "anti_dv_law"),
+    # "let us die together" said by him, with him left out of the sentence
+    ("分家分少了，今晚拿着农药瓶子在我跟前晃，说要死一起死", "consultation", "anti_dv_law"),
+    # her own wish to hurt herself comes first, beside the blows of the one she cares for
+    ("照顾我爸三年了，今天他又打我，我拿着刀就想往自己手上割一下", "service", "counselling"),
+    # a father or stepfather and "him", "her", "it was him"
+    ("孩子说爸爸用皮带打的，明天又轮到他接", "service", "children_in_difficulty"),
+    ("他爸喝了酒把他关在阳台上，孩子才五岁", "service", "children_in_difficulty"),
+    # beside a hospital bed she is a witness
+    ("我在儿科陪床，隔壁床宝宝两处骨折，他爸说是摔的", "service", "children_in_difficulty"),
+    # the roof's wind, the new year as the end, the child handed over
+    ("楼顶风挺大的，你们还有人值班吗", "service", "counselling"),
+    ("这个年过完我就不打算活了，孩子交给我姐", "service", "counselling"),
+    # hair pulled in a hospital corridor; pulled into a car; men circling her door
+    ("他在病房走廊又扯我头发，说明天还来", "consultation", "anti_dv_law"),
+    ("订婚那天他表哥把我拉到车里，我说了不要的", "consultation", "anti_dv_law"),
+    ("他说我敢分房子就让我走不出这个村，今晚又带人在我家门口转", "consultation", "anti_dv_law"),
+]
+
+ROUND_FOURTEEN_LOOKALIKES = [
+    "晚上一个人躲在被子里哭，不是想不开，就是想找人说说",
+    "过年打牌被我老公杀得片甲不留",
+    "我家小狗被鞭炮吓得躲床底下",
+    "熊孩子把我口红全掰断了，真想揍他一顿，只是说说",
+    "我妈说想死我了，让我回家过年",
+    "杀了我吧，明天又要交论文了",
+    "我家猫把我手挠破了，流了好多血",
+    "被闺蜜锁在KTV里唱到凌晨",
+    "小区门口的路灯坏了，该找谁",
+    "昨天看了个纪录片讲被拐卖的妇女，心里好难受",
+    "邻居家的狗把孙女裙子扯烂了，想让他们赔",
+    "判了每周六探望，他有一次带去外地过夜没告诉我，能变更探望方式吗",
+    "孩子出生就打了疫苗，婆婆还不让我抱",
+]
+
+# Questions, needs and small talk that round fourteen found misrouted.
+ROUND_FOURTEEN_ROUTES = [
+    ("彩礼用英语怎么说？孩子写寒假作业要用", "other", None),
+    ("有没有人一起拼车回老家", "other", None),
+    ("法院打电话说下周二开庭，我先记在这里，怕自己忘了", "other", None),
+]
+
+
 # -- one check for each kind of table above ---------------------------------------
 
 
@@ -975,6 +1025,7 @@ ROUND_THIRTEEN_ROUTES = [
         *ROUND_TEN_URGENT,
         *ROUND_TWELVE_URGENT,
         *ROUND_THIRTEEN_URGENT,
+        *ROUND_FOURTEEN_URGENT,
     ],
 )
 def test_later_danger_families_are_urgent_and_go_where_they_are_handled(router, text, category, subcategory):
@@ -1005,6 +1056,7 @@ def test_danger_told_without_the_usual_words_is_urgent(router, text, subcategory
         *ROUND_TEN_ROUTES,
         *ROUND_TWELVE_ROUTES,
         *ROUND_THIRTEEN_ROUTES,
+        *ROUND_FOURTEEN_ROUTES,
     ],
 )
 def test_later_rounds_questions_needs_and_small_talk_go_where_they_belong(router, text, category, subcategory):
@@ -1029,6 +1081,7 @@ def test_later_rounds_questions_needs_and_small_talk_go_where_they_belong(router
         *ROUND_TEN_LOOKALIKES,
         *ROUND_TWELVE_LOOKALIKES,
         *ROUND_THIRTEEN_LOOKALIKES,
+        *ROUND_FOURTEEN_LOOKALIKES,
     ],
 )
 def test_harmless_uses_of_danger_words_are_not_urgent(router, text):

@@ -34,6 +34,23 @@ def _runtime(ctx: click.Context):
     return obj["runtime"]
 
 
+def _migrated(ctx: click.Context):
+    """The runtime, once its database is known to be at the newest schema: a
+    database left behind by older code gets an instruction, not a traceback."""
+    import migrations
+
+    runtime = _runtime(ctx)
+    obj = ctx.ensure_object(dict)
+    if not obj.get("schema_checked"):
+        current, head = migrations.revisions(runtime.db.engine)
+        if current != head:
+            raise click.ClickException(
+                f"the database is at schema {current or '(none)'}, this code needs {head}: run `niangjia init-db` first"
+            )
+        obj["schema_checked"] = True
+    return runtime
+
+
 @click.group()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: NIANGJIA_CONFIG or config.yaml).")
 @click.pass_context
@@ -80,7 +97,7 @@ def regions_import(ctx: click.Context, file: str) -> None:
     """Import regions from a CSV file: code,name,level,parent_code."""
     from bot.regions import RegionFileError, import_regions
 
-    runtime = _runtime(ctx)
+    runtime = _migrated(ctx)
     text = _read_text(file)
     try:
         with runtime.db.transaction() as session:
@@ -105,7 +122,7 @@ def create_user(ctx: click.Context, username: str, role: str, region_code: str, 
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    runtime = _runtime(ctx)
+    runtime = _migrated(ctx)
     with runtime.db.transaction() as session:
         region = Region.by_code(session, region_code)
         if region is None:
@@ -127,7 +144,7 @@ def issue_token(ctx: click.Context, username: str, label: str) -> None:
     """Print a new API token for a staff member (shown once; only its hash is stored)."""
     from models import ApiToken, StaffUser, utcnow
 
-    runtime = _runtime(ctx)
+    runtime = _migrated(ctx)
     with runtime.db.transaction() as session:
         user = StaffUser.by_username(session, username)
         if user is None or not user.active:
@@ -145,7 +162,7 @@ def tickets(ctx: click.Context, as_json: bool, limit: int) -> None:
     from handlers.serializers import serialize_ticket_row
     from models import Ticket
 
-    runtime = _runtime(ctx)
+    runtime = _migrated(ctx)
     with runtime.db.session() as session:
         rows = session.scalars(select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)).all()
         items = [serialize_ticket_row(t) for t in rows]
@@ -213,7 +230,7 @@ def lexicon_words(ctx: click.Context, category: str | None, as_json: bool) -> No
 
     from bot.tuning import word_routes
 
-    _, current = _lexicon_in_force(_runtime(ctx))
+    _, current = _lexicon_in_force(_migrated(ctx))
     rows = [r for r in word_routes(current) if category in (None, r.category)]
     if as_json:
         click.echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2))
@@ -244,7 +261,7 @@ def lexicon_export(ctx: click.Context, file: str | None) -> None:
     """Write the lexicon in force (to edit it and `apply` it back)."""
     from models import LexiconRevision
 
-    runtime = _runtime(ctx)
+    runtime = _migrated(ctx)
     with runtime.db.session() as session:
         revision = LexiconRevision.latest(session)
         text = revision.text if revision else runtime.settings.lexicon_path.read_text(encoding="utf-8")
@@ -279,7 +296,7 @@ def lexicon_apply(ctx: click.Context, file: str, username: str, note: str) -> No
     from bot.tuning import NotAllowed, save_revision
     from models import StaffUser, utcnow
 
-    runtime = _runtime(ctx)
+    runtime = _migrated(ctx)
     _, current = _lexicon_in_force(runtime)
     text = _read_text(file)
     try:
@@ -306,7 +323,7 @@ def lexicon_history(ctx: click.Context) -> None:
     """Every saved revision: when, who, why, what changed."""
     from models import LexiconRevision
 
-    with _runtime(ctx).db.session() as session:
+    with _migrated(ctx).db.session() as session:
         revisions = session.scalars(select(LexiconRevision).order_by(LexiconRevision.id.desc())).all()
         if not revisions:
             click.echo("no revisions: the shipped lexicon is in force")
@@ -322,7 +339,7 @@ def lexicon_corrections(ctx: click.Context, as_json: bool) -> None:
     """Tickets whose route a caseworker corrected, with the words that misled the router."""
     from bot.tuning import corrections
 
-    with _runtime(ctx).db.session() as session:
+    with _migrated(ctx).db.session() as session:
         rows = corrections(session)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -341,7 +358,7 @@ def worker(ctx: click.Context, once: bool) -> None:
     """Deliver queued messages and run follow-ups (set worker.in_service false when used)."""
     from bot.worker import Worker
 
-    runtime = _runtime(ctx)
+    runtime = _migrated(ctx)
     work = Worker(runtime)
     if once:
         click.echo(json.dumps(work.run_once()))

@@ -117,3 +117,32 @@ def test_lexicon_apply_validates_names_the_line_and_records_the_change(url, tmp_
     assert "wang" in history.stdout and "七夕" in history.stdout
     tried = niangjia("lexicon", "try", "下个月的鹊桥会在哪里报名", database_url=url)
     assert '"subcategory": "matchmaking"' in tried.stdout
+
+
+def test_a_database_behind_the_code_gets_an_instruction_not_a_traceback(url):
+    # A database left at an older schema (here: before the lexicon's revision
+    # history existed), as after updating the code without `niangjia init-db`.
+    from sqlalchemy import create_engine, inspect
+
+    import migrations
+
+    engine = create_engine(url)
+    try:
+        migrations.upgrade(engine, "0004")
+    finally:
+        engine.dispose()
+    for args in (("lexicon", "words"), ("lexicon", "history"), ("tickets",)):
+        done = niangjia(*args, database_url=url)
+        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        assert "niangjia init-db" in done.stderr and "0004" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    # Routing needs no database, so it still answers.
+    assert niangjia("classify", database_url=url, stdin="他打我\n").returncode == 0
+    # And after init-db the same command works.
+    assert niangjia("init-db", database_url=url).returncode == 0
+    assert niangjia("lexicon", "history", database_url=url).returncode == 0
+    engine = create_engine(url)
+    try:
+        assert "lexicon_revision" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

@@ -27,6 +27,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def stamp(engine: Engine, revision: str = "head") -> None:
+    """Record `revision` as applied without running it (tables made another way)."""
+    command.stamp(alembic_config(engine), revision)
+
+
 def revisions(engine: Engine) -> tuple[str | None, str | None]:
     """The database's revision (None before the first migration) and the newest one."""
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()

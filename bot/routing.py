@@ -1633,13 +1633,14 @@ class Router:
             # A child who does the harm ("她儿子把她锁在…") is not its victim.
             # (A child's party is where it happened, not who was hurt: "在外甥满月酒上".)
             named = _OCCASION_RE.sub("", text) if "酒" in text or "宴" in text or "满月" in text else text
-            is_child = (not grown and any(w in named for w in rule.child_words) and not _CHILD_AGENT_RE.search(text)
+            is_child = (not grown and _any_of(rule.child_words).search(named) is not None
+                        and not _CHILD_AGENT_RE.search(text)
                         ) or _PARENT_HITS_RE.search(text) is not None
             is_her = _mentions_self(text, selves, rule.possessed_words)
             # (she is there even when frightened: "我带着娃躲着，好害怕")
             present = present or is_her or _mentions_self(text, selves, rule.possessed_words, _OBSERVER_VERBS)
             # Nor is a grown-up who does it ("妈妈拿烧红的铁勺烫的").
-            is_adult = (not is_her and not is_child and any(w in text for w in rule.adult_words)
+            is_adult = (not is_her and not is_child and _any_of(rule.adult_words).search(text) is not None
                         and not _adult_agent(text, rule.adult_words))
             eff = per_clause.get(c, 0.0)
             if eff:
@@ -1685,7 +1686,7 @@ class Router:
             return rule.from_kind if rule.from_kind in by_kind else kind
         # (A child who does the harm, or is brought along by the one who does,
         # is no victim named elsewhere: "带着他俩儿子来砸门".)
-        if minor or other_minor or any(w in _CHILD_AGENT_RE.sub("", whole) for w in rule.child_words):
+        if minor or other_minor or _any_of(rule.child_words).search(_CHILD_AGENT_RE.sub("", whole)) is not None:
             return rule.to_kind
         return kind
 
@@ -2039,6 +2040,12 @@ def _mentions_self(text: str, selves: tuple[str, ...], possessed: frozenset[str]
                 and not any(v in text[end: end + _WITNESS_REACH] for v in _WITNESS_VERBS)):
             return True
     return False
+
+
+@lru_cache(maxsize=16)
+def _any_of(words: frozenset[str]) -> re.Pattern:
+    """One pattern that finds any of ``words`` (a frozenset hashes once)."""
+    return re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)")
 
 
 @lru_cache(maxsize=8)

@@ -46,12 +46,22 @@ def ensure_environment() -> None:
 
 def ensure_chromium() -> None:
     """The browser tests drive Debian's chromium; install it when we may (root with apt)."""
-    if shutil.which("chromium") or not shutil.which("apt-get") or os.geteuid() != 0:
+    if shutil.which("chromium") and _has_chinese_font():
         return
-    print("installing Debian's chromium for the browser tests ...", flush=True)
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        return
+    print("installing Debian's chromium and a Chinese font for the browser tests ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-wqy-microhei"], check=False, env=env, stdout=subprocess.DEVNULL)
+
+
+def _has_chinese_font() -> bool:
+    """Whether fontconfig knows a font for Chinese (screenshots show boxes without one)."""
+    if not shutil.which("fc-list"):
+        return False
+    found = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+    return bool(found.stdout.strip())
 
 
 def main(argv: list[str]) -> int:

@@ -97,21 +97,6 @@ class Turn:
         return self.inbound.text.strip()
 
 
-@dataclass(frozen=True)
-class Deadlines:
-    claim: timedelta
-    urgent_claim: timedelta
-    resolve: timedelta
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Deadlines:
-        return cls(
-            claim=timedelta(hours=settings.sla.claim_hours),
-            urgent_claim=timedelta(minutes=settings.sla.urgent_claim_minutes),
-            resolve=timedelta(days=settings.sla.resolve_days),
-        )
-
-
 class Dialogue:
     def __init__(self, router: Router, settings: Settings) -> None:
         self.router = router
@@ -119,8 +104,7 @@ class Dialogue:
         self.default_region = settings.intake.default_region
         # Looked up once per process: tickets are filed there until she names her place.
         self._default_region_id: int | None = None
-        self.deadlines = Deadlines.from_settings(settings)
-        self.claim_hours = settings.sla.claim_hours
+        self.policy = settings.policy
         self.session_timeout = timedelta(minutes=settings.dialogue.session_timeout_minutes)
         self.steps: dict[str, Callable[[Turn], Reply]] = {
             "idle": self.idle,
@@ -409,8 +393,7 @@ class Dialogue:
             explanation=explanation,
             region_id=self._default_region_id or self._find_default_region(turn.desk),
             now=turn.now,
-            claim_within=self.deadlines.urgent_claim if urgent else self.deadlines.claim,
-            resolve_within=self.deadlines.resolve,
+            deadlines=self.policy.deadlines(turn.now, category, urgent),
         )
         turn.message.ticket_id = ticket.id
         pending = turn.conversation.data.get("pending", [])
@@ -425,7 +408,7 @@ class Dialogue:
         return replies.CREATED.format(
             reference=ticket.reference,
             category=CATEGORY_LABELS[category],
-            claim_within=replies.claim_within(self.claim_hours),
+            claim_within=self._claim_within(ticket),
         ), ticket
 
     def _add(self, turn: Turn, ticket: TicketRow, route: Route, question: str | None = None) -> Reply:
@@ -434,7 +417,7 @@ class Dialogue:
         ticket.change(updated_at=turn.now)
         ticket.record("message_added", actor_type="woman", notify_assignee=ticket.assignee_id)
         if route.urgent and ticket.mark_urgent(list(route.urgent_keywords)):
-            ticket.change(claim_due_at=min(ticket.claim_due_at, turn.now + self.deadlines.urgent_claim))
+            ticket.raise_deadlines(self.policy, turn.now)
             ticket.record("urgent_alert", reason="marked urgent by a later message")
             log.warning("ticket %s raised to urgent", ticket.reference)
             text = replies.URGENT_ADDED.format(reference=ticket.reference)
@@ -526,9 +509,8 @@ class Dialogue:
         return root.id
 
     def _claim_within(self, ticket: TicketRow) -> str:
-        if ticket.urgent:
-            return replies.claim_within(0, minutes=int(self.deadlines.urgent_claim.total_seconds() // 60))
-        return replies.claim_within(self.claim_hours)
+        span = self.policy.durations(ticket.category, ticket.urgent).claim
+        return replies.claim_within(span, working_days=self.policy.working_time and not ticket.urgent)
 
 
 def _keep(conversation: ConversationRow) -> dict:

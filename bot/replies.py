@@ -7,6 +7,8 @@ reply ever repeats her own words.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 SAFETY = (
     "如果您现在有危险，请立即拨打110报警；也可以拨打妇女维权公益服务热线12338。"
     "请尽量先到安全的地方（邻居、亲友家或派出所）。"
@@ -118,10 +120,11 @@ FALLBACK = (
 )
 
 
-def claim_within(hours: int, minutes: int | None = None) -> str:
-    """'24小时' or '30分钟': how soon someone will be in touch, in words."""
-    if minutes is not None:
-        return f"{minutes}分钟"
-    if hours % 24 == 0 and hours >= 48:
-        return f"{hours // 24}天"
-    return f"{hours}小时"
+def claim_within(span: timedelta, working_days: bool = False) -> str:
+    """'30分钟', '2小时', '1个工作日': how soon someone will be in touch, in words."""
+    seconds = int(span.total_seconds())
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400}个工作日" if working_days else f"{seconds // 86400}天"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}小时"
+    return f"{max(1, seconds // 60)}分钟"

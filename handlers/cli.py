@@ -370,6 +370,17 @@ def worker(ctx: click.Context, once: bool) -> None:
         work.stop()
 
 
+@cli.command("sweep")
+@click.pass_context
+def sweep(ctx: click.Context) -> None:
+    """Run the SLA sweep once: 催办 and 督办 for every clock due a look (the worker runs it every minute)."""
+    from bot.sla import sweep as run_sweep
+    from models import utcnow
+
+    runtime = _migrated(ctx)
+    click.echo(json.dumps(run_sweep(runtime.db, runtime.settings, utcnow(), write_lock=runtime.write_lock)))
+
+
 @cli.command("serve")
 @click.option("--host", default=None, help="Default: server.host from the config.")
 @click.option("--port", default=None, type=int, help="Default: server.port from the config.")

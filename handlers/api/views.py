@@ -17,7 +17,7 @@ from handlers.auth import bearer_user, db_session
 from handlers.serializers import (
     serialize_delivery, serialize_note, serialize_region, serialize_staff, serialize_ticket_summary,
 )
-from handlers.staff.actions import ACTIONS, page_args, perform, queue_filters, ticket_detail
+from handlers.staff.actions import ACTIONS, page_args, perform, policy, queue_filters, ticket_detail
 from models import Region, StaffUser, Ticket, utcnow
 from models.ticket import Conflict, InvalidInput, TicketError
 
@@ -128,7 +128,7 @@ def tickets():
     counts = Ticket.tab_counts(session, user, filters)
     rows = Ticket.queue(session, user, filters, page, per_page, total=counts[filters.tab])
     return jsonify(
-        items=[serialize_ticket_summary(t, now) for t in rows],
+        items=[serialize_ticket_summary(t, now, policy()) for t in rows],
         page=page, per_page=per_page, total=counts[filters.tab], counts=counts, tab=filters.tab,
     )
 
@@ -176,4 +176,4 @@ def act(reference: str, action: str):
 
 
 def _summary(ticket: Ticket) -> dict[str, Any]:
-    return serialize_ticket_summary(ticket, utcnow())
+    return serialize_ticket_summary(ticket, utcnow(), policy())

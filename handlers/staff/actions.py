@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from handlers.app import runtime
 from handlers.serializers import serialize_ticket_detail
-from models import Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
+from models import FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
+from models.clocks import LIGHTS, Policy
 from models.ticket import CATEGORIES, STATUSES, TABS, InvalidInput, QueueFilter
 
 MAX_PER_PAGE = 100
@@ -136,6 +138,11 @@ def queue_filters(
         else:
             filters.region = region
     filters.urgent = args.get("urgent", "") in ("1", "true", "on")
+    light = args.get("light", "")
+    if light in LIGHTS:
+        filters.light = light
+    elif light:
+        errors["light"] = "信号灯应为 green、yellow 或 red"
     text = args.get("q", "")
     if len(text) > 100:
         errors["q"] = "搜索词最多 100 个字"
@@ -162,6 +169,11 @@ def page_args(args: Mapping[str, str], default_per_page: int) -> tuple[int, int,
     return page, per_page, errors
 
 
+def policy() -> Policy:
+    """The deadlines in force (config `sla:` / `escalation:`)."""
+    return runtime().settings.policy
+
+
 def ticket_detail(session: Session, ticket: Ticket, now: datetime) -> dict[str, Any]:
     """The ticket's whole record, serialised: transcript with delivery states, notes, trail."""
     messages = Message.transcript(session, ticket)
@@ -174,8 +186,11 @@ def ticket_detail(session: Session, ticket: Ticket, now: datetime) -> dict[str, 
         {u.id: u for u in session.scalars(select(StaffUser).where(StaffUser.id.in_(author_ids)))}
         if author_ids else {}
     )
+    follow_up = session.scalar(
+        select(FollowUp).where(FollowUp.ticket_id == ticket.id).order_by(FollowUp.id.desc()).limit(1)
+    )
     return serialize_ticket_detail(
-        ticket, now,
+        ticket, now, policy(), follow_up=follow_up,
         messages=messages, deliveries=deliveries, authors=authors,
         notes=TicketNote.on(session, ticket), events=TicketEvent.trail(session, ticket),
     )

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from handlers.app import runtime
 from handlers.auth import db_session
 from handlers.serializers import serialize_staff, serialize_ticket_summary
-from handlers.staff.actions import ACTIONS, DONE, page_args, perform, queue_filters, ticket_detail
+from handlers.staff.actions import ACTIONS, DONE, page_args, perform, policy, queue_filters, ticket_detail
 from handlers.staff.canned import canned_for
 from models import Region, StaffUser, Ticket, utcnow
 from models.region import LEVELS
@@ -143,7 +143,7 @@ def queue():
     return render_template(
         "staff/queue.html",
         me=serialize_staff(user),
-        rows=[serialize_ticket_summary(t, now) for t in tickets],
+        rows=[serialize_ticket_summary(t, now, policy()) for t in tickets],
         counts=counts,
         tabs=[(tab, TAB_LABELS[tab]) for tab in TABS],
         filters=filters,

@@ -42,9 +42,17 @@ CREATED = (
     "工作人员会在{claim_within}内联系您。\n" + ASK_REGION
 )
 
+# The urgent replies promise only what is true: "notified" only when an alert went to a
+# configured notifier or to staff with the workspace open (bot/alerts.py).
 URGENT_CREATED = (
     SAFETY + "\n"
-    "我们已把您的求助列为紧急，工作人员会优先联系您。工单号：{reference}。\n"
+    "我们已把您的求助列为紧急，并已通知值班工作人员，会优先联系您。工单号：{reference}。\n"
+    "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
+)
+URGENT_CREATED_QUEUED = (
+    SAFETY + "\n"
+    "我们已把您的求助列为紧急，排在所有工单最前面，工作人员一上线就会看到。"
+    "现在有危险请先拨打110。工单号：{reference}。\n"
     "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
 )
 
@@ -101,7 +109,8 @@ THANKS = "谢谢您的评价。以后有需要，随时来找“娘家人”。"
 ADDED = "已收到，已补充到您的工单 {reference}。负责的工作人员会看到。"
 ADDED_THEN = ADDED + "\n{question}"
 
-URGENT_ADDED = SAFETY + "\n已通知工作人员优先处理您的工单 {reference}。"
+URGENT_ADDED = SAFETY + "\n已通知值班工作人员优先处理您的工单 {reference}。"
+URGENT_ADDED_QUEUED = SAFETY + "\n您的工单 {reference} 已列为紧急，排在最前面，工作人员一上线就会看到。"
 
 IMAGE_ADDED = "图片已收到，已作为材料附在您的工单 {reference} 中。"
 IMAGE_NO_TICKET = "图片已收到。请再用文字简单说说遇到了什么，我们好转给合适的工作人员。"

@@ -115,6 +115,8 @@ class DialogueSettings:
     session_timeout_minutes: int = 30
     # A resolved ticket whose follow-up question gets no answer is closed after this.
     followup_timeout_hours: int = 72
+    # A new ticket of hers may be linked as a redo (重办) of one closed within this many days.
+    redo_days: int = 30
 
 
 @dataclass

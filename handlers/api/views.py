@@ -17,7 +17,9 @@ from handlers.auth import bearer_user, db_session
 from handlers.serializers import (
     serialize_delivery, serialize_note, serialize_region, serialize_staff, serialize_ticket_summary,
 )
-from handlers.staff.actions import ACTIONS, page_args, perform, policy, queue_filters, ticket_detail
+from handlers.staff.actions import (
+    ACTIONS, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, page_args, perform, policy, queue_filters, ticket_detail,
+)
 from models import Region, StaffUser, Ticket, utcnow
 from models.ticket import Conflict, InvalidInput, TicketError
 
@@ -156,8 +158,7 @@ def act(reference: str, action: str):
     if found is None:
         return error(404, "找不到该工单，或它不在您的管辖范围内")
     if not found.permits(user, ACTIONS[action]):
-        supervising = ACTIONS[action] in ("assign", "transfer")
-        return error(403, "只有督办人或管理员可以转办、指派" if supervising else "只有认领人或督办人可以这样做")
+        return error(403, REFUSED_SUPERVISING if ACTIONS[action] in SUPERVISING else REFUSED_OTHERS)
     try:
         result = perform(session, user, found, action, _body(), utcnow())
     except Conflict as exc:

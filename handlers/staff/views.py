@@ -15,7 +15,10 @@ from sqlalchemy import select
 from handlers.app import runtime
 from handlers.auth import db_session
 from handlers.serializers import serialize_staff, serialize_ticket_summary
-from handlers.staff.actions import ACTIONS, DONE, page_args, perform, policy, queue_filters, ticket_detail
+from handlers.staff.actions import (
+    ACTIONS, DONE, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, page_args, perform, policy, queue_filters,
+    ticket_detail,
+)
 from handlers.staff.canned import canned_for
 from models import Region, StaffUser, Ticket, utcnow
 from models.region import LEVELS
@@ -192,7 +195,7 @@ def act(reference: str, action: str):
     if found is None:
         abort(404)
     if not found.permits(user, ACTIONS[action]):
-        message = "只有督办人或管理员可以转办、指派" if ACTIONS[action] in ("assign", "transfer") else "只有认领人或督办人可以这样做"
+        message = REFUSED_SUPERVISING if ACTIONS[action] in SUPERVISING else REFUSED_OTHERS
         return _refused(session, user, found, action, message, None, 403)
     try:
         perform(session, user, found, action, request.form, utcnow())
@@ -203,6 +206,8 @@ def act(reference: str, action: str):
     session.commit()
     log.info("ticket %s: %s by staff %s", found.reference, action, user.id)
     flash(DONE[action], "success")
+    if not found.permits(user, "view"):
+        return redirect(url_for("staff.queue"), 303)  # returned up the grid, out of this user's sight
     anchor = {"reply": "#transcript", "notes": "#notes"}.get(action, "")
     return redirect(url_for("staff.ticket", reference=found.reference) + anchor, 303)
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot import followup, sla
 from bot.delivery import Courier
+from bot.notify import AlertCourier
 from bot.runtime import Runtime
 from models import utcnow
 
@@ -26,6 +27,7 @@ class Worker:
         self.courier = courier or Courier(runtime.db, runtime.settings, write_lock=runtime.write_lock)
         self.stopping = threading.Event()
         self._swept_at: datetime | None = None
+        self.alerts = AlertCourier(runtime.db, runtime.settings, write_lock=runtime.write_lock)
 
     def sweep_if_due(self, now: datetime) -> dict[str, int]:
         """The SLA sweep (bot/sla.py), at most once a minute per worker."""
@@ -45,7 +47,8 @@ class Worker:
             closed = followup.close_unanswered(connection, now, timeout)
         swept = self.sweep_if_due(now)
         delivered = self.courier.deliver_due()
-        return {"follow_ups_asked": asked, "follow_ups_closed": closed, "delivered": delivered,
+        notified = self.alerts.deliver_due()
+        return {"alerts_sent": notified, "follow_ups_asked": asked, "follow_ups_closed": closed, "delivered": delivered,
                 "escalated": swept.get("escalated", 0), "reminded": swept.get("reminded", 0)}
 
     def run_forever(self) -> None:

@@ -5,6 +5,7 @@ with 409 (the ticket moved on) or 422 (the input was wrong), never as a 500."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from bot.alerts import is_for
 from handlers.app import runtime
 from handlers.auth import db_session
 from handlers.serializers import serialize_staff, serialize_ticket_summary
@@ -20,7 +22,8 @@ from handlers.staff.actions import (
     ticket_detail,
 )
 from handlers.staff.canned import canned_for
-from models import Region, StaffUser, Ticket, utcnow
+from models import Region, StaffAlert, StaffUser, Ticket, utcnow
+from models.clocks import LIGHT_LABELS
 from models.region import LEVELS
 from models.staff import LOCKOUT
 from models.ticket import (
@@ -51,6 +54,8 @@ def no_caching_of_personal_data(response):
 @bp.context_processor
 def workspace_globals() -> dict[str, Any]:
     return {
+        "last_alert_id": lambda: StaffAlert.last_id(db_session()),
+        "light_labels": LIGHT_LABELS,
         "route_label": route_label,
         "category_labels": CATEGORY_LABELS,
         "status_labels": STATUS_LABELS,
@@ -166,6 +171,38 @@ def _regions_in_scope(session, user: StaffUser) -> list[dict[str, Any]]:
     return [
         {"code": r.code, "name": r.name, "depth": max(LEVELS.index(r.level) - top, 0)} for r in regions
     ]
+
+
+# -- alerts: what open pages poll for ------------------------------------------------
+
+# An open page asks this often (staff.js); `seen_at` is written at most once a minute.
+SEEN_EVERY = timedelta(minutes=1)
+
+
+@bp.get("/alerts")
+@login_required
+def alerts():
+    """New alerts for this user since `after` (an alert id), for the banner; and a sign
+    of life, so an urgent message knows someone has the workspace open (bot/alerts.on_duty)."""
+    session = db_session()
+    user = current_user._get_current_object()
+    now = utcnow()
+    if user.seen_at is None or now - user.seen_at >= SEEN_EVERY:
+        user.seen_at = now
+        session.commit()
+    raw = request.args.get("after", "")
+    if not raw.isdigit():
+        return {"last": StaffAlert.last_id(session), "alerts": []}
+    found = StaffAlert.since(session, int(raw), limit=50)
+    mine = [a for a in found if is_for(a, user)]
+    return {
+        "last": found[-1].id if found else int(raw),
+        "alerts": [
+            {"id": a.id, "kind": a.kind, "level": a.level, "text": a.text, "reference": a.ticket.reference,
+             "url": url_for("staff.ticket", reference=a.ticket.reference)}
+            for a in mine
+        ],
+    }
 
 
 # -- the ticket page ---------------------------------------------------------------

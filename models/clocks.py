@@ -266,7 +266,7 @@ class Clock:
 
     def left(self, now: datetime) -> timedelta | None:
         """Time until due (negative: overdue), while the clock counts."""
-        if self.due_at is None or self.state in ("met",) or self.stopped_at is not None:
+        if self.due_at is None or self.state in ("met", "paused") or self.stopped_at is not None:
             return None
         return self.due_at - now
 

@@ -565,7 +565,7 @@ class Ticket(Base):
         """Each clock's due time, state and light at `now`."""
         return clocks.clocks_of(self, policy, now)
 
-    def reached(self, now: datetime, by: StaffUser | None = None, via: str = "reply") -> None:
+    def reached(self, now: datetime) -> None:
         """She has heard from us (a reply delivered, or a phone call): the first-reply clock stops."""
         if self.first_response_at is None:
             self.first_response_at = now
@@ -577,7 +577,7 @@ class Ticket(Base):
         if self.status not in OPEN_STATUSES:
             raise Conflict("工单已办结，不能再登记联系")
         self.record("contacted", actor=by, note=note)
-        self.reached(now, by, via="phone")
+        self.reached(now)
         self.updated_at = now
 
     def pause(self, session: Session, by: StaffUser, reason: str, until: datetime | None, now: datetime) -> None:

@@ -45,3 +45,24 @@ def test_staff_on_duty_in_another_county_do_not_count(wechat, db):
     with db.transaction() as session:
         session.execute(update(StaffUser).where(StaffUser.id == far).values(seen_at=utcnow()))
     assert "已通知" not in wechat.send_text("o-far", URGENT).content
+
+
+def test_a_clock_paused_waiting_on_her_runs_again_when_she_writes(wechat, db):
+    from datetime import timedelta
+
+    from tests.handlers.staff.factories import make_staff
+
+    wechat.send_text("o-waits", "婆婆天天跟我吵架，嫌我生的是女儿，能不能请妇联来帮忙调解一下")
+    li = make_staff(db, "li-pause", region="T01")
+    with db.transaction() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        ticket.claim(session, session.get(StaffUser, li), utcnow())
+        ticket.pause(session, session.get(StaffUser, li), "awaiting_her", None, utcnow() - timedelta(hours=1))
+        due_before = ticket.first_reply_due_at
+    wechat.send_text("o-waits", "补充一下，她昨天又骂我了")
+    with db.session() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert ticket.paused_at is None and ticket.next_due_at is not None
+        assert ticket.first_reply_due_at >= due_before  # the hour she was waited on is given back
+        resumed = [e for e in ticket.events if e.action == "resumed"]
+        assert len(resumed) == 1 and resumed[0].detail["why"] == "she wrote"

@@ -128,7 +128,12 @@ def fill(db: Database, levels: dict[str, list[Region]], staff: dict[str, int], n
             route_explanation=f"{category}/{subcategory} 3.0: 婆婆 2.5", status=status, region_id=region_id,
             assignee_id=assignee, contact_phone=None, created_at=created, updated_at=created,
             claim_due_at=created + (timedelta(minutes=30) if urgent else timedelta(hours=24)),
+            first_reply_due_at=created + (timedelta(hours=2) if urgent else timedelta(days=2)),
             resolve_due_at=created + timedelta(days=15),
+            # What Ticket.clocks_changed keeps: the nearest running clock (claim until claimed).
+            next_due_at=(created + (timedelta(minutes=30) if urgent else timedelta(hours=24)) if status == "new"
+                         else created + (timedelta(hours=2) if urgent else timedelta(days=2)) if status == "claimed"
+                         else None),
             claimed_at=created + timedelta(hours=1) if assignee else None,
             first_response_at=None, resolved_at=created + timedelta(days=3) if status in ("resolved", "closed") else None,
             closed_at=created + timedelta(days=5) if status == "closed" else None, withdrawn_at=None,
@@ -209,6 +214,7 @@ def main() -> None:
         ("queue 全部", "/staff/?tab=all"),
         ("queue 已办结 p20", "/staff/?tab=done&page=20"),
         ("filter 调解+紧急", "/staff/?tab=open&category=mediation&urgent=1"),
+        ("filter 超期(red)", "/staff/?tab=open&light=red"),
         ("search 工单号", f"/staff/?tab=all&q={sample_new[-6:]}"),
         ("search 关键词", "/staff/?tab=all&q=婆婆"),
         ("ticket page", f"/staff/tickets/{sample_new}"),

@@ -105,8 +105,8 @@ class Courier:
             item = session.get(OutboxMessage, row_id)
             if error is None:
                 item.status, item.sent_at, item.last_error = "sent", now, ""
-                if item.ticket is not None and item.message.author_id is not None and item.ticket.first_response_at is None:
-                    item.ticket.first_response_at = now
+                if item.ticket is not None and item.message.author_id is not None:
+                    item.ticket.reached(now)
                 log.info("outbox %d delivered on %s", item.id, item.channel)
                 return
             item.last_error = str(error)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import replies
+from bot.alerts import AlertTicket, on_duty, raise_alert
 from bot.inbound import Inbound
 from bot.routing import Route, Router
 from bot.settings import Settings
@@ -97,21 +98,6 @@ class Turn:
         return self.inbound.text.strip()
 
 
-@dataclass(frozen=True)
-class Deadlines:
-    claim: timedelta
-    urgent_claim: timedelta
-    resolve: timedelta
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Deadlines:
-        return cls(
-            claim=timedelta(hours=settings.sla.claim_hours),
-            urgent_claim=timedelta(minutes=settings.sla.urgent_claim_minutes),
-            resolve=timedelta(days=settings.sla.resolve_days),
-        )
-
-
 class Dialogue:
     def __init__(self, router: Router, settings: Settings) -> None:
         self.router = router
@@ -119,8 +105,8 @@ class Dialogue:
         self.default_region = settings.intake.default_region
         # Looked up once per process: tickets are filed there until she names her place.
         self._default_region_id: int | None = None
-        self.deadlines = Deadlines.from_settings(settings)
-        self.claim_hours = settings.sla.claim_hours
+        self.settings = settings
+        self.policy = settings.policy
         self.session_timeout = timedelta(minutes=settings.dialogue.session_timeout_minutes)
         self.steps: dict[str, Callable[[Turn], Reply]] = {
             "idle": self.idle,
@@ -409,8 +395,7 @@ class Dialogue:
             explanation=explanation,
             region_id=self._default_region_id or self._find_default_region(turn.desk),
             now=turn.now,
-            claim_within=self.deadlines.urgent_claim if urgent else self.deadlines.claim,
-            resolve_within=self.deadlines.resolve,
+            deadlines=self.policy.deadlines(turn.now, category, urgent),
         )
         turn.message.ticket_id = ticket.id
         pending = turn.conversation.data.get("pending", [])
@@ -419,13 +404,13 @@ class Dialogue:
         turn.conversation.move("ask_region", turn.now, ticket_id=ticket.id, unconfirmed=not urgent)
         log.info("ticket %s opened on %s: %s urgent=%s", ticket.reference, ticket.channel, category, urgent)
         if urgent:
-            # Until supervisors have alerts of their own, the audit trail carries the alarm.
-            ticket.record("urgent_alert", reason="urgent at intake", keywords=list(route.urgent_keywords))
-            return replies.URGENT_CREATED.format(reference=ticket.reference), ticket
+            reached = self._alert(turn, ticket, "urgent at intake", list(route.urgent_keywords))
+            text = replies.URGENT_CREATED if reached else replies.URGENT_CREATED_QUEUED
+            return text.format(reference=ticket.reference), ticket
         return replies.CREATED.format(
             reference=ticket.reference,
             category=CATEGORY_LABELS[category],
-            claim_within=replies.claim_within(self.claim_hours),
+            claim_within=self._claim_within(ticket),
         ), ticket
 
     def _add(self, turn: Turn, ticket: TicketRow, route: Route, question: str | None = None) -> Reply:
@@ -433,15 +418,30 @@ class Dialogue:
         turn.message.ticket_id = ticket.id
         ticket.change(updated_at=turn.now)
         ticket.record("message_added", actor_type="woman", notify_assignee=ticket.assignee_id)
+        if ticket.paused_at is not None and ticket.pause_reason == "awaiting_her":
+            ticket.resume(self.policy, turn.now, why="she wrote")
         if route.urgent and ticket.mark_urgent(list(route.urgent_keywords)):
-            ticket.change(claim_due_at=min(ticket.claim_due_at, turn.now + self.deadlines.urgent_claim))
-            ticket.record("urgent_alert", reason="marked urgent by a later message")
+            ticket.raise_deadlines(self.policy, turn.now)
+            reached = self._alert(turn, ticket, "marked urgent by a later message")
             log.warning("ticket %s raised to urgent", ticket.reference)
-            text = replies.URGENT_ADDED.format(reference=ticket.reference)
+            text = (replies.URGENT_ADDED if reached else replies.URGENT_ADDED_QUEUED).format(reference=ticket.reference)
             return (text + "\n" + question if question else text), ticket
         if question:
             return replies.ADDED_THEN.format(reference=ticket.reference, question=question), ticket
         return replies.ADDED.format(reference=ticket.reference), ticket
+
+    def _alert(self, turn: Turn, ticket: TicketRow, reason: str, keywords: list[str] | None = None) -> bool:
+        """Alert staff to an urgent ticket; whether someone can be reached now (a notifier
+        configured for her region, or staff of her region with the workspace open)."""
+        connection = turn.desk.connection
+        about = AlertTicket(ticket.id, ticket.reference, ticket.category, ticket.region_id, ticket.assignee_id)
+        notified = raise_alert(
+            connection, self.settings, about, kind="urgent", audience="chain", region_id=ticket.region_id,
+            now=turn.now, due=ticket.claim_due_at,
+        )
+        watching = on_duty(connection, ticket.region_id, turn.now)
+        ticket.record("urgent_alert", reason=reason, keywords=keywords or [], notifiers=notified, on_duty=watching)
+        return bool(notified or watching)
 
     def _not_an_answer(self, turn: Turn, ticket: TicketRow, retry: str, question: str, attempt: bool) -> Reply:
         """Not the answer asked for. A failed attempt at one (`attempt`) is asked again with
@@ -526,9 +526,8 @@ class Dialogue:
         return root.id
 
     def _claim_within(self, ticket: TicketRow) -> str:
-        if ticket.urgent:
-            return replies.claim_within(0, minutes=int(self.deadlines.urgent_claim.total_seconds() // 60))
-        return replies.claim_within(self.claim_hours)
+        span = self.policy.durations(ticket.category, ticket.urgent).claim
+        return replies.claim_within(span, working_days=self.policy.working_time and not ticket.urgent)
 
 
 def _keep(conversation: ConversationRow) -> dict:

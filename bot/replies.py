@@ -7,6 +7,8 @@ reply ever repeats her own words.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 SAFETY = (
     "如果您现在有危险，请立即拨打110报警；也可以拨打妇女维权公益服务热线12338。"
     "请尽量先到安全的地方（邻居、亲友家或派出所）。"
@@ -40,9 +42,17 @@ CREATED = (
     "工作人员会在{claim_within}内联系您。\n" + ASK_REGION
 )
 
+# The urgent replies promise only what is true: "notified" only when an alert went to a
+# configured notifier or to staff with the workspace open (bot/alerts.py).
 URGENT_CREATED = (
     SAFETY + "\n"
-    "我们已把您的求助列为紧急，工作人员会优先联系您。工单号：{reference}。\n"
+    "我们已把您的求助列为紧急，并已通知值班工作人员，会优先联系您。工单号：{reference}。\n"
+    "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
+)
+URGENT_CREATED_QUEUED = (
+    SAFETY + "\n"
+    "我们已把您的求助列为紧急，排在所有工单最前面，工作人员一上线就会看到。"
+    "现在有危险请先拨打110。工单号：{reference}。\n"
     "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
 )
 
@@ -99,7 +109,8 @@ THANKS = "谢谢您的评价。以后有需要，随时来找“娘家人”。"
 ADDED = "已收到，已补充到您的工单 {reference}。负责的工作人员会看到。"
 ADDED_THEN = ADDED + "\n{question}"
 
-URGENT_ADDED = SAFETY + "\n已通知工作人员优先处理您的工单 {reference}。"
+URGENT_ADDED = SAFETY + "\n已通知值班工作人员优先处理您的工单 {reference}。"
+URGENT_ADDED_QUEUED = SAFETY + "\n您的工单 {reference} 已列为紧急，排在最前面，工作人员一上线就会看到。"
 
 IMAGE_ADDED = "图片已收到，已作为材料附在您的工单 {reference} 中。"
 IMAGE_NO_TICKET = "图片已收到。请再用文字简单说说遇到了什么，我们好转给合适的工作人员。"
@@ -118,10 +129,11 @@ FALLBACK = (
 )
 
 
-def claim_within(hours: int, minutes: int | None = None) -> str:
-    """'24小时' or '30分钟': how soon someone will be in touch, in words."""
-    if minutes is not None:
-        return f"{minutes}分钟"
-    if hours % 24 == 0 and hours >= 48:
-        return f"{hours // 24}天"
-    return f"{hours}小时"
+def claim_within(span: timedelta, working_days: bool = False) -> str:
+    """'30分钟', '2小时', '1个工作日': how soon someone will be in touch, in words."""
+    seconds = int(span.total_seconds())
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400}个工作日" if working_days else f"{seconds // 86400}天"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}小时"
+    return f"{max(1, seconds // 60)}分钟"

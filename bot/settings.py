@@ -14,9 +14,13 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import yaml
+
+from models.clocks import Durations, Policy, parse_duration
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.yaml"
@@ -70,12 +74,39 @@ class IntakeSettings:
     default_region: str = ""
 
 
+def _clocks(claim: str, first_reply: str, resolve: str) -> Callable[[], Durations]:
+    return lambda: Durations(*(parse_duration(v, "sla") for v in (claim, first_reply, resolve)))
+
+
 @dataclass
 class SlaSettings:
-    claim_hours: int = 24
-    urgent_claim_minutes: int = 30
-    first_response_hours: int = 48
-    resolve_days: int = 15
+    # Each route's three clocks (claim, first_reply, resolve); urgent tickets run on `urgent`.
+    urgent: Durations = field(default_factory=_clocks("30m", "2h", "3d"))
+    consultation: Durations = field(default_factory=_clocks("1d", "2d", "3d"))
+    mediation: Durations = field(default_factory=_clocks("1d", "2d", "15d"))
+    service: Durations = field(default_factory=_clocks("1d", "3d", "15d"))
+    # Non-urgent clocks count China's working days only.
+    working_time: bool = True
+    # Share of a clock's time after which it shows yellow.
+    yellow_at: float = 0.8
+
+
+@dataclass
+class EscalationSettings:
+    # A missed deadline climbs one region up after each such period.
+    every: timedelta = timedelta(days=1)
+    max_level: int = 3
+
+
+@dataclass
+class NotifySettings:
+    # Default 企业微信 group robot webhook URL and Telegram chat id for alerts (a region
+    # may have its own: `niangjia regions notify`); empty: none.
+    wecom: str = ""
+    wecom_msgtype: str = "text"
+    telegram_chat: str = ""
+    # WeChat template message id for staff who linked their WeChat openid; empty: none.
+    wechat_template_id: str = ""
 
 
 @dataclass
@@ -84,6 +115,8 @@ class DialogueSettings:
     session_timeout_minutes: int = 30
     # A resolved ticket whose follow-up question gets no answer is closed after this.
     followup_timeout_hours: int = 72
+    # A new ticket of hers may be linked as a redo (重办) of one closed within this many days.
+    redo_days: int = 30
 
 
 @dataclass
@@ -114,6 +147,8 @@ class Settings:
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)
+    escalation: EscalationSettings = field(default_factory=EscalationSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -130,6 +165,18 @@ class Settings:
             return default
         path = Path(value)
         return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def policy(self) -> Policy:
+        """The deadlines as arithmetic (models/clocks.py)."""
+        return Policy(
+            urgent=self.sla.urgent,
+            routes={"consultation": self.sla.consultation, "mediation": self.sla.mediation, "service": self.sla.service},
+            working_time=self.sla.working_time,
+            yellow_at=self.sla.yellow_at,
+            escalate_every=self.escalation.every,
+            max_level=self.escalation.max_level,
+        )
 
     @property
     def lexicon_path(self) -> Path:
@@ -183,6 +230,16 @@ def _coerce(value: Any, target: Any, key: str) -> Any:
             return int(value)
         except (TypeError, ValueError):
             raise SettingsError(f"{key}: expected a whole number, got {value!r}") from None
+    if target is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{key}: expected a number, got {value!r}") from None
+    if target is timedelta:
+        try:
+            return parse_duration(value, key)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
     if target is str:
         if value is None:
             return ""
@@ -192,7 +249,8 @@ def _coerce(value: Any, target: Any, key: str) -> Any:
     return value
 
 
-def _build(cls: type, data: dict[str, Any], path: str) -> Any:
+def _build(cls: type, data: dict[str, Any], path: str, default: Any = None) -> Any:
+    """`cls` from `data`; keys `data` leaves out keep `default`'s values (or the class's)."""
     if not isinstance(data, dict):
         raise SettingsError(f"{path or 'config'}: expected a mapping of settings")
     hints = typing.get_type_hints(cls)
@@ -202,14 +260,23 @@ def _build(cls: type, data: dict[str, Any], path: str) -> Any:
         where = f"{path}." if path else ""
         raise SettingsError(f"unknown setting {where}{unknown[0]}")
     kwargs = {}
+    base = default if default is not None else _defaults(cls)
     for name, value in data.items():
         key = f"{path}.{name}" if path else name
         target = hints[name]
         if dataclasses.is_dataclass(target):
-            kwargs[name] = _build(target, value or {}, key)
+            kwargs[name] = _build(target, value or {}, key, getattr(base, name) if base is not None else None)
         else:
             kwargs[name] = _coerce(value, target, key)
-    return cls(**kwargs)
+    return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
+
+
+def _defaults(cls: type) -> Any:
+    """`cls` with its defaults, or None when some field has none (e.g. Durations)."""
+    try:
+        return cls()
+    except TypeError:
+        return None
 
 
 def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -290,3 +357,9 @@ def _check(settings: Settings) -> None:
         raise SettingsError("webhook.timestamp_window: must be a positive number of seconds")
     if settings.webhook.max_body_bytes <= 0:
         raise SettingsError("webhook.max_body_bytes: must be a positive number of bytes")
+    if not 0 < settings.sla.yellow_at < 1:
+        raise SettingsError(f"sla.yellow_at: must lie between 0 and 1, got {settings.sla.yellow_at}")
+    if settings.escalation.max_level < 1:
+        raise SettingsError("escalation.max_level: must be at least 1")
+    if settings.notify.wecom_msgtype not in ("text", "markdown"):
+        raise SettingsError(f"notify.wecom_msgtype: expected text or markdown, got {settings.notify.wecom_msgtype!r}")

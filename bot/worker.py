@@ -1,4 +1,4 @@
-"""The background worker: outbox deliveries and the follow-up job, in a loop.
+"""The background worker: outbox deliveries, the follow-up job and the SLA sweep, in a loop.
 
 `niangjia worker` runs it as its own process; in the embedded default it runs as a
 thread inside each service process (rows are claimed atomically, so several may run).
@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from bot import followup
+from bot import followup, sla
 from bot.delivery import Courier
+from bot.notify import AlertCourier
 from bot.runtime import Runtime
 from models import utcnow
 
 log = logging.getLogger(__name__)
+
+SWEEP_EVERY = timedelta(minutes=1)
 
 
 class Worker:
@@ -23,6 +26,15 @@ class Worker:
         self.runtime = runtime
         self.courier = courier or Courier(runtime.db, runtime.settings, write_lock=runtime.write_lock)
         self.stopping = threading.Event()
+        self._swept_at: datetime | None = None
+        self.alerts = AlertCourier(runtime.db, runtime.settings, write_lock=runtime.write_lock)
+
+    def sweep_if_due(self, now: datetime) -> dict[str, int]:
+        """The SLA sweep (bot/sla.py), at most once a minute per worker."""
+        if self._swept_at is not None and now - self._swept_at < SWEEP_EVERY:
+            return {}
+        self._swept_at = now
+        return sla.sweep(self.runtime.db, self.runtime.settings, now, write_lock=self.runtime.write_lock)
 
     def run_once(self) -> dict[str, int]:
         """One round: start and close follow-ups, then deliver what is due."""
@@ -33,8 +45,11 @@ class Worker:
             asked = followup.ask_resolved(session, now)
         with self.runtime.write_lock, self.runtime.db.engine.begin() as connection:
             closed = followup.close_unanswered(connection, now, timeout)
+        swept = self.sweep_if_due(now)
         delivered = self.courier.deliver_due()
-        return {"follow_ups_asked": asked, "follow_ups_closed": closed, "delivered": delivered}
+        notified = self.alerts.deliver_due()
+        return {"alerts_sent": notified, "follow_ups_asked": asked, "follow_ups_closed": closed, "delivered": delivered,
+                "escalated": swept.get("escalated", 0), "reminded": swept.get("reminded", 0)}
 
     def run_forever(self) -> None:
         poll = self.runtime.settings.worker.poll_seconds

@@ -107,6 +107,49 @@ def regions_import(ctx: click.Context, file: str) -> None:
     click.echo(f"{created} regions added")
 
 
+@regions.command("notify")
+@click.argument("code")
+@click.option("--wecom", default=None, help="企业微信 group robot webhook URL for this region's alerts ('' clears).")
+@click.option("--telegram", default=None, help="Telegram chat id for this region's alerts ('' clears).")
+@click.pass_context
+def regions_notify(ctx: click.Context, code: str, wecom: str | None, telegram: str | None) -> None:
+    """Where a region's alerts (urgent tickets, 催办, 督办) go besides the workspace."""
+    from models import Region
+
+    if wecom and not wecom.startswith(("https://", "http://")):
+        raise click.ClickException("--wecom: expected the robot's webhook URL (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...)")
+    if telegram and not telegram.lstrip("-").isdigit() and not telegram.startswith("@"):
+        raise click.ClickException("--telegram: expected a chat id such as -1001234567890 or @channelname")
+    runtime = _migrated(ctx)
+    with runtime.db.transaction() as session:
+        region = Region.by_code(session, code)
+        if region is None:
+            raise click.ClickException(f"no region with code {code}")
+        if wecom is not None:
+            region.notify_wecom = wecom or None
+        if telegram is not None:
+            region.notify_telegram = telegram or None
+        click.echo(f"{code}: wecom {'set' if region.notify_wecom else 'default'}, "
+                   f"telegram {region.notify_telegram or 'default'}")
+
+
+@cli.command("link-wechat")
+@click.argument("username")
+@click.argument("openid")
+@click.pass_context
+def link_wechat(ctx: click.Context, username: str, openid: str) -> None:
+    """Send a staff member's alerts as WeChat template messages to OPENID ('' unlinks)."""
+    from models import StaffUser
+
+    runtime = _migrated(ctx)
+    with runtime.db.transaction() as session:
+        user = StaffUser.by_username(session, username)
+        if user is None:
+            raise click.ClickException(f"no user {username}")
+        user.wechat_openid = openid.strip() or None
+    click.echo(f"{username}: WeChat {'linked' if openid.strip() else 'unlinked'}")
+
+
 @cli.command("create-user")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["caseworker", "supervisor", "admin"]), required=True)
@@ -368,6 +411,17 @@ def worker(ctx: click.Context, once: bool) -> None:
         work.run_forever()
     except KeyboardInterrupt:
         work.stop()
+
+
+@cli.command("sweep")
+@click.pass_context
+def sweep(ctx: click.Context) -> None:
+    """Run the SLA sweep once: 催办 and 督办 for every clock due a look (the worker runs it every minute)."""
+    from bot.sla import sweep as run_sweep
+    from models import utcnow
+
+    runtime = _migrated(ctx)
+    click.echo(json.dumps(run_sweep(runtime.db, runtime.settings, utcnow(), write_lock=runtime.write_lock)))
 
 
 @cli.command("serve")

@@ -6,7 +6,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from models import Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
+from models import FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
+from models.clocks import CLOCK_LABELS, LIGHTS, PAUSE_REASONS, Clock, Policy
+from models.followup import SATISFACTION_LABELS
 from models.outbox import OUTBOX_STATUS_LABELS
 from models.region import LEVEL_LABELS
 from models.ticket import CATEGORY_LABELS, CHINA_TZ, OUTCOME_LABELS, OUTCOMES, STATUS_LABELS
@@ -67,8 +69,35 @@ EVENT_LABELS = {
     "erasure_requested": "她要求删除信息",
     "delivery_failed": "消息发送失败",
     "closed": "关闭",
+    "contacted": "电话联系了她",
+    "paused": "暂停计时",
+    "resumed": "恢复计时",
+    "urgent_marked": "工作人员标为紧急",
+    "urgent_unmarked": "工作人员取消紧急",
+    "reminded": "催办",
+    "escalated": "督办",
+    "alerted": "紧急督办",
+    "extension_requested": "申请延期",
+    "extension_approved": "批准延期",
+    "extension_refused": "驳回延期",
+    "returned": "退单",
+    "redo_linked": "关联为重办",
+    "redone": "已被重办",
 }
+LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
 ACTOR_LABELS = {"system": "系统", "woman": "她本人"}
+
+
+def event_label(action: str, detail: dict[str, Any]) -> str:
+    """The trail's line in Chinese: 督办 一级, 催办 · 签收, 暂停计时 · 等待她补充 …"""
+    label = EVENT_LABELS.get(action, action)
+    if action == "escalated":
+        return f"{label} {LEVEL_NAMES.get(detail.get('level'), str(detail.get('level')) + '级')}"
+    if action == "reminded" and detail.get("clock") in CLOCK_LABELS:
+        return f"{label} · {CLOCK_LABELS[detail['clock']]}临期"
+    if action in ("paused", "resumed") and detail.get("reason") in PAUSE_REASONS:
+        return f"{label} · {PAUSE_REASONS[detail['reason']]}"
+    return label
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -85,10 +114,33 @@ def serialize_staff(user: StaffUser) -> dict[str, Any]:
             "role_label": user.role_label, "region": serialize_region(user.region)}
 
 
-def serialize_ticket_summary(ticket: Ticket, now: datetime) -> dict[str, Any]:
-    """A ticket in a queue: route, state and deadline, no personal data."""
-    due = ticket.due_at
+def serialize_clock(clock: Clock, now: datetime) -> dict[str, Any]:
+    left = clock.left(now)
     return {
+        "name": clock.name,
+        "label": clock.label,
+        "due_at": _iso(clock.due_at),
+        "state": clock.state,
+        "state_label": clock.state_label,
+        "light": clock.light,
+        "seconds_left": int(left.total_seconds()) if left is not None else None,
+        "stopped_at": _iso(clock.stopped_at),
+    }
+
+
+def serialize_ticket_summary(ticket: Ticket, now: datetime, policy: Policy | None = None) -> dict[str, Any]:
+    """A ticket in a queue: route, state and deadlines (each clock, given the policy), no personal data."""
+    due = ticket.due_at
+    clocks = ticket.clocks(policy, now) if policy is not None else []
+    lights = [c.light for c in clocks if c.state in ("running", "paused")]
+    extra: dict[str, Any] = {
+        "escalation_level": ticket.escalation_level or 0,
+        "paused": ticket.paused_at is not None,
+    }
+    if policy is not None:
+        extra["clocks"] = [serialize_clock(c, now) for c in clocks]
+        extra["light"] = max(lights, key=LIGHTS.index) if lights else None
+    return extra | {
         "reference": ticket.reference,
         "category": ticket.category,
         "category_label": CATEGORY_LABELS.get(ticket.category, ticket.category),
@@ -150,7 +202,7 @@ def serialize_event(event: TicketEvent) -> dict[str, Any]:
     actor = event.actor.display_name if event.actor else ACTOR_LABELS.get(event.actor_type, event.actor_type)
     return {
         "action": event.action,
-        "label": EVENT_LABELS.get(event.action, event.action),
+        "label": event_label(event.action, event.detail or {}),
         "actor": actor,
         "actor_type": event.actor_type,
         "at": _iso(event.at),
@@ -161,7 +213,9 @@ def serialize_event(event: TicketEvent) -> dict[str, Any]:
 def serialize_ticket_detail(
     ticket: Ticket,
     now: datetime,
+    policy: Policy,
     *,
+    follow_up: FollowUp | None = None,
     messages: list[Message],
     deliveries: dict[int, OutboxMessage],
     authors: dict[int, StaffUser],
@@ -169,7 +223,23 @@ def serialize_ticket_detail(
     events: list[TicketEvent],
 ) -> dict[str, Any]:
     """Everything on the ticket page: the summary, her transcript and contact, the trail."""
-    data = serialize_ticket_summary(ticket, now)
+    data = serialize_ticket_summary(ticket, now, policy)
+    answered = follow_up is not None and follow_up.answered_at is not None
+    data.update(
+        first_reply_due_at=_iso(ticket.first_reply_due_at),
+        pause=({"reason": ticket.pause_reason, "reason_label": PAUSE_REASONS.get(ticket.pause_reason or ""),
+                "since": _iso(ticket.paused_at), "until": _iso(ticket.pause_until)} if ticket.paused_at else None),
+        extension=({"until": _iso(ticket.extension_until), "reason": ticket.extension_reason}
+                   if ticket.extension_until else None),
+        extensions=ticket.extensions or 0,
+        returns=ticket.returns or 0,
+        redo_of=ticket.redo_of.reference if ticket.redo_of_id and ticket.redo_of else None,
+        # Her two follow-up answers, apart: solved or not, then how satisfied.
+        outcome_solved=follow_up.solved if answered else None,
+        satisfaction=follow_up.satisfaction if answered else None,
+        satisfaction_label=SATISFACTION_LABELS.get(follow_up.satisfaction or "") if answered else None,
+        follow_up_expired=bool(follow_up and follow_up.expired),
+    )
     data.update(
         channel=ticket.channel,
         contact_phone=ticket.contact_phone,

@@ -1,5 +1,6 @@
 """SQLAlchemy models and their state changes. Imports neither `bot` nor `handlers`."""
 
+from models.alert import AlertDelivery, StaffAlert
 from models.base import Base, utcnow
 from models.conversation import Conversation
 from models.db import Database
@@ -14,6 +15,8 @@ from models.ticket import ReferenceCounter, Ticket, TicketEvent, next_reference
 from models.token import ApiToken
 
 __all__ = [
+    "AlertDelivery",
+    "StaffAlert",
     "ApiToken",
     "Base",
     "Conversation",

@@ -14,7 +14,9 @@ her rating, raise to urgent) are defined here, once; the staff's are `Ticket` me
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+
+from models import clocks
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
@@ -41,6 +43,9 @@ _TICKET_COLUMNS = [
     for name in (
         "id", "reference", "channel", "channel_user", "category", "subcategory", "urgent", "status",
         "assignee_id", "region_id", "contact_phone", "outcome", "claim_due_at",
+        # The clocks (models/clocks.py): what a pause, urgency or her reopening changes.
+        "first_reply_due_at", "resolve_due_at", "claimed_at", "first_response_at", "resolved_at",
+        "paused_at", "pause_reason", "created_at",
     )
 ]
 _PARENT = REGIONS.alias("parent")
@@ -109,10 +114,37 @@ class TicketRow:
     contact_phone: str | None
     outcome: str | None
     claim_due_at: datetime
+    first_reply_due_at: datetime | None
+    resolve_due_at: datetime
+    claimed_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    paused_at: datetime | None
+    pause_reason: str | None
+    created_at: datetime
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    def clocks_changed(self, now: datetime) -> None:
+        """Keep the queue's nearest deadline current and have the sweep look again."""
+        self.change(next_due_at=clocks.next_due(self), sweep_at=now, yellow_at=None)
+
+    def resume(self, policy: clocks.Policy, now: datetime, why: str) -> None:
+        """The wait on her is over (she wrote, or her safe time came): the clocks run again."""
+        if self.paused_at is None:
+            return
+        moved = clocks.resumed_deadlines(self, policy, now)
+        reason = self.pause_reason
+        self.change(paused_at=None, pause_until=None, pause_reason=None, updated_at=now, **moved)
+        self.record("resumed", reason=reason, why=why)
+        self.clocks_changed(now)
+
+    def raise_deadlines(self, policy: clocks.Policy, now: datetime) -> None:
+        """Urgent now: every running clock is due no later than an urgent one started now."""
+        self.change(**clocks.urgent_deadlines(self, policy, now))
+        self.clocks_changed(now)
 
     def change(self, **values: Any) -> None:
         """Set columns; written with the delivery's other changes."""
@@ -133,6 +165,7 @@ class TicketRow:
         """She withdraws her case (撤销)."""
         self.change(status="withdrawn", withdrawn_at=now, updated_at=now)
         self.record("withdrawn", actor_type="woman", reason=reason)
+        self.clocks_changed(now)
 
     def reopen_for_her(self, now: datetime, reason: str) -> None:
         """She says it is not solved: back to the assignee if there is one, else the queue."""
@@ -142,11 +175,13 @@ class TicketRow:
             resolved_at=None, closed_at=None, outcome=None, updated_at=now,
         )
         self.record("reopened", actor_type="woman", reason=reason, previous_outcome=previous_outcome)
+        self.clocks_changed(now)
 
     def close(self, now: datetime, actor_type: str, **detail: Any) -> None:
         """The end of the loop: after her rating, or when the follow-up went unanswered."""
         self.change(status="closed", closed_at=now, updated_at=now)
         self.record("closed", actor_type=actor_type, **detail)
+        self.clocks_changed(now)
 
     def mark_urgent(self, keywords: list[str]) -> bool:
         """Raise the ticket to urgent (never lowers it); True if it changed."""
@@ -340,10 +375,9 @@ class Desk:
         explanation: str,
         region_id: int,
         now: datetime,
-        claim_within: timedelta,
-        resolve_within: timedelta,
+        deadlines: dict[str, datetime],
     ) -> TicketRow:
-        """A new ticket with its reference and deadlines, recorded as created."""
+        """A new ticket with its reference and its clocks' `deadlines`, recorded as created."""
         if category not in CATEGORIES:
             raise ValueError(f"a ticket's category is one of {', '.join(CATEGORIES)}, not {category!r}")
         values = {
@@ -363,8 +397,17 @@ class Desk:
             "outcome": None,
             "created_at": now,
             "updated_at": now,
-            "claim_due_at": now + claim_within,
-            "resolve_due_at": now + resolve_within,
+            "claim_due_at": deadlines["claim"],
+            "first_reply_due_at": deadlines["first_reply"],
+            "resolve_due_at": deadlines["resolve"],
+            "next_due_at": min(deadlines.values()),
+            "sweep_at": now,
+            "swept_until": now,
+            "claimed_at": None,
+            "first_response_at": None,
+            "resolved_at": None,
+            "paused_at": None,
+            "pause_reason": None,
         }
         ticket_id = self.connection.execute(_INSERT_TICKET, values).scalar_one()
         ticket = self._ticket_row({"id": ticket_id, **values})

@@ -21,6 +21,9 @@ class Region(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     # Materialised path of codes, "/3301/330102/330102001/": a subtree is one prefix match.
     path: Mapped[str] = mapped_column(String(400), index=True)
+    # Where this region's alerts go besides the workspace (config notify: is the default).
+    notify_wecom: Mapped[str | None] = mapped_column(String(500))
+    notify_telegram: Mapped[str | None] = mapped_column(String(64))
 
     parent: Mapped[Region | None] = relationship(remote_side=[id])
 
@@ -47,6 +50,14 @@ class Region(Base):
     def contains(self, other: Region) -> bool:
         """Whether `other` is this region or lies below it."""
         return other.path.startswith(self.path)
+
+    def chain(self) -> list[Region]:
+        """This region and every region above it, lowest first."""
+        chain, region = [], self
+        while region is not None:
+            chain.append(region)
+            region = region.parent
+        return chain
 
     @classmethod
     def by_code(cls, session: Session, code: str) -> Region | None:

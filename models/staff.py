@@ -41,6 +41,11 @@ class StaffUser(Base):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # Her WeChat openid, if she linked it: alerts come as template messages.
+    wechat_openid: Mapped[str | None] = mapped_column(String(64))
+    # When one of her workspace pages last asked for alerts (at most once a minute):
+    # someone is on duty who will see a banner.
+    seen_at: Mapped[datetime | None]
 
     region: Mapped[Region] = relationship()
 

@@ -8,10 +8,12 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
-    Connection, Date, ForeignKey, Index, Select, String, Text, bindparam, case, func, literal, or_, select, update,
+    Connection, Date, ForeignKey, Index, Select, String, Text, bindparam, case, func, literal, nulls_last, or_, select,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, object_session, relationship
 
+from models import clocks
 from models.base import Base, insert_unless_present, utcnow
 from models.region import Region
 from models.staff import StaffUser
@@ -49,9 +51,12 @@ OUTCOME_LABELS = {
 }
 
 # What staff may do to a ticket they can see (see Ticket.permits).
-ACTIONS = ("view", "claim", "release", "assign", "transfer", "note", "reply", "resolve", "reopen", "route")
+ACTIONS = (
+    "view", "claim", "release", "assign", "transfer", "note", "reply", "resolve", "reopen", "route",
+    "contact", "pause", "urgent", "extend", "decide_extension", "return", "redo",
+)
 # Only supervisors and admins; everything else is for the assignee (or a supervisor).
-SUPERVISOR_ACTIONS = ("assign", "transfer")
+SUPERVISOR_ACTIONS = ("assign", "transfer", "decide_extension")
 
 MAX_NOTE_CHARS = 4000
 MAX_REPLY_CHARS = 600  # a WeChat customer-service text is at most 2048 bytes
@@ -130,6 +135,9 @@ class Ticket(Base):
         # The follow-up job's resolved tickets, oldest first (bot/followup.py): without it
         # SQLite scanned the whole table, in the writer's turn, on every worker round.
         Index("ix_ticket_status_resolved_at", "status", "resolved_at"),
+        # The queue by its nearest running clock (models/clocks.py), and the sweep's work list.
+        Index("ix_ticket_status_urgent_next_due", "status", "urgent", "next_due_at"),
+        Index("ix_ticket_sweep_at", "sweep_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,8 +168,33 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
 
+    # Service clocks (models/clocks.py). The first-reply deadline; a pause (waiting on her)
+    # stops every clock until she writes or `pause_until` comes.
+    first_reply_due_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    pause_until: Mapped[datetime | None]
+    pause_reason: Mapped[str | None] = mapped_column(String(24))
+    # Derived, kept for the queue: the nearest running clock's due time and when the first
+    # running clock turns yellow (set by the sweep).
+    next_due_at: Mapped[datetime | None]
+    yellow_at: Mapped[datetime | None]
+    # The sweep (bot/sla.py): when to look at the ticket next, and up to when it has looked;
+    # a sweep acts only if it moves `swept_until` itself, so reminders go out once.
+    sweep_at: Mapped[datetime | None]
+    swept_until: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")
+    # 延期: a pending request (until, reason, who), and how many were approved; 退单 count.
+    extension_until: Mapped[datetime | None]
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    extensions: Mapped[int] = mapped_column(default=0, server_default="0")
+    returns: Mapped[int] = mapped_column(default=0, server_default="0")
+    # 重办: the closed ticket of hers this one redoes.
+    redo_of_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+
     region: Mapped[Region] = relationship()
-    assignee: Mapped[StaffUser | None] = relationship()
+    assignee: Mapped[StaffUser | None] = relationship(foreign_keys=[assignee_id])
+    redo_of: Mapped[Ticket | None] = relationship(remote_side=[id], foreign_keys=[redo_of_id])
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
     )
@@ -199,12 +232,8 @@ class Ticket(Base):
 
     @property
     def due_at(self) -> datetime | None:
-        """The next deadline: to be claimed, or to be resolved; None once done."""
-        if self.status == "new":
-            return self.claim_due_at
-        if self.status == "claimed":
-            return self.resolve_due_at
-        return None
+        """The next deadline among the running clocks; None once done or while paused."""
+        return clocks.next_due(self)
 
     @classmethod
     def visible_to(cls, user: StaffUser, region: Region | None = None, per_row: bool = False) -> Any:
@@ -265,11 +294,9 @@ class Ticket(Base):
             query = select(cls).where(cls.id.in_(query.with_only_columns(cls.id)))
         if filters.tab in ("done", "all"):
             order = [cls.created_at.desc(), cls.id.desc()]
-        elif filters.tab == "unclaimed":
-            order = [cls.urgent.desc(), cls.claim_due_at, cls.id]
         else:
-            deadline = case((cls.status == "new", cls.claim_due_at), else_=cls.resolve_due_at)
-            order = [cls.urgent.desc(), deadline, cls.id]
+            # The nearest running clock, kept on the row (clocks_changed); paused ones last.
+            order = [cls.urgent.desc(), nulls_last(cls.next_due_at.asc()), cls.id]
         query = (
             query.options(joinedload(cls.region), joinedload(cls.assignee))
             .order_by(*order)
@@ -308,6 +335,8 @@ class Ticket(Base):
             query = query.where(cls.status == filters.status)
         if filters.urgent:
             query = query.where(cls.urgent.is_(True))
+        if filters.light:
+            query = query.where(cls.light_is(filters.light, filters.now or utcnow()))
         text = filters.text.strip()
         if text:
             # References are searched as typed ("0042", "nj-20261121"); the route's words
@@ -323,6 +352,18 @@ class Ticket(Base):
                     )
                 )
         return query
+
+    @classmethod
+    def light_is(cls, light: str, now: datetime) -> Any:
+        """The condition for tickets whose running clocks show `light` at `now` (red:
+        one is overdue; yellow: one is past `sla.yellow_at`, as the sweep last set it)."""
+        overdue = cls.next_due_at <= now
+        if light == "red":
+            return overdue
+        yellow = cls.yellow_at <= now
+        if light == "yellow":
+            return yellow & ~overdue
+        return or_(cls.next_due_at.is_(None), ~overdue) & or_(cls.yellow_at.is_(None), ~yellow)
 
     @classmethod
     def _tab_condition(cls, user: StaffUser, tab: str) -> Any:
@@ -342,12 +383,13 @@ class Ticket(Base):
         Out of scope means nothing (and the handler answers 404, so existence does not
         leak). Anyone in scope may look and claim; assigning and transferring are for
         supervisors and admins; the rest is for the assignee, or a supervisor or admin.
+        Anyone in scope may also mark a ticket urgent: danger is everybody's business.
         """
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
         if not user.active or not user.sees(self.region):
             return False
-        if action in ("view", "claim"):
+        if action in ("view", "claim", "urgent"):
             return True
         if user.supervises:
             return True
@@ -375,6 +417,7 @@ class Ticket(Base):
                 raise Conflict(f"已被 {self.assignee.display_name} 认领")
             raise Conflict(f"工单{STATUS_LABELS.get(self.status, self.status)}，不能认领")
         self.record("claimed", actor=by)
+        self.clocks_changed(now)
 
     def release(self, session: Session, by: StaffUser, reason: str, now: datetime) -> None:
         """Give a claimed ticket back to the queue of its region."""
@@ -387,6 +430,7 @@ class Ticket(Base):
         ):
             raise self._changed("释放")
         self.record("released", actor=by, reason=reason, previous_assignee=previous)
+        self.clocks_changed(now)
 
     def assign(self, session: Session, by: StaffUser, assignee: StaffUser, now: datetime) -> None:
         """A supervisor gives the ticket to a colleague who works in its region."""
@@ -404,6 +448,7 @@ class Ticket(Base):
             raise self._changed("指派")
         self.record("assigned", actor=by, assignee=assignee.id, assignee_name=assignee.display_name,
                     previous_assignee=previous)
+        self.clocks_changed(now)
 
     def transfer(
         self, session: Session, by: StaffUser, region: Region, assignee: StaffUser | None, reason: str, now: datetime
@@ -433,6 +478,7 @@ class Ticket(Base):
             from_region=session.get(Region, previous_region).code, to_region=region.code,
             assignee=assignee.id if assignee else None, previous_assignee=previous,
         )
+        self.clocks_changed(now)
 
     def add_note(self, session: Session, by: StaffUser, text: str, now: datetime):
         """An internal note for colleagues (never sent to her)."""
@@ -456,8 +502,7 @@ class Ticket(Base):
             session, channel=self.channel, channel_user=self.channel_user, text=text, now=now,
             ticket=self, author_id=by.id,
         )
-        if self.first_response_at is None:
-            self.first_response_at = now
+        # The first-reply clock stops when a reply reaches her (bot/delivery.py), not here.
         self.updated_at = now
         session.flush()
         # The trail says that a reply was sent, not what it said (that is in the transcript).
@@ -478,6 +523,7 @@ class Ticket(Base):
         ):
             raise self._changed("办结")
         self.record("resolved", actor=by, outcome=outcome)
+        self.clocks_changed(now)
 
     def reopen(self, session: Session, by: StaffUser, reason: str, now: datetime) -> None:
         """Back to work after resolution: to the assignee if there is one, else the queue."""
@@ -491,6 +537,7 @@ class Ticket(Base):
         ):
             raise self._changed("重新打开")
         self.record("reopened", actor=by, reason=reason, previous_outcome=previous_outcome)
+        self.clocks_changed(now)
 
     def correct_route(self, session: Session, by: StaffUser, category: str, now: datetime) -> None:
         """Put the ticket on the right route; the event keeps what the router saw, for tuning."""
@@ -506,6 +553,142 @@ class Ticket(Base):
             explanation=self.route_explanation, confidence=self.confidence,
         )
         self.category, self.subcategory, self.updated_at = category, None, now
+
+    # -- clocks (models/clocks.py) ---------------------------------------------
+
+    def clocks_changed(self, now: datetime) -> None:
+        """Keep the queue's nearest deadline current and have the sweep look again."""
+        self.next_due_at = clocks.next_due(self)
+        self.sweep_at, self.yellow_at = now, None
+
+    def clocks(self, policy: clocks.Policy, now: datetime) -> list[clocks.Clock]:
+        """Each clock's due time, state and light at `now`."""
+        return clocks.clocks_of(self, policy, now)
+
+    def reached(self, now: datetime) -> None:
+        """She has heard from us (a reply delivered, or a phone call): the first-reply clock stops."""
+        if self.first_response_at is None:
+            self.first_response_at = now
+            self.clocks_changed(now)
+
+    def record_contact(self, session: Session, by: StaffUser, note: str, now: datetime) -> None:
+        """A phone contact with her, on the record (it stops the first-reply clock)."""
+        note = _text(note, "note", MAX_REASON_CHARS, required=False)
+        if self.status not in OPEN_STATUSES:
+            raise Conflict("工单已办结，不能再登记联系")
+        self.record("contacted", actor=by, note=note)
+        self.reached(now)
+        self.updated_at = now
+
+    def pause(self, session: Session, by: StaffUser, reason: str, until: datetime | None, now: datetime) -> None:
+        """Stop the clocks while the ticket waits on her (等待她补充, or her safe time)."""
+        if reason not in clocks.PAUSE_REASONS:
+            raise InvalidInput("请选择暂停原因：" + "、".join(clocks.PAUSE_REASONS.values()), "reason")
+        if reason == "safe_time" and (until is None or until <= now):
+            raise InvalidInput("请填写她方便联系的时间（须晚于现在）", "until")
+        if self.status not in OPEN_STATUSES:
+            raise Conflict("工单已办结，无需暂停计时")
+        if self.paused_at is not None:
+            raise Conflict("计时已暂停")
+        self.paused_at, self.pause_reason, self.updated_at = now, reason, now
+        self.pause_until = until if reason == "safe_time" else None
+        self.record("paused", actor=by, reason=reason, until=until.isoformat() if self.pause_until else None)
+        self.clocks_changed(now)
+
+    def resume(self, policy: clocks.Policy, now: datetime, by: StaffUser | None = None, why: str = "staff") -> None:
+        """The clocks run again, each with the time it had left when paused."""
+        if self.paused_at is None:
+            raise Conflict("计时没有暂停")
+        for column, due in clocks.resumed_deadlines(self, policy, now).items():
+            setattr(self, column, due)
+        reason = self.pause_reason
+        self.paused_at = self.pause_until = self.pause_reason = None
+        self.updated_at = now
+        self.record("resumed", actor=by, reason=reason, why=why)
+        self.clocks_changed(now)
+
+    def set_urgent(self, by: StaffUser, urgent: bool, reason: str, policy: clocks.Policy, now: datetime) -> bool:
+        """Staff mark (or unmark) the ticket urgent; marking starts the urgent clocks. True if it changed."""
+        reason = _text(reason, "reason", MAX_REASON_CHARS)
+        if self.status not in OPEN_STATUSES:
+            raise Conflict("工单已办结，不能再改紧急程度")
+        if bool(self.urgent) == urgent:
+            raise InvalidInput("工单已是紧急" if urgent else "工单本来就不是紧急", "urgent")
+        if urgent:
+            for column, due in clocks.urgent_deadlines(self, policy, now).items():
+                setattr(self, column, due)
+        else:
+            # Back on the route's clocks, counted from when she first wrote.
+            normal = policy.deadlines(self.created_at, self.category, urgent=False)
+            for name, _ in clocks.unstopped(self):
+                setattr(self, f"{name}_due_at", normal[name])
+        self.urgent, self.updated_at = urgent, now
+        self.record("urgent_marked" if urgent else "urgent_unmarked", actor=by, reason=reason)
+        self.clocks_changed(now)
+        return True
+
+    def request_extension(self, by: StaffUser, until: datetime, reason: str, now: datetime) -> None:
+        """延期: the assignee asks, before the resolve deadline, for more time."""
+        reason = _text(reason, "reason", MAX_REASON_CHARS)
+        if self.status != "claimed" or self.assignee_id != by.id:
+            raise Conflict("只有工单的承办人可以申请延期")
+        if self.extension_until is not None:
+            raise Conflict("已有一个延期申请待审批")
+        if now >= self.resolve_due_at:
+            raise Conflict("办结时限已过，不能再申请延期")
+        if until <= self.resolve_due_at:
+            raise InvalidInput("延期后的时限须晚于现在的办结时限", "until")
+        self.extension_until, self.extension_reason, self.extension_by_id = until, reason, by.id
+        self.updated_at = now
+        self.record("extension_requested", actor=by, until=until.isoformat(), reason=reason)
+
+    def decide_extension(self, by: StaffUser, approve: bool, now: datetime) -> None:
+        """A supervisor of the region approves (the deadline moves) or refuses a pending extension."""
+        if not by.supervises:
+            raise Conflict("只有督办人可以审批延期")
+        if self.extension_until is None:
+            raise Conflict("没有待审批的延期申请")
+        until = self.extension_until
+        if approve:
+            self.resolve_due_at, self.extensions = until, (self.extensions or 0) + 1
+        self.extension_until = self.extension_reason = self.extension_by_id = None
+        self.updated_at = now
+        self.record("extension_approved" if approve else "extension_refused", actor=by, until=until.isoformat())
+        self.clocks_changed(now)
+
+    def return_up(self, session: Session, by: StaffUser, reason: str, now: datetime) -> Region:
+        """退单: not this region's business; the ticket goes to the region above to re-dispatch."""
+        reason = _text(reason, "reason", MAX_REASON_CHARS)
+        parent = self.region.parent
+        if parent is None:
+            raise Conflict("工单已在最上级区域，无法退回")
+        previous_region, previous = self.region_id, self.assignee_id
+        if self.status not in OPEN_STATUSES or not self._swap(
+            session,
+            (Ticket.status.in_(OPEN_STATUSES), Ticket.region_id == previous_region, _same(Ticket.assignee_id, previous)),
+            region_id=parent.id, status="new", assignee_id=None, returns=Ticket.returns + 1, updated_at=now,
+        ):
+            raise self._changed("退回")
+        self.record(
+            "returned", actor=by, reason=reason, from_region=session.get(Region, previous_region).code,
+            to_region=parent.code, previous_assignee=previous,
+        )
+        self.clocks_changed(now)
+        return parent
+
+    def link_redo(self, session: Session, by: StaffUser, original: Ticket, redo_days: int, now: datetime) -> None:
+        """重办: this new ticket takes up again a closed case of hers from the last `redo_days` days."""
+        if original.id == self.id or (original.channel, original.channel_user) != (self.channel, self.channel_user):
+            raise InvalidInput("只能关联同一位求助人的工单", "original")
+        if original.status != "closed" or original.closed_at is None:
+            raise InvalidInput("只能关联已关闭的工单", "original")
+        if self.created_at - original.closed_at > timedelta(days=redo_days):
+            raise InvalidInput(f"原工单关闭已超过 {redo_days} 天", "original")
+        if self.redo_of_id is not None:
+            raise Conflict("此工单已关联为重办")
+        self.redo_of_id, self.updated_at = original.id, now
+        self.record("redo_linked", actor=by, original=original.reference)
+        original.record("redone", actor=by, redo=self.reference)
 
     def record_view(self, by: StaffUser, via: str) -> None:
         """Opening her transcript and contact details is itself on the record."""
@@ -541,6 +724,9 @@ class QueueFilter:
     region: Region | None = None
     urgent: bool = False
     text: str = ""
+    # green | yellow | red (models/clocks.py), as of `now` (default: the current time).
+    light: str | None = None
+    now: datetime | None = None
 
 
 def _same(column: Any, value: int | None) -> Any:

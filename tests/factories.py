@@ -17,6 +17,9 @@ def open_ticket(session, now, **overrides):
         claim_within=timedelta(hours=24), resolve_within=timedelta(days=15),
     )
     fields.update(overrides)
+    # The deadlines as plain spans from `now`, unless a test gives them.
+    claim, resolve = fields.pop("claim_within"), fields.pop("resolve_within")
+    fields.setdefault("deadlines", {"claim": now + claim, "first_reply": now + timedelta(days=2), "resolve": now + resolve})
     session.flush()
     desk = Desk(session.connection())
     row = desk.open_ticket(**fields)

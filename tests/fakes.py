@@ -1,4 +1,4 @@
-"""Fake WeChat and Telegram API servers on 127.0.0.1 that speak their real HTTP API.
+"""Fake WeChat, 企业微信 robot and Telegram API servers on 127.0.0.1 that speak their real HTTP API.
 
 They record what they were sent and can be told to refuse (WeChat errcode 45015: the
 48-hour customer-service window is closed; Telegram 403: the bot was blocked) or to fail
@@ -23,6 +23,10 @@ class FakeApis:
     wechat_sent: list[dict[str, Any]] = field(default_factory=list)
     telegram_sent: list[dict[str, Any]] = field(default_factory=list)
     token_requests: list[dict[str, list[str]]] = field(default_factory=list)
+    # 企业微信 group robots (keys that exist) and what they were sent; WeChat template messages.
+    wecom_keys: set[str] = field(default_factory=lambda: {"robot-key"})
+    wecom_sent: list[dict[str, Any]] = field(default_factory=list)
+    template_sent: list[dict[str, Any]] = field(default_factory=list)
     # openids whose 48-hour window is closed; Telegram chat ids that blocked the bot.
     wechat_window_closed: set[str] = field(default_factory=set)
     telegram_blocked: set[int] = field(default_factory=set)
@@ -34,6 +38,10 @@ class FakeApis:
     def base(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def wecom_url(self, key: str = "robot-key") -> str:
+        """A 企业微信 group robot's webhook URL, as the robot's settings page shows it."""
+        return f"{self.base}/cgi-bin/webhook/send?key={key}"
 
     def texts_to(self, user: str) -> list[str]:
         return [m["text"]["content"] for m in self.wechat_sent if m["touser"] == user] + [
@@ -82,6 +90,22 @@ def start(bot_token: str) -> FakeApis:
                     return self.reply(200, {"errcode": 45015, "errmsg": "response out of time limit"})
                 apis.wechat_sent.append(payload)
                 return self.reply(200, {"errcode": 0, "errmsg": "ok"})
+            if url.path == "/cgi-bin/webhook/send":
+                # 企业微信 group robot: the key in the URL is the credential.
+                if parse_qs(url.query).get("key", [""])[0] not in apis.wecom_keys:
+                    return self.reply(200, {"errcode": 93000, "errmsg": "invalid webhook url"})
+                kind = payload.get("msgtype")
+                if kind not in ("text", "markdown") or not isinstance(payload.get(kind, {}).get("content"), str):
+                    return self.reply(200, {"errcode": 40008, "errmsg": "invalid message type"})
+                apis.wecom_sent.append(payload)
+                return self.reply(200, {"errcode": 0, "errmsg": "ok"})
+            if url.path == "/cgi-bin/message/template/send":
+                if parse_qs(url.query).get("access_token") != [ACCESS_TOKEN]:
+                    return self.reply(200, {"errcode": 40001, "errmsg": "invalid credential"})
+                if not payload.get("template_id"):
+                    return self.reply(200, {"errcode": 40037, "errmsg": "invalid template_id"})
+                apis.template_sent.append(payload)
+                return self.reply(200, {"errcode": 0, "errmsg": "ok", "msgid": len(apis.template_sent)})
             if url.path == f"/bot{apis.bot_token}/sendMessage":
                 text = payload.get("text")
                 if not isinstance(text, str) or not 1 <= len(text) <= 4096:

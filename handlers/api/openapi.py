@@ -5,6 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from models.clocks import CLOCKS, LIGHTS, PAUSE_REASONS
+from models.clocks import STATES as CLOCK_STATES
+from models.followup import SATISFACTION
 from models.ticket import CATEGORIES, OUTCOMES, STATUSES, TABS
 
 ALL_OUTCOMES = sorted({o for outcomes in OUTCOMES.values() for o in outcomes})
@@ -86,6 +89,24 @@ def openapi_document() -> dict[str, Any]:
         "overdue": {"type": "boolean"},
         "outcome": nullable({"type": "string", "enum": ALL_OUTCOMES}),
         "outcome_label": nullable(text),
+        "escalation_level": {"type": "integer", "minimum": 0, "description": "督办级别，0 为未督办"},
+        "paused": {"type": "boolean", "description": "计时是否暂停（等待她补充 / 她要求在安全时间联系）"},
+        "clocks": {"type": "array", "items": _ref("Clock"), "description": "签收、首次答复、办结三个时限"},
+        "light": nullable({"type": "string", "enum": list(LIGHTS), "description": "计时中的时限里最紧的信号灯"}),
+    }
+    clock = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "enum": list(CLOCKS)},
+            "label": text,
+            "due_at": nullable({"type": "string", "format": "date-time"}),
+            "state": {"type": "string", "enum": list(CLOCK_STATES)},
+            "state_label": text,
+            "light": {"type": "string", "enum": list(LIGHTS)},
+            "seconds_left": nullable({"type": "integer", "description": "距期限的秒数，负数为超期；停止后为空"}),
+            "stopped_at": nullable({"type": "string", "format": "date-time"}),
+        },
+        "required": ["name", "due_at", "state", "light"],
     }
     delivery = {
         "type": "object",
@@ -133,6 +154,20 @@ def openapi_document() -> dict[str, Any]:
                     "attachments": {"type": "array", "items": _ref("Message")},
                     "notes": {"type": "array", "items": _ref("Note")},
                     "events": {"type": "array", "items": _ref("Event")},
+                    "first_reply_due_at": nullable({"type": "string", "format": "date-time"}),
+                    "pause": nullable({"type": "object", "properties": {
+                        "reason": {"type": "string", "enum": list(PAUSE_REASONS)}, "reason_label": text,
+                        "since": {"type": "string", "format": "date-time"},
+                        "until": nullable({"type": "string", "format": "date-time"})}}),
+                    "extension": nullable({"type": "object", "description": "待审批的延期申请", "properties": {
+                        "until": {"type": "string", "format": "date-time"}, "reason": text}}),
+                    "extensions": {"type": "integer", "description": "已批准的延期次数"},
+                    "returns": {"type": "integer", "description": "退单次数"},
+                    "redo_of": nullable({"type": "string", "description": "重办所关联的原工单号"}),
+                    "outcome_solved": nullable({"type": "boolean", "description": "回访：她说问题是否解决"}),
+                    "satisfaction": nullable({"type": "string", "enum": list(SATISFACTION)}),
+                    "satisfaction_label": nullable(text),
+                    "follow_up_expired": {"type": "boolean"},
                 },
                 "required": ["messages", "notes", "events", "route"],
             },
@@ -179,7 +214,7 @@ def openapi_document() -> dict[str, Any]:
             "/tickets": {"get": {
                 "summary": "工单列表（筛选、分页）",
                 "tags": ["tickets"],
-                "description": "紧急优先，其次按期限先后（待认领按认领期限，处理中按办结期限）；done 与 all 按收到时间倒序。",
+                "description": "紧急优先，其次按最近的计时中期限；暂停计时的排在后面；done 与 all 按收到时间倒序。",
                 "parameters": [
                     query("tab", "unclaimed 待认领 / mine 我的 / open 未办结 / done 已办结 / all 全部（默认）",
                           {"type": "string", "enum": list(TABS), "default": "all"}),
@@ -187,6 +222,7 @@ def openapi_document() -> dict[str, Any]:
                     query("status", "状态", {"type": "string", "enum": list(STATUSES)}),
                     query("region", "区域代码（须在管辖范围内）", text),
                     query("urgent", "仅紧急", {"type": "string", "enum": ["1", "true"]}),
+                    query("light", "信号灯：green 正常 / yellow 临期 / red 超期", {"type": "string", "enum": list(LIGHTS)}),
                     query("q", "工单号或分流关键词", {"type": "string", "maxLength": 100}),
                     query("page", "页码，从 1 开始", {"type": "integer", "minimum": 1, "default": 1}),
                     query("per_page", "每页条数", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
@@ -240,6 +276,29 @@ def openapi_document() -> dict[str, Any]:
             "/tickets/{reference}/reopen": _action("重新打开", {"reason": text}, ["reason"], ticket_ok),
             "/tickets/{reference}/route": _action(
                 "更正分类（记录供分流调优）", {"category": {"type": "string", "enum": list(CATEGORIES)}}, ["category"], ticket_ok),
+            "/tickets/{reference}/contact": _action(
+                "登记电话联系（停止首次答复计时）", {"note": {"type": "string", "maxLength": 500}}, [], ticket_ok),
+            "/tickets/{reference}/pause": _action(
+                "暂停计时（等待她补充，或她要求在安全时间联系）",
+                {"reason": {"type": "string", "enum": list(PAUSE_REASONS)},
+                 "until": {"type": "string", "format": "date-time", "description": "safe_time 时必填：她方便联系的时间"}},
+                ["reason"], ticket_ok),
+            "/tickets/{reference}/resume": _action("恢复计时", None, [], ticket_ok),
+            "/tickets/{reference}/urgent": _action(
+                "标为紧急或取消紧急（记入处理记录；标为紧急即按紧急时限计时并提醒）",
+                {"urgent": {"type": "boolean"}, "reason": {"type": "string", "maxLength": 500}},
+                ["urgent", "reason"], ticket_ok),
+            "/tickets/{reference}/extend": _action(
+                "申请延期（承办人，须在办结期限前）",
+                {"until": {"type": "string", "format": "date-time"}, "reason": {"type": "string", "maxLength": 500}},
+                ["until", "reason"], ticket_ok),
+            "/tickets/{reference}/extension": _action(
+                "审批延期（本区域督办人）", {"approve": {"type": "boolean"}}, ["approve"], ticket_ok),
+            "/tickets/{reference}/return": _action(
+                "退单：退回上级区域重新派单", {"reason": {"type": "string", "maxLength": 500}}, ["reason"], ticket_ok),
+            "/tickets/{reference}/redo": _action(
+                "关联为重办：她之前已关闭的工单（dialogue.redo_days 天内）",
+                {"original": {"type": "string", "description": "原工单号"}}, ["original"], ticket_ok),
             "/openapi.json": {"get": {"summary": "本文档", "tags": ["account"], "security": [],
                                       "responses": {"200": {"description": "OpenAPI 3.1 文档"}}}},
         },
@@ -264,6 +323,7 @@ def openapi_document() -> dict[str, Any]:
                 "TicketSummary": {"type": "object", "properties": summary_props,
                                   "required": ["reference", "category", "urgent", "status", "region", "created_at"]},
                 "TicketDetail": detail,
+                "Clock": clock,
                 "Delivery": delivery,
                 "Message": message,
                 "Note": {"type": "object", "properties": {"id": {"type": "integer"}, "text": text, "author": text,

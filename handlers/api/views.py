@@ -17,7 +17,9 @@ from handlers.auth import bearer_user, db_session
 from handlers.serializers import (
     serialize_delivery, serialize_note, serialize_region, serialize_staff, serialize_ticket_summary,
 )
-from handlers.staff.actions import ACTIONS, page_args, perform, queue_filters, ticket_detail
+from handlers.staff.actions import (
+    ACTIONS, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, page_args, perform, policy, queue_filters, ticket_detail,
+)
 from models import Region, StaffUser, Ticket, utcnow
 from models.ticket import Conflict, InvalidInput, TicketError
 
@@ -128,7 +130,7 @@ def tickets():
     counts = Ticket.tab_counts(session, user, filters)
     rows = Ticket.queue(session, user, filters, page, per_page, total=counts[filters.tab])
     return jsonify(
-        items=[serialize_ticket_summary(t, now) for t in rows],
+        items=[serialize_ticket_summary(t, now, policy()) for t in rows],
         page=page, per_page=per_page, total=counts[filters.tab], counts=counts, tab=filters.tab,
     )
 
@@ -156,8 +158,7 @@ def act(reference: str, action: str):
     if found is None:
         return error(404, "找不到该工单，或它不在您的管辖范围内")
     if not found.permits(user, ACTIONS[action]):
-        supervising = ACTIONS[action] in ("assign", "transfer")
-        return error(403, "只有督办人或管理员可以转办、指派" if supervising else "只有认领人或督办人可以这样做")
+        return error(403, REFUSED_SUPERVISING if ACTIONS[action] in SUPERVISING else REFUSED_OTHERS)
     try:
         result = perform(session, user, found, action, _body(), utcnow())
     except Conflict as exc:
@@ -176,4 +177,4 @@ def act(reference: str, action: str):
 
 
 def _summary(ticket: Ticket) -> dict[str, Any]:
-    return serialize_ticket_summary(ticket, utcnow())
+    return serialize_ticket_summary(ticket, utcnow(), policy())

@@ -16,8 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.alerts import AlertTicket, raise_alert
+from handlers.app import runtime
 from handlers.serializers import serialize_ticket_detail
-from models import Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
+from models import FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
+from models.clocks import CHINA_TZ, LIGHTS, Policy
 from models.ticket import CATEGORIES, STATUSES, TABS, InvalidInput, QueueFilter
 
 MAX_PER_PAGE = 100
@@ -33,7 +36,20 @@ ACTIONS = {
     "resolve": "resolve",
     "reopen": "reopen",
     "route": "route",
+    "contact": "contact",
+    "pause": "pause",
+    "resume": "pause",
+    "urgent": "urgent",
+    "extend": "extend",
+    "extension": "decide_extension",
+    "return": "return",
+    "redo": "redo",
 }
+
+# Permissions only supervisors (and admins) hold; the refusal says so.
+SUPERVISING = ("assign", "transfer", "decide_extension")
+REFUSED_SUPERVISING = "只有督办人或管理员可以转办、指派、审批延期"
+REFUSED_OTHERS = "只有认领人或督办人可以这样做"
 
 # What the page says after each action succeeded.
 DONE = {
@@ -46,6 +62,14 @@ DONE = {
     "resolve": "已办结，等待回访",
     "reopen": "已重新打开",
     "route": "分类已更正",
+    "contact": "已登记电话联系",
+    "pause": "计时已暂停",
+    "resume": "计时已恢复",
+    "urgent": "紧急程度已更改",
+    "extend": "延期申请已提交，等待督办人审批",
+    "extension": "延期申请已处理",
+    "return": "已退回上级区域重新派单",
+    "redo": "已关联为重办",
 }
 
 
@@ -71,6 +95,30 @@ def perform(session: Session, user: StaffUser, ticket: Ticket, action: str, data
         return ticket.reopen(session, user, _str(data, "reason"), now)
     if action == "route":
         return ticket.correct_route(session, user, _str(data, "category"), now)
+    if action == "contact":
+        return ticket.record_contact(session, user, _str(data, "note"), now)
+    if action == "pause":
+        return ticket.pause(session, user, _str(data, "reason"), _when(data, "until", required=False), now)
+    if action == "resume":
+        return ticket.resume(policy(), now, by=user)
+    if action == "urgent":
+        if ticket.set_urgent(user, _bool(data, "urgent"), _str(data, "reason"), policy(), now) and ticket.urgent:
+            about = AlertTicket(ticket.id, ticket.reference, ticket.category, ticket.region_id, ticket.assignee_id)
+            raise_alert(session.connection(), runtime().settings, about, kind="urgent", audience="chain",
+                        region_id=ticket.region_id, now=now, due=ticket.next_due_at)
+        return None
+    if action == "extend":
+        return ticket.request_extension(user, _when(data, "until"), _str(data, "reason"), now)
+    if action == "extension":
+        return ticket.decide_extension(user, _bool(data, "approve"), now)
+    if action == "return":
+        return ticket.return_up(session, user, _str(data, "reason"), now)
+    if action == "redo":
+        reference = _str(data, "original").strip().upper()
+        original = Ticket.find_visible(session, user, reference) if reference else None
+        if original is None:
+            raise InvalidInput("请填写她之前已关闭的工单号", "original")
+        return ticket.link_redo(session, user, original, runtime().settings.dialogue.redo_days, now)
     raise ValueError(f"unknown action {action!r}")
 
 
@@ -81,6 +129,30 @@ def _str(data: Mapping[str, Any], field: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput("应为文本", field)
     return value
+
+
+def _bool(data: Mapping[str, Any], field: str) -> bool:
+    """true/false from JSON, or "1"/"0" (and "true"/"false") from a form."""
+    value = data.get(field)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "on", "0", "false", "off"):
+        return value.strip().lower() in ("1", "true", "on")
+    raise InvalidInput("应为 true 或 false", field)
+
+
+def _when(data: Mapping[str, Any], field: str, required: bool = True) -> datetime | None:
+    """A moment as ISO 8601 text; one without a zone is China time (what the page's picker sends)."""
+    text = _str(data, field).strip()
+    if not text:
+        if required:
+            raise InvalidInput("请填写时间", field)
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("时间格式应为 2026-12-01T18:00", field) from None
+    return moment.replace(tzinfo=CHINA_TZ) if moment.tzinfo is None else moment
 
 
 def _region(session: Session, user: StaffUser, data: Mapping[str, Any]) -> Region:
@@ -136,6 +208,11 @@ def queue_filters(
         else:
             filters.region = region
     filters.urgent = args.get("urgent", "") in ("1", "true", "on")
+    light = args.get("light", "")
+    if light in LIGHTS:
+        filters.light = light
+    elif light:
+        errors["light"] = "信号灯应为 green、yellow 或 red"
     text = args.get("q", "")
     if len(text) > 100:
         errors["q"] = "搜索词最多 100 个字"
@@ -162,6 +239,11 @@ def page_args(args: Mapping[str, str], default_per_page: int) -> tuple[int, int,
     return page, per_page, errors
 
 
+def policy() -> Policy:
+    """The deadlines in force (config `sla:` / `escalation:`)."""
+    return runtime().settings.policy
+
+
 def ticket_detail(session: Session, ticket: Ticket, now: datetime) -> dict[str, Any]:
     """The ticket's whole record, serialised: transcript with delivery states, notes, trail."""
     messages = Message.transcript(session, ticket)
@@ -174,8 +256,11 @@ def ticket_detail(session: Session, ticket: Ticket, now: datetime) -> dict[str, 
         {u.id: u for u in session.scalars(select(StaffUser).where(StaffUser.id.in_(author_ids)))}
         if author_ids else {}
     )
+    follow_up = session.scalar(
+        select(FollowUp).where(FollowUp.ticket_id == ticket.id).order_by(FollowUp.id.desc()).limit(1)
+    )
     return serialize_ticket_detail(
-        ticket, now,
+        ticket, now, policy(), follow_up=follow_up,
         messages=messages, deliveries=deliveries, authors=authors,
         notes=TicketNote.on(session, ticket), events=TicketEvent.trail(session, ticket),
     )

@@ -5,6 +5,7 @@ with 409 (the ticket moved on) or 422 (the input was wrong), never as a 500."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,12 +13,17 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from bot.alerts import is_for
 from handlers.app import runtime
 from handlers.auth import db_session
 from handlers.serializers import serialize_staff, serialize_ticket_summary
-from handlers.staff.actions import ACTIONS, DONE, page_args, perform, queue_filters, ticket_detail
+from handlers.staff.actions import (
+    ACTIONS, DONE, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, page_args, perform, policy, queue_filters,
+    ticket_detail,
+)
 from handlers.staff.canned import canned_for
-from models import Region, StaffUser, Ticket, utcnow
+from models import Region, StaffAlert, StaffUser, Ticket, utcnow
+from models.clocks import LIGHT_LABELS
 from models.region import LEVELS
 from models.staff import LOCKOUT
 from models.ticket import (
@@ -48,6 +54,8 @@ def no_caching_of_personal_data(response):
 @bp.context_processor
 def workspace_globals() -> dict[str, Any]:
     return {
+        "last_alert_id": lambda: StaffAlert.last_id(db_session()),
+        "light_labels": LIGHT_LABELS,
         "route_label": route_label,
         "category_labels": CATEGORY_LABELS,
         "status_labels": STATUS_LABELS,
@@ -143,7 +151,7 @@ def queue():
     return render_template(
         "staff/queue.html",
         me=serialize_staff(user),
-        rows=[serialize_ticket_summary(t, now) for t in tickets],
+        rows=[serialize_ticket_summary(t, now, policy()) for t in tickets],
         counts=counts,
         tabs=[(tab, TAB_LABELS[tab]) for tab in TABS],
         filters=filters,
@@ -163,6 +171,38 @@ def _regions_in_scope(session, user: StaffUser) -> list[dict[str, Any]]:
     return [
         {"code": r.code, "name": r.name, "depth": max(LEVELS.index(r.level) - top, 0)} for r in regions
     ]
+
+
+# -- alerts: what open pages poll for ------------------------------------------------
+
+# An open page asks this often (staff.js); `seen_at` is written at most once a minute.
+SEEN_EVERY = timedelta(minutes=1)
+
+
+@bp.get("/alerts")
+@login_required
+def alerts():
+    """New alerts for this user since `after` (an alert id), for the banner; and a sign
+    of life, so an urgent message knows someone has the workspace open (bot/alerts.on_duty)."""
+    session = db_session()
+    user = current_user._get_current_object()
+    now = utcnow()
+    if user.seen_at is None or now - user.seen_at >= SEEN_EVERY:
+        user.seen_at = now
+        session.commit()
+    raw = request.args.get("after", "")
+    if not raw.isdigit():
+        return {"last": StaffAlert.last_id(session), "alerts": []}
+    found = StaffAlert.since(session, int(raw), limit=50)
+    mine = [a for a in found if is_for(a, user)]
+    return {
+        "last": found[-1].id if found else int(raw),
+        "alerts": [
+            {"id": a.id, "kind": a.kind, "level": a.level, "text": a.text, "reference": a.ticket.reference,
+             "url": url_for("staff.ticket", reference=a.ticket.reference)}
+            for a in mine
+        ],
+    }
 
 
 # -- the ticket page ---------------------------------------------------------------
@@ -192,7 +232,7 @@ def act(reference: str, action: str):
     if found is None:
         abort(404)
     if not found.permits(user, ACTIONS[action]):
-        message = "只有督办人或管理员可以转办、指派" if ACTIONS[action] in ("assign", "transfer") else "只有认领人或督办人可以这样做"
+        message = REFUSED_SUPERVISING if ACTIONS[action] in SUPERVISING else REFUSED_OTHERS
         return _refused(session, user, found, action, message, None, 403)
     try:
         perform(session, user, found, action, request.form, utcnow())
@@ -203,6 +243,8 @@ def act(reference: str, action: str):
     session.commit()
     log.info("ticket %s: %s by staff %s", found.reference, action, user.id)
     flash(DONE[action], "success")
+    if not found.permits(user, "view"):
+        return redirect(url_for("staff.queue"), 303)  # returned up the grid, out of this user's sight
     anchor = {"reply": "#transcript", "notes": "#notes"}.get(action, "")
     return redirect(url_for("staff.ticket", reference=found.reference) + anchor, 303)
 

@@ -1,4 +1,5 @@
-// The workspace's only script: small helpers; every page works without it.
+// The workspace's only script: small helpers; every page works without it (alerts and
+// the queue's self-refresh need it).
 (function () {
   "use strict";
   // Canned replies: choosing one fills the reply box (to be edited before sending).
@@ -27,6 +28,78 @@
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
     });
   });
+  // Alerts: every open page asks for new ones every ALERT_POLL_MS and shows each as a
+  // banner with a sound; the queue reloads its table when one arrives and every
+  // data-refresh seconds (never while someone is typing in its filters).
+  var ALERT_POLL_MS = 10000;
+  var box = document.getElementById("ws-alerts");
+  var queue = document.querySelector("table.queue[data-refresh]");
+  var beep = function () {
+    try {
+      var Audio = window.AudioContext || window.webkitAudioContext;
+      var ctx = new Audio();
+      [0, 0.35].forEach(function (at) {
+        var tone = ctx.createOscillator(), gain = ctx.createGain();
+        tone.frequency.value = 880;
+        gain.gain.value = 0.2;
+        tone.connect(gain);
+        gain.connect(ctx.destination);
+        tone.start(ctx.currentTime + at);
+        tone.stop(ctx.currentTime + at + 0.2);
+      });
+      return true;
+    } catch (e) {
+      return false;  // no audio here: the banner still shows
+    }
+  };
+  var showAlert = function (alert) {
+    var banner = document.createElement("div");
+    banner.className = "ws-alert kind-" + alert.kind;
+    banner.setAttribute("role", "alert");
+    var link = document.createElement("a");
+    link.href = alert.url;
+    link.textContent = alert.text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-link";
+    close.textContent = "知道了";
+    close.addEventListener("click", function () { banner.remove(); });
+    banner.appendChild(link);
+    banner.appendChild(close);
+    box.appendChild(banner);
+    banner.dataset.sound = beep() ? "played" : "none";
+  };
+  var refreshQueue = function () {
+    var filters = document.querySelector("form.filters");
+    if (!queue || (filters && filters.contains(document.activeElement))) return;
+    fetch(window.location.href, {credentials: "same-origin"}).then(function (r) {
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      if (!html) return;
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      ["table.queue", "nav.tabs"].forEach(function (selector) {
+        var now = document.querySelector(selector), next = fresh.querySelector(selector);
+        if (now && next) now.replaceWith(next);
+      });
+      queue = document.querySelector("table.queue[data-refresh]");
+      if (queue) queue.dataset.refreshedAt = String(Date.now());
+    }).catch(function () {});
+  };
+  if (box) {
+    var poll = function () {
+      fetch(box.dataset.poll + "?after=" + encodeURIComponent(box.dataset.after), {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          box.dataset.after = data.last;
+          data.alerts.forEach(showAlert);
+          if (data.alerts.length) refreshQueue();
+        }).catch(function () {});
+    };
+    window.setInterval(poll, ALERT_POLL_MS);
+    poll();
+  }
+  if (queue) window.setInterval(refreshQueue, Number(queue.dataset.refresh) * 1000);
   // Coming back to a page from the history must not leave its buttons disabled.
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("button[disabled]").forEach(function (b) { b.disabled = false; });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,11 @@ def test_environment_overrides_the_file():
 
 def test_niangjia_config_names_another_file(tmp_path: Path):
     other = tmp_path / "other.yaml"
-    other.write_text("database:\n  url: sqlite:///data/x.db\nsla:\n  claim_hours: 8\n", encoding="utf-8")
+    other.write_text("database:\n  url: sqlite:///data/x.db\nsla:\n  mediation: {claim: 8h}\n", encoding="utf-8")
     settings = load_settings(environ={"NIANGJIA_CONFIG": str(other)})
-    assert settings.sla.claim_hours == 8
+    assert settings.sla.mediation.claim == timedelta(hours=8)
+    # The keys the file leaves out keep their defaults, the route's own ones.
+    assert settings.sla.mediation.resolve == timedelta(days=15)
     # A relative SQLite path is anchored at the config file's directory.
     assert settings.database_url == f"sqlite:///{tmp_path}/data/x.db"
 
@@ -97,3 +100,44 @@ def test_broken_yaml_names_the_line(tmp_path: Path):
     path.write_text("wechat:\n  token: [unclosed\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="line"):
         load_settings(path, {})
+
+
+def test_the_shipped_config_gives_the_deadlines_of_the_policy():
+    settings = load_settings(DEFAULT_CONFIG, {})
+    assert settings.sla.urgent.claim == timedelta(minutes=30)
+    assert settings.sla.urgent.first_reply == timedelta(hours=2)
+    assert settings.sla.service.first_reply == timedelta(days=3)
+    assert settings.sla.working_time is True and settings.sla.yellow_at == 0.8
+    assert settings.escalation.every == timedelta(days=1) and settings.escalation.max_level == 3
+    policy = settings.policy
+    assert policy.durations("mediation", urgent=False).resolve == timedelta(days=15)
+    assert policy.durations("mediation", urgent=True).resolve == timedelta(days=3)
+
+
+@pytest.mark.parametrize("text, span", [("45s", timedelta(seconds=45)), ("30m", timedelta(minutes=30)),
+                                        ("24h", timedelta(hours=24)), ("3d", timedelta(days=3))])
+def test_durations_are_written_in_seconds_minutes_hours_or_days(text, span):
+    settings = load_settings(DEFAULT_CONFIG, {"NIANGJIA_SLA_CONSULTATION_RESOLVE": text})
+    assert settings.sla.consultation.resolve == span
+
+
+@pytest.mark.parametrize("key, value, named", [
+    ("NIANGJIA_SLA_URGENT_CLAIM", "30", "sla.urgent.claim"),
+    ("NIANGJIA_SLA_URGENT_CLAIM", "half an hour", "sla.urgent.claim"),
+    ("NIANGJIA_SLA_SERVICE_RESOLVE", "0d", "sla.service.resolve"),
+    ("NIANGJIA_ESCALATION_EVERY", "1w", "escalation.every"),
+    ("NIANGJIA_SLA_YELLOW_AT", "1.5", "sla.yellow_at"),
+    ("NIANGJIA_SLA_YELLOW_AT", "soon", "sla.yellow_at"),
+    ("NIANGJIA_ESCALATION_MAX_LEVEL", "0", "escalation.max_level"),
+    ("NIANGJIA_NOTIFY_WECOM_MSGTYPE", "news", "notify.wecom_msgtype"),
+])
+def test_a_bad_deadline_setting_is_refused_naming_its_key(key, value, named):
+    with pytest.raises(SettingsError, match=named.replace(".", r"\.")):
+        load_settings(DEFAULT_CONFIG, {key: value})
+
+
+def test_an_unknown_clock_is_refused_naming_it(tmp_path: Path):
+    other = tmp_path / "other.yaml"
+    other.write_text("sla:\n  urgent: {claim: 30m, answer: 1h}\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"sla\.urgent\.answer"):
+        load_settings(other, {})

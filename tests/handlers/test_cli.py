@@ -146,3 +146,20 @@ def test_a_database_behind_the_code_gets_an_instruction_not_a_traceback(url):
         assert "lexicon_revision" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_regions_notify_sets_a_regions_robot_and_chat_and_sweep_runs_once(url):
+    assert niangjia("init-db", database_url=url).returncode == 0
+    assert niangjia("demo-data", database_url=url).returncode == 0
+    code = json.loads(niangjia("tickets", "--json", database_url=url).stdout)[0]["region"]
+    bad = niangjia("regions", "notify", code, "--wecom", "qyapi.weixin.qq.com", database_url=url)
+    assert bad.returncode != 0 and "--wecom" in bad.stderr
+    unknown = niangjia("regions", "notify", "NO-SUCH", "--telegram", "-100", database_url=url)
+    assert unknown.returncode != 0 and "NO-SUCH" in unknown.stderr
+    done = niangjia("regions", "notify", code, "--wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+                    "--telegram", "-1001234567890", database_url=url)
+    assert done.returncode == 0, done.stderr
+    assert "wecom set" in done.stdout and "-1001234567890" in done.stdout
+    swept = niangjia("sweep", database_url=url)
+    assert swept.returncode == 0, swept.stderr
+    assert set(json.loads(swept.stdout)) >= {"looked", "reminded", "escalated", "alerted"}

@@ -64,7 +64,7 @@ def test_whole_intake_problem_region_contact_summary_confirm(chat, db):
     assert "测试街道测试社区" in summary and "调解" in summary and ticket.reference in summary
 
     done = chat.say("确认")
-    assert ticket.reference in done and "24小时" in done
+    assert ticket.reference in done and "1个工作日" in done
     ticket = ticket_of(db, chat.user)
     assert ticket.contact_phone == "13812345678" and ticket.status == "new"
     assert {"region_set", "contact_given", "confirmed"} <= set(events(db, ticket))

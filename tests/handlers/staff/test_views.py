@@ -315,3 +315,73 @@ def test_no_message_text_phone_or_reply_in_logs(li, db, staff, caplog):
     assert reference in logged  # the actions are logged ...
     for secret in (WORDS, PHONE, "13900001111", "110101199003071234", "请回电"):
         assert secret not in logged  # ... but never her words or numbers
+
+
+def test_the_ticket_page_shows_each_clock_with_its_light_and_the_urgent_button(client, db):
+    from tests.handlers.staff.factories import login, make_staff, make_ticket, post_form
+
+    make_staff(db, "clocks-li", "caseworker", "T01")
+    ref = make_ticket(db)
+    login(client, "clocks-li")
+    html = client.get(f"/staff/tickets/{ref}").get_data(as_text=True)
+    for label in ("签收", "首次答复", "办结"):
+        assert label in html
+    assert 'data-clock="claim"' in html and "light-green" in html
+    assert "标为紧急" in html and "暂停计时" not in html  # pausing is for the assignee
+    post_form(client, f"/staff/tickets/{ref}/claim", f"/staff/tickets/{ref}")
+    assert "暂停计时" in client.get(f"/staff/tickets/{ref}").get_data(as_text=True)
+
+
+def test_the_queue_filters_by_light(client, db):
+    from datetime import timedelta
+
+    from models import utcnow
+    from tests.handlers.staff.factories import login, make_staff, make_ticket
+
+    make_staff(db, "lights-li", "caseworker", "T01")
+    late = make_ticket(db, user="o-late", now=utcnow() - timedelta(days=3), claim_within=timedelta(hours=1))
+    fresh = make_ticket(db, user="o-fresh")
+    login(client, "lights-li")
+    red = client.get("/staff/?tab=open&light=red").get_data(as_text=True)
+    assert late in red and fresh not in red
+    assert client.get("/staff/?light=blue").status_code == 422
+
+
+def test_marking_urgent_from_the_page_is_audited_and_raises_an_alert(client, db):
+    from sqlalchemy import select
+
+    from models import StaffAlert
+    from tests.handlers.staff.factories import actions_of, login, make_staff, make_ticket, post_form
+
+    make_staff(db, "mark-li", "caseworker", "T01")
+    ref = make_ticket(db)
+    login(client, "mark-li")
+    page = f"/staff/tickets/{ref}"
+    refused = post_form(client, f"{page}/urgent", page, urgent="1", reason="")
+    assert refused.status_code == 422
+    done = post_form(client, f"{page}/urgent", page, urgent="1", reason="她在电话里说他回来了")
+    assert done.status_code == 303
+    assert "urgent_marked" in [a for a, _ in actions_of(db, ref)]
+    with db.session() as session:
+        assert [a.kind for a in session.scalars(select(StaffAlert))] == ["urgent"]
+    assert "取消紧急" in client.get(page).get_data(as_text=True)
+
+
+def test_alerts_poll_shows_only_alerts_in_scope_and_marks_the_user_on_duty(app, client, db, wechat):
+    from models import StaffUser
+    from tests.handlers.staff.factories import login, make_staff
+
+    make_staff(db, "poll-far", "caseworker", "T02")
+    make_staff(db, "poll-li", "caseworker", "T01")
+    login(client, "poll-li")
+    start = client.get("/staff/alerts").json
+    assert start["alerts"] == []
+    wechat.send_text("o-urgent-poll", "他又喝多了拿着刀在门口，我和孩子躲在卧室里")
+    mine = client.get(f"/staff/alerts?after={start['last']}").json
+    assert [a["kind"] for a in mine["alerts"]] == ["urgent"] and "NJ-" in mine["alerts"][0]["text"]
+    assert client.get(f"/staff/alerts?after={mine['last']}").json["alerts"] == []
+    with db.session() as session:
+        assert StaffUser.by_username(session, "poll-li").seen_at is not None
+    far = app.test_client()
+    login(far, "poll-far")
+    assert far.get(f"/staff/alerts?after={start['last']}").json["alerts"] == []

@@ -359,6 +359,7 @@ def worker(ctx: click.Context, once: bool) -> None:
     from bot.worker import Worker
 
     runtime = _migrated(ctx)
+    _check_regions(runtime)
     work = Worker(runtime)
     if once:
         click.echo(json.dumps(work.run_once()))
@@ -368,6 +369,16 @@ def worker(ctx: click.Context, once: bool) -> None:
         work.run_forever()
     except KeyboardInterrupt:
         work.stop()
+
+
+def _check_regions(runtime) -> None:
+    """Start-up's check that tickets without a place land where staff see them."""
+    from bot.setup import SetupError, check_regions
+
+    try:
+        check_regions(runtime.db, runtime.settings.intake.default_region)
+    except SetupError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.command("serve")
@@ -389,6 +400,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     init_database(runtime.db, create_root=not demo)
     if demo:
         click.echo(load_demo(runtime, DEMO_DIR))
+    _check_regions(runtime)
     runtime.db.dispose()
     run(settings, host or settings.server.host, port or settings.server.port, workers or 2)
 

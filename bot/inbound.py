@@ -68,3 +68,6 @@ class Answer:
     text: str | None
     ticket_reference: str | None = None
     duplicate: bool = False
+    # Journaled while the database was away: `text` is the acknowledgement, which the
+    # channel must give in its HTTP answer (nothing was queued in the outbox).
+    spooled: bool = False

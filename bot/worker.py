@@ -25,7 +25,10 @@ class Worker:
         self.stopping = threading.Event()
 
     def run_once(self) -> dict[str, int]:
-        """One round: start and close follow-ups, then deliver what is due."""
+        """One round: replay the spool, start and close follow-ups, then deliver what is due."""
+        # First, and whether or not the database answers: /readyz reads the heartbeat.
+        self.runtime.spool.beat()
+        replayed = self.runtime.replay_spool()
         self.runtime.refresh_lexicon()
         now = utcnow()
         timeout = timedelta(hours=self.runtime.settings.dialogue.followup_timeout_hours)
@@ -34,7 +37,7 @@ class Worker:
         with self.runtime.write_lock, self.runtime.db.engine.begin() as connection:
             closed = followup.close_unanswered(connection, now, timeout)
         delivered = self.courier.deliver_due()
-        return {"follow_ups_asked": asked, "follow_ups_closed": closed, "delivered": delivered}
+        return {"replayed": replayed, "follow_ups_asked": asked, "follow_ups_closed": closed, "delivered": delivered}
 
     def run_forever(self) -> None:
         poll = self.runtime.settings.worker.poll_seconds

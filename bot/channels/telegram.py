@@ -44,8 +44,14 @@ class TelegramEndpoint:
         except (KeyError, TypeError, ValueError) as exc:
             raise Refused(400, f"malformed update: {exc}") from None
 
-    def respond(self, text: str | None, opened: Opened) -> HttpResponse:
-        # Answers travel by sendMessage; Telegram only needs to hear 200.
+    def respond(self, text: str | None, opened: Opened, direct: bool = False) -> HttpResponse:
+        # Answers travel by sendMessage from the outbox; Telegram only needs to hear 200.
+        # With the database away there is no outbox: the acknowledgement rides in the
+        # answer itself, as a Bot API method call (Telegram's "reply to the webhook"),
+        # which needs neither the database nor a connection out.
+        if direct and text and opened.inbound is not None:
+            body = json.dumps({"method": "sendMessage", "chat_id": int(opened.inbound.user), "text": text}, ensure_ascii=False)
+            return HttpResponse(200, body, "application/json; charset=utf-8")
         return HttpResponse(200, "", "text/plain; charset=utf-8")
 
 

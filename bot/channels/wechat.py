@@ -108,7 +108,7 @@ class WeChatEndpoint:
         except ValueError as exc:  # a field the database could not hold: refused, not dropped
             raise Refused(400, f"message refused: {exc}") from None
 
-    def respond(self, text: str | None, opened: Opened) -> HttpResponse:
+    def respond(self, text: str | None, opened: Opened, direct: bool = False) -> HttpResponse:
         body, content_type = self.render(text, opened.context)
         return HttpResponse(200, body, content_type)
 

@@ -51,6 +51,12 @@ class Inbound:
             raise ValueError(f"unknown inbound kind {self.kind!r}")
         if self.kind == "event" and self.event not in EVENTS:
             raise ValueError(f"unknown event {self.event!r}")
+        # A parser handing over an element where text belongs (XML <Content><a/></Content>).
+        for name in ("user", "message_id", "text", "label", "event_key"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be text")
+        if self.media_id is not None and not isinstance(self.media_id, str):
+            raise ValueError("media_id must be text")
         if not 0 < len(self.user) <= MAX_USER:
             raise ValueError(f"sender id must be 1-{MAX_USER} characters")
         if not 0 < len(self.message_id) <= MAX_MESSAGE_ID:

@@ -34,7 +34,7 @@ class TelegramEndpoint:
             raise Refused(403, "missing or wrong secret token")
         try:
             update = json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[... nested too deep
             raise Refused(400, "body is not JSON") from None
         if not isinstance(update, dict):
             raise Refused(400, "not a Telegram update: not an object")

@@ -142,6 +142,8 @@ class Dialogue:
     def location(self, desk: Desk, inbound: Inbound, now: datetime) -> Reply:
         """A WeChat / Telegram location: her region when asked for it, else evidence."""
         conversation = desk.conversation(inbound.channel, inbound.user)
+        # She is active now (and a conversation begun by a location has no time yet).
+        conversation.updated_at = now
         message = self.store(desk, inbound)
         ticket = self._conversation_ticket(desk, conversation) or desk.open_ticket_for(inbound.channel, inbound.user)
         if ticket is None:

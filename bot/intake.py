@@ -51,11 +51,14 @@ class Intake:
         return self.router.route(text) if inbound.kind in ("text", "voice") and text else None
 
     def receive(
-        self, connection: Connection, inbound: Inbound, now: datetime | None = None, route: Route | None = None
+        self, connection: Connection, inbound: Inbound, now: datetime | None = None, route: Route | None = None,
+        replayed: bool = False,
     ) -> Answer:
         """Handle one delivery exactly once: a repeat gets the first delivery's answer.
 
         `route`, from `route_ahead`, spares routing her text inside the transaction.
+        `replayed`: the message comes from the spool, and was acknowledged long ago, so
+        the answer goes out through the outbox even on a channel with passive replies.
         """
         now = now or utcnow()
         desk = Desk(connection)
@@ -76,7 +79,7 @@ class Intake:
                 MessageRow(
                     inbound.channel, inbound.user, "out", now, text=text, ticket_id=ticket.id if ticket else None,
                     # Channels without passive replies get the answer through the outbox worker.
-                    queued=not channel_named(inbound.channel).passive_replies,
+                    queued=replayed or not channel_named(inbound.channel).passive_replies,
                 )
             )
         desk.save()

@@ -54,12 +54,33 @@ def parse_regions(text: str) -> list[RegionRow]:
 
 
 def import_regions(session: Session, text: str) -> int:
-    """Add (or rename) the regions in `text`; parents may come from the file or the database."""
+    """Add (or rename) the regions in `text`; parents may come from the file or the database.
+
+    The grid keeps one root, where tickets land until she names her place: the file's top
+    row (no parent_code) takes the place of the placeholder root `init-db` made, and any
+    other second root is refused with its line named.
+    """
     rows = parse_regions(text)
     by_code: dict[str, Region] = {}
     created = 0
+    roots = Region.roots(session)
     for row in rows:
         parent = None
+        if not row.parent_code and Region.by_code(session, row.code) is None:
+            if len(roots) == 1 and roots[0].is_placeholder:
+                try:
+                    roots[0].adopt(session, row.code, row.name, row.level)
+                except ValueError as exc:
+                    raise RegionFileError(f"line {row.line}: {exc}") from None
+                session.flush()
+                by_code[row.code] = roots[0]
+                created += 1  # the grid gained it, in the placeholder's place
+                continue
+            if roots:
+                raise RegionFileError(
+                    f"line {row.line}: {row.code} has no parent_code, but the grid has its root already "
+                    f"({roots[0].code} {roots[0].name}): a second root would hold tickets nobody sees; give it a parent"
+                )
         if row.parent_code:
             parent = by_code.get(row.parent_code) or Region.by_code(session, row.parent_code)
             if parent is None:
@@ -76,5 +97,7 @@ def import_regions(session: Session, text: str) -> int:
         except ValueError as exc:
             raise RegionFileError(f"line {row.line}: {exc}") from None
         session.flush()
+        if parent is None:
+            roots = [by_code[row.code]]
         created += 1
     return created

@@ -124,6 +124,11 @@ NO_TICKETS = "您目前还没有工单。直接把遇到的事告诉我们就可
 STATUS_HEADER = "您的工单："
 STATUS_LINE = "{reference}  {category}  {status}"
 
+# While the database is away her message is journaled (bot/spool.py) and answered with
+# these; the conversation's real answer follows as soon as it is stored.
+RECEIVED = "我们收到了您的消息，正在登记，稍后会在这里回复您。想补充情况可以继续发。"
+URGENT_RECEIVED = SAFETY + "\n我们收到了您的求助，已列为紧急，工作人员会优先联系您。"
+
 FALLBACK = (
     "抱歉，系统刚才没能处理您的消息，请稍后再发一次。" + SAFETY
 )

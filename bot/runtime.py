@@ -10,17 +10,18 @@ import threading
 import time
 from functools import cached_property
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 
 from bot import replies
 from bot.channels import channels
 from bot.channels.base import Endpoint
 from bot.inbound import Answer, Inbound
 from bot.intake import Intake
-from bot.routing import Router
+from bot.routing import Route, Router
 from bot.settings import Settings
+from bot.spool import Spool
 from bot.tuning import LexiconWatcher
-from models import Database
+from models import Database, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +77,21 @@ class Runtime:
         """The webhook protocol of `channel`, built once."""
         return self._endpoints[channel]
 
+    @cached_property
+    def spool(self) -> Spool:
+        return Spool(self.settings.spool_path)
+
     def deliver(self, inbound: Inbound) -> Answer:
         """Run one inbound message through the engine in one transaction, and answer it.
 
-        Never raises: if the message cannot be stored the woman is told to send it again,
-        with the safety numbers, and the error is logged without her words.
+        Never raises. A message the database cannot take is journaled in the spool and
+        acknowledged (an urgent one with the safety guidance); the worker replays it.
+        Only if the journal cannot be written either is she told to send it again.
         """
         route = None
+        if self.spool.holds(inbound.channel, inbound.user):
+            # Earlier messages of hers wait in the spool: this one queues behind them.
+            return self._journal(inbound, self.intake.route_ahead(inbound))
         for attempt in range(1, DELIVERY_ATTEMPTS + 1):
             try:
                 # Routed outside the writer's turn, once for all attempts.
@@ -105,7 +114,73 @@ class Runtime:
             except Exception as exc:
                 log.error("delivery on %s failed: %s", inbound.channel, type(exc).__name__, exc_info=_debug())
                 break
-        return Answer(replies.FALLBACK)
+        return self._journal(inbound, route)
+
+    def _journal(self, inbound: Inbound, route: Route | None) -> Answer:
+        """Keep the message in the spool and acknowledge it: nothing here needs the database."""
+        try:
+            self.spool.put(inbound, utcnow())
+        except OSError as exc:
+            log.error("delivery on %s could not be journaled either: %s", inbound.channel, type(exc).__name__)
+            return Answer(replies.FALLBACK)
+        log.warning("delivery on %s journaled in the spool for replay", inbound.channel)
+        if inbound.kind == "event":
+            text = replies.WELCOME if inbound.event in ("subscribe", "start") else None
+        else:
+            text = replies.URGENT_RECEIVED if route is not None and route.urgent else replies.RECEIVED
+        return Answer(text, spooled=True)
+
+    def replay_spool(self) -> int:
+        """Store journaled messages in arrival order; how many were stored.
+
+        Stops at the first sign that the database is still away; a message that fails
+        for any other reason is set aside (spool/failed) so it cannot block the rest.
+        """
+        stored = 0
+        with self.spool.replaying() as mine:
+            if not mine:
+                return 0  # another process is replaying
+            for path in self.spool.pending():
+                try:
+                    inbound, received_at = self.spool.read(path)
+                except (OSError, ValueError, TypeError) as exc:
+                    log.error("spooled message %s unreadable (%s): set aside", path.name, type(exc).__name__)
+                    self.spool.reject(path)
+                    continue
+                outcome = self._replay_one(inbound, received_at)
+                if outcome == "down":
+                    break
+                if outcome == "stored":
+                    stored += 1
+                    self.spool.remove(path)
+                else:
+                    self.spool.reject(path)
+        if stored:
+            self.outbox_ready.set()
+        return stored
+
+    def _replay_one(self, inbound: Inbound, received_at) -> str:
+        route = self.intake.route_ahead(inbound)
+        for attempt in range(1, DELIVERY_ATTEMPTS + 1):
+            try:
+                # Her original arrival time: deadlines and the session clock run from when she wrote.
+                with self.write_lock, self.db.engine.begin() as connection:
+                    self.intake.receive(connection, inbound, now=received_at, route=route, replayed=True)
+                return "stored"
+            except (OperationalError, InterfaceError) as exc:
+                log.warning("spool replay paused: database unavailable (%s)", type(exc.orig).__name__)
+                return "down"
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    return "down"
+                if attempt < DELIVERY_ATTEMPTS and (isinstance(exc, IntegrityError) or _is_transient(exc)):
+                    continue
+                log.error("spooled message on %s refused by the database (%s): set aside", inbound.channel, type(exc.orig).__name__)
+                return "failed"
+            except Exception as exc:
+                log.error("spooled message on %s failed (%s): set aside", inbound.channel, type(exc).__name__, exc_info=_debug())
+                return "failed"
+        return "failed"
 
 
 def _is_transient(exc: DBAPIError) -> bool:

@@ -42,6 +42,8 @@ class DatabaseSettings:
 class WebhookSettings:
     timestamp_window: int = 300
     max_body_bytes: int = 65536
+    # Where messages are journaled while the database is away (bot/spool.py).
+    spool_dir: str = "instance/spool"
 
 
 @dataclass
@@ -185,6 +187,10 @@ class Settings:
     @property
     def userdict_path(self) -> Path:
         return self.resolve_path(self.routing.userdict, PACKAGE_DATA / "userdict.txt")
+
+    @property
+    def spool_path(self) -> Path:
+        return self.resolve_path(self.webhook.spool_dir, self.base_dir / "instance" / "spool")
 
     @property
     def database_url(self) -> str:

@@ -11,6 +11,7 @@ import migrations
 from bot.inbound import Inbound
 from bot.regions import import_regions
 from models import Database, Region, StaffUser, utcnow
+from models.region import PLACEHOLDER_CODE
 
 DEMO_PASSWORD = "niangjia-demo"
 DEMO_USERS = [
@@ -26,6 +27,32 @@ DEMO_MESSAGES = [
     "我想报名参加巾帼家政的育婴师培训，在哪里报名？",
     "他又喝多了拿着刀在门口骂，我和孩子锁在卧室里",
 ]
+# Where each demo woman says she lives when asked: so her ticket reaches the demo's
+# caseworkers (城关街道's communities) and supervisor, as a real one would.
+DEMO_PLACES = ["幸福社区", "和平社区", "青石村", "幸福社区"]
+
+
+class SetupError(Exception):
+    """A database or setting the service cannot start with; the message says what to do."""
+
+
+def check_regions(db: Database, default_region: str) -> None:
+    """Refuse to start where tickets without a place would land where no one looks."""
+    with db.session() as session:
+        roots = Region.roots(session)
+        if default_region:
+            if Region.by_code(session, default_region) is None:
+                raise SetupError(
+                    f"intake.default_region is {default_region}, but no region has that code: "
+                    "import the grid (niangjia regions import FILE.csv) or correct the setting"
+                )
+            return
+        if len(roots) > 1:
+            names = ", ".join(f"{r.code} {r.name}" for r in roots)
+            raise SetupError(
+                f"the grid has {len(roots)} roots ({names}); tickets without a place would all land under "
+                f"{roots[0].code}: set intake.default_region (NIANGJIA_INTAKE_DEFAULT_REGION) to the region that receives them"
+            )
 
 
 def init_database(db: Database, create_root: bool = True) -> bool:
@@ -36,7 +63,7 @@ def init_database(db: Database, create_root: bool = True) -> bool:
     with db.transaction() as session:
         if session.scalar(select(func.count()).select_from(Region)):
             return False
-        Region.create(session, "ROOT", "本级妇联", "city")
+        Region.create(session, PLACEHOLDER_CODE, "本级妇联", "city")
     return True
 
 
@@ -50,11 +77,12 @@ def load_demo(runtime, demo_dir: Path) -> str:
         for username, display_name, role, code in DEMO_USERS:
             StaffUser.create(session, username, DEMO_PASSWORD, role, Region.by_code(session, code), display_name)
     now = utcnow()
-    for number, text in enumerate(DEMO_MESSAGES, start=1):
+    for number, (text, place) in enumerate(zip(DEMO_MESSAGES, DEMO_PLACES), start=1):
         sent_at = now - timedelta(hours=len(DEMO_MESSAGES) - number)
-        runtime.deliver(
-            Inbound(channel="wechat", user=f"demo-woman-{number}", kind="text",
-                    message_id=f"demo-{number}", sent_at=sent_at, text=text)
-        )
+        for turn, words in enumerate((text, place)):
+            runtime.deliver(
+                Inbound(channel="wechat", user=f"demo-woman-{number}", kind="text",
+                        message_id=f"demo-{number}-{turn}", sent_at=sent_at + timedelta(minutes=turn), text=words)
+            )
     users = ", ".join(u[0] for u in DEMO_USERS)
     return f"demo data loaded: grid 示范市, staff {users} (password {DEMO_PASSWORD}), {len(DEMO_MESSAGES)} messages"

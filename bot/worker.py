@@ -37,7 +37,10 @@ class Worker:
         return sla.sweep(self.runtime.db, self.runtime.settings, now, write_lock=self.runtime.write_lock)
 
     def run_once(self) -> dict[str, int]:
-        """One round: start and close follow-ups, then deliver what is due."""
+        """One round: replay the spool, start and close follow-ups, then deliver what is due."""
+        # First, and whether or not the database answers: /readyz reads the heartbeat.
+        self.runtime.spool.beat()
+        replayed = self.runtime.replay_spool()
         self.runtime.refresh_lexicon()
         now = utcnow()
         timeout = timedelta(hours=self.runtime.settings.dialogue.followup_timeout_hours)
@@ -48,8 +51,8 @@ class Worker:
         swept = self.sweep_if_due(now)
         delivered = self.courier.deliver_due()
         notified = self.alerts.deliver_due()
-        return {"alerts_sent": notified, "follow_ups_asked": asked, "follow_ups_closed": closed, "delivered": delivered,
-                "escalated": swept.get("escalated", 0), "reminded": swept.get("reminded", 0)}
+        return {"replayed": replayed, "alerts_sent": notified, "follow_ups_asked": asked, "follow_ups_closed": closed,
+                "delivered": delivered, "escalated": swept.get("escalated", 0), "reminded": swept.get("reminded", 0)}
 
     def run_forever(self) -> None:
         poll = self.runtime.settings.worker.poll_seconds

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from bot.inbound import unstorable
 from bot.routing import Router
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
@@ -56,6 +57,14 @@ def configure_logging(level: str) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def refuse_unstorable():
+        # A NUL or lone surrogate in the path or query would reach the database's
+        # comparisons (PostgreSQL refuses NUL): refused the same on every backend.
+        if unstorable(request.path) or any(unstorable(k) or unstorable(v) for k, v in request.args.items(multi=True)):
+            abort(400, description="请求含有空字符或无法识别的字符")
+        return None
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":

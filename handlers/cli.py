@@ -402,6 +402,7 @@ def worker(ctx: click.Context, once: bool) -> None:
     from bot.worker import Worker
 
     runtime = _migrated(ctx)
+    _check_regions(runtime)
     work = Worker(runtime)
     if once:
         click.echo(json.dumps(work.run_once()))
@@ -424,6 +425,16 @@ def sweep(ctx: click.Context) -> None:
     click.echo(json.dumps(run_sweep(runtime.db, runtime.settings, utcnow(), write_lock=runtime.write_lock)))
 
 
+def _check_regions(runtime) -> None:
+    """Start-up's check that tickets without a place land where staff see them."""
+    from bot.setup import SetupError, check_regions
+
+    try:
+        check_regions(runtime.db, runtime.settings.intake.default_region)
+    except SetupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @cli.command("serve")
 @click.option("--host", default=None, help="Default: server.host from the config.")
 @click.option("--port", default=None, type=int, help="Default: server.port from the config.")
@@ -443,6 +454,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     init_database(runtime.db, create_root=not demo)
     if demo:
         click.echo(load_demo(runtime, DEMO_DIR))
+    _check_regions(runtime)
     runtime.db.dispose()
     run(settings, host or settings.server.host, port or settings.server.port, workers or 2)
 

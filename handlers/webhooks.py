@@ -36,11 +36,11 @@ def _view(channel: Channel) -> Callable[[], Response]:
         except Refused as refused:
             return Response(refused.reason, status=refused.status, mimetype="text/plain")
         if opened.immediate is not None:
-            answer_text = None
             response = opened.immediate
         else:
-            answer_text = rt.deliver(opened.inbound).text if opened.inbound is not None else None
-            response = endpoint.respond(answer_text, opened)
+            answer = rt.deliver(opened.inbound) if opened.inbound is not None else None
+            # A journaled message's acknowledgement is in no outbox: the HTTP answer carries it.
+            response = endpoint.respond(answer.text if answer else None, opened, direct=bool(answer and answer.spooled))
         return Response(response.body, status=response.status, content_type=response.content_type)
 
     webhook.__name__ = f"{channel.name}_webhook"

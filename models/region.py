@@ -9,6 +9,9 @@ from models.base import Base
 
 LEVELS = ("city", "county", "town", "village")
 LEVEL_LABELS = {"city": "市", "county": "县/区", "town": "镇/街道", "village": "村/社区"}
+# The root `niangjia init-db` gives an empty grid, so tickets have somewhere to land; the
+# first imported grid's top row takes its place (Region.adopt).
+PLACEHOLDER_CODE = "ROOT"
 
 
 class Region(Base):
@@ -67,3 +70,25 @@ class Region(Base):
     def root(cls, session: Session) -> Region | None:
         """The top of the tree (the first root when several were imported)."""
         return session.scalar(select(cls).where(cls.parent_id.is_(None)).order_by(cls.id).limit(1))
+
+    @classmethod
+    def roots(cls, session: Session) -> list[Region]:
+        """Every region without a parent (one, when the grid is whole)."""
+        return list(session.scalars(select(cls).where(cls.parent_id.is_(None)).order_by(cls.id)))
+
+    @property
+    def is_placeholder(self) -> bool:
+        return self.code == PLACEHOLDER_CODE and self.parent_id is None
+
+    def adopt(self, session: Session, code: str, name: str, level: str) -> None:
+        """Become the region `code` (a grid's imported top row): tickets, staff and
+        regions filed under this one stay with it, their paths rewritten."""
+        if level not in LEVELS:
+            raise ValueError(f"unknown region level {level!r}")
+        old_path, new_path = self.path, "/" + code + "/"
+        below = session.scalars(select(Region).where(Region.path.startswith(old_path, autoescape=True), Region.id != self.id)).all()
+        if any(LEVELS.index(r.level) <= LEVELS.index(level) for r in below):
+            raise ValueError(f"regions under {self.code} cannot sit under a {level}")
+        for region in below:
+            region.path = new_path + region.path[len(old_path):]
+        self.code, self.name, self.level, self.path = code, name, level, new_path

@@ -11,7 +11,7 @@ from sqlalchemy import (
     Connection, Date, ForeignKey, Index, Select, String, Text, bindparam, case, func, literal, nulls_last, or_, select,
     update,
 )
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, object_session, relationship
+from sqlalchemy.orm import Mapped, Session, aliased, joinedload, mapped_column, object_session, relationship
 
 from models import clocks
 from models.base import Base, insert_unless_present, utcnow
@@ -268,6 +268,34 @@ class Ticket(Base):
         if inside == everything:
             return literal(True)
         return cls.visible_to(user, region, per_row=per_row)
+
+    @classmethod
+    def unattended(cls, session: Session, user: StaffUser, limit: int = 500) -> list[Ticket]:
+        """Open tickets in `user`'s subtree that no one is there to work: no active
+        caseworker or supervisor in the ticket's region or any region above it (无人负责).
+        Admins keep the system, not cases, so an admin at the root does not count. Urgent first."""
+        watcher_region = aliased(Region)
+        ticket_region = aliased(Region)
+        # Prefix by substring, not LIKE: a code holding "_" or "%" must not match others.
+        watched = (
+            select(StaffUser.id)
+            .join(watcher_region, StaffUser.region_id == watcher_region.id)
+            .where(
+                StaffUser.active.is_(True),
+                StaffUser.role.in_(("caseworker", "supervisor")),
+                func.substr(ticket_region.path, 1, func.length(watcher_region.path)) == watcher_region.path,
+            )
+            .exists()
+        )
+        return list(
+            session.scalars(
+                select(cls)
+                .join(ticket_region, cls.region_id == ticket_region.id)
+                .where(cls.status.in_(OPEN_STATUSES), cls.visible_to(user), ~watched)
+                .order_by(cls.urgent.desc(), cls.created_at, cls.id)
+                .limit(limit)
+            )
+        )
 
     @classmethod
     def find_visible(cls, session: Session, user: StaffUser, reference: str) -> Ticket | None:

@@ -60,8 +60,9 @@ class Endpoint(Protocol):
     def open(self, request: HttpRequest, now: datetime) -> Opened:
         """Authenticate and parse, or raise Refused."""
 
-    def respond(self, text: str | None, opened: Opened) -> HttpResponse:
-        """The HTTP answer to the platform, carrying `text` if replies are passive."""
+    def respond(self, text: str | None, opened: Opened, direct: bool = False) -> HttpResponse:
+        """The HTTP answer to the platform, carrying `text` if replies are passive, or
+        if `direct` (the database was away, so no outbox could carry it)."""
 
 
 class Sender(Protocol):

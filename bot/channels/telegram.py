@@ -34,51 +34,99 @@ class TelegramEndpoint:
             raise Refused(403, "missing or wrong secret token")
         try:
             update = json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[... nested too deep
             raise Refused(400, "body is not JSON") from None
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-            raise Refused(400, "not a Telegram update: update_id missing")
+        if not isinstance(update, dict):
+            raise Refused(400, "not a Telegram update: not an object")
         try:
+            _integer(update.get("update_id"), "update_id", 0, MAX_ID)
             return Opened(to_inbound(update))
-        except (KeyError, TypeError, ValueError):
-            raise Refused(400, "malformed message in update") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Refused(400, f"malformed update: {exc}") from None
 
-    def respond(self, text: str | None, opened: Opened) -> HttpResponse:
-        # Answers travel by sendMessage; Telegram only needs to hear 200.
+    def respond(self, text: str | None, opened: Opened, direct: bool = False) -> HttpResponse:
+        # Answers travel by sendMessage from the outbox; Telegram only needs to hear 200.
+        # With the database away there is no outbox: the acknowledgement rides in the
+        # answer itself, as a Bot API method call (Telegram's "reply to the webhook"),
+        # which needs neither the database nor a connection out.
+        if direct and text and opened.inbound is not None:
+            body = json.dumps({"method": "sendMessage", "chat_id": int(opened.inbound.user), "text": text}, ensure_ascii=False)
+            return HttpResponse(200, body, "application/json; charset=utf-8")
         return HttpResponse(200, "", "text/plain; charset=utf-8")
 
 
+# Telegram's ids fit in 52 bits ("at most 52 significant bits"); dates are Unix seconds.
+MAX_ID = 2**53
+MAX_DATE = 2**32
+
+
+def _integer(value: Any, name: str, low: int, high: int) -> int:
+    """`value` if it is a whole JSON number in [low, high), else ValueError naming it."""
+    # bool is an int in Python; 1.0 or 1e309 is a float: neither is what Telegram sends.
+    if type(value) is not int or not low <= value < high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high})")
+    return value
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    return value
+
+
+def _coordinate(value: Any, name: str, limit: float) -> float:
+    if type(value) not in (int, float) or not -limit <= value <= limit:  # also false for NaN, inf
+        raise ValueError(f"{name} must be a number within ±{limit:g}")
+    return float(value)
+
+
 def to_inbound(update: dict[str, Any]) -> Inbound | None:
-    """The update as an Inbound, or None for kinds the bot ignores (edits, callbacks...)."""
+    """The update as an Inbound, or None for kinds the bot ignores (edits, callbacks...).
+
+    Every field read is checked for its JSON type and range: a malformed update raises
+    ValueError (a 400), never reaches the database.
+    """
     message = update.get("message")
     if message is None:
         return None
     if not isinstance(message, dict):
-        raise TypeError("message is not an object")
-    chat_id = message["chat"]["id"]
-    if not isinstance(chat_id, int):
-        raise TypeError("chat id is not a number")
-    sent_at = datetime.fromtimestamp(int(message["date"]), tz=timezone.utc)
+        raise ValueError("message is not an object")
+    chat = message.get("chat")
+    if not isinstance(chat, dict):
+        raise ValueError("message.chat is not an object")
+    chat_id = _integer(chat.get("id"), "chat.id", -MAX_ID, MAX_ID)
+    sent_at = datetime.fromtimestamp(_integer(message.get("date"), "date", 0, MAX_DATE), tz=timezone.utc)
     # update_id is what Telegram repeats on a retry; after a week of silence new ids are
     # random, so repeats are found by the ids seen, never by "greater than the last".
     common = {"channel": CHANNEL_NAME, "user": str(chat_id), "message_id": str(update["update_id"]), "sent_at": sent_at}
     text = message.get("text")
-    if isinstance(text, str):
-        words = text.split()
+    if text is not None:
+        words = _text(text, "text").split()
         if words and words[0].split("@")[0] == "/start":  # also "/start@bot" and "/start payload"
             return Inbound(kind="event", event="start", **common)
         return Inbound(kind="text", text=text, **common)
-    if isinstance(message.get("photo"), list) and message["photo"]:
-        largest = max(message["photo"], key=lambda p: p.get("file_size") or p.get("width", 0))
-        return Inbound(kind="image", media_id=str(largest["file_id"]), text=str(message.get("caption") or ""), **common)
-    if isinstance(message.get("location"), dict):
-        latitude, longitude = float(message["location"]["latitude"]), float(message["location"]["longitude"])
-        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise ValueError("coordinates out of range")
+    photo = message.get("photo")
+    if photo is not None:
+        if not isinstance(photo, list) or not photo or not all(isinstance(p, dict) for p in photo):
+            raise ValueError("photo must be a non-empty array of objects")
+        sizes = [(_integer(p.get("file_size", p.get("width", 0)), "photo size", 0, MAX_ID), p) for p in photo]
+        largest = max(sizes, key=lambda pair: pair[0])[1]
+        caption = message.get("caption")
+        return Inbound(
+            kind="image", media_id=_text(largest.get("file_id"), "photo.file_id"),
+            text=_text(caption, "caption") if caption is not None else "", **common,
+        )
+    location = message.get("location")
+    if location is not None:
+        if not isinstance(location, dict):
+            raise ValueError("location is not an object")
+        latitude = _coordinate(location.get("latitude"), "latitude", 90)
+        longitude = _coordinate(location.get("longitude"), "longitude", 180)
         return Inbound(kind="location", latitude=latitude, longitude=longitude, **common)
-    if isinstance(message.get("voice"), dict):
+    voice = message.get("voice")
+    if isinstance(voice, dict):
         # Telegram sends no transcript: the engine asks her to type.
-        return Inbound(kind="voice", media_id=str(message["voice"].get("file_id", "")), **common)
+        return Inbound(kind="voice", media_id=_text(voice.get("file_id", ""), "voice.file_id"), **common)
     return Inbound(kind="unsupported", **common)
 
 

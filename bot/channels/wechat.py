@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 CHANNEL_NAME = "wechat"
 # A DTD has no business in a push: refuse it before any parser sees it (XXE, billion laughs).
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# Later than any real push (2106-02-07), early enough for datetime.
+MAX_TIME = 2**32
 _EVENTS = {
     "subscribe": "subscribe",
     "subscribe_scan": "subscribe",
@@ -80,7 +82,9 @@ class WeChatEndpoint:
         signature = params.get("signature", "")
         if not timestamp or not nonce:
             raise Refused(403, "missing timestamp or nonce")
-        if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > self.window:
+        # Ten digits reach the year 2286; more cannot be in the window (and a 300-digit
+        # number must not reach the float arithmetic below).
+        if not (timestamp.isdigit() and len(timestamp) <= 10) or abs(now.timestamp() - int(timestamp)) > self.window:
             raise Refused(403, "timestamp outside the accepted window")
         # In safe mode msg_signature (which also covers the ciphertext) authenticates the
         # push; WeChat sends `signature` too, and when present it must match as well.
@@ -99,9 +103,12 @@ class WeChatEndpoint:
         if request.method == "GET":
             return Opened(None, immediate=HttpResponse(200, self.verify(request.args, now)))
         push = self.open_push(request.args, request.body, now)
-        return Opened(to_inbound(push.message), context=push)
+        try:
+            return Opened(to_inbound(push.message), context=push)
+        except ValueError as exc:  # a field the database could not hold: refused, not dropped
+            raise Refused(400, f"message refused: {exc}") from None
 
-    def respond(self, text: str | None, opened: Opened) -> HttpResponse:
+    def respond(self, text: str | None, opened: Opened, direct: bool = False) -> HttpResponse:
         body, content_type = self.render(text, opened.context)
         return HttpResponse(200, body, content_type)
 
@@ -158,6 +165,10 @@ class WeChatEndpoint:
 def _validate(message: BaseMessage) -> None:
     """Touch the fields the engine reads so that a malformed value fails here, as a 400."""
     _ = (message.source, message.target, message.create_time, message.time, message.id)
+    if not 0 <= message.time < MAX_TIME:
+        raise ValueError("CreateTime out of range")
+    if not 0 <= message.id < 2**64:  # WeChat's MsgId is a 64-bit number
+        raise ValueError("MsgId out of range")
     if isinstance(message, LocationMessage):
         _coordinates(message)
     if not message.source:

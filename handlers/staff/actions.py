@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.alerts import AlertTicket, raise_alert
 from handlers.app import runtime
+from bot.inbound import unstorable
 from handlers.serializers import serialize_ticket_detail
 from models import FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
 from models.clocks import CHINA_TZ, LIGHTS, Policy
@@ -128,6 +129,8 @@ def _str(data: Mapping[str, Any], field: str) -> str:
         return ""
     if not isinstance(value, str):
         raise InvalidInput("应为文本", field)
+    if unstorable(value):
+        raise InvalidInput("含有无法保存的字符（空字符或不成对的代理字符），请删除后再提交", field)
     return value
 
 

@@ -205,6 +205,18 @@ def alerts():
     }
 
 
+@bp.get("/unattended")
+@login_required
+def unattended():
+    """Admins: open tickets whose region chain holds no active staff account (无人负责)."""
+    user = current_user._get_current_object()
+    if user.role != "admin":
+        abort(403)
+    now = utcnow()
+    rows = [serialize_ticket_summary(t, now) for t in Ticket.unattended(db_session(), user)]
+    return render_template("staff/unattended.html", me=serialize_staff(user), rows=rows)
+
+
 # -- the ticket page ---------------------------------------------------------------
 
 

@@ -43,6 +43,47 @@ def test_init_db_then_tickets_json_lists_routed_tickets(url, tmp_path):
     assert niangjia("init-db", database_url=url).returncode == 0
 
 
+def test_init_db_then_demo_data_leaves_one_root_and_the_demo_staff_see_the_demo_tickets(url):
+    from sqlalchemy import select
+
+    from models import Database, Region, StaffUser, Ticket
+    from models.ticket import QueueFilter
+
+    assert niangjia("init-db", database_url=url).returncode == 0
+    loaded = niangjia("demo-data", database_url=url)
+    assert loaded.returncode == 0, loaded.stderr
+    db = Database(url)
+    try:
+        with db.session() as session:
+            assert [r.code for r in Region.roots(session)] == ["DEMO"]
+            seen = {}
+            for name in ("admin", "supervisor", "caseworker"):
+                user = session.scalar(select(StaffUser).where(StaffUser.username == name))
+                seen[name] = Ticket.tab_counts(session, user, QueueFilter(tab="all"))["all"]
+            urgent = session.scalar(select(Ticket).where(Ticket.urgent.is_(True)))
+            assert urgent.region.code == "DEMO010101"
+    finally:
+        db.dispose()
+    assert seen["admin"] == 4 and seen["supervisor"] == 4 and seen["caseworker"] == 3
+
+
+def test_regions_import_after_init_db_adopts_the_placeholder_and_serve_checks_the_default_region(url, tmp_path):
+    niangjia("init-db", database_url=url)
+    grid = tmp_path / "grid.csv"
+    grid.write_text("code,name,level,parent_code\nC1,一市,city,\nC101,一县,county,C1\n", encoding="utf-8")
+    assert niangjia("regions", "import", str(grid), database_url=url).returncode == 0
+    second = tmp_path / "second.csv"
+    second.write_text("code,name,level,parent_code\nC2,二市,city,\n", encoding="utf-8")
+    refused = niangjia("regions", "import", str(second), database_url=url)
+    assert refused.returncode != 0 and "line 2" in refused.stderr and "Traceback" not in refused.stderr
+    env_url = url
+    done = subprocess.run(
+        [sys.executable, "-m", "handlers", "worker", "--once"], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "NIANGJIA_DATABASE_URL": env_url, "NIANGJIA_INTAKE_DEFAULT_REGION": "NOPE"},
+    )
+    assert done.returncode != 0 and "intake.default_region is NOPE" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_create_user_reads_the_password_from_stdin(url):
     niangjia("init-db", database_url=url)
     done = niangjia("create-user", "lijie", "--role", "caseworker", "--region", "ROOT", database_url=url, stdin="a-long-password\n")

@@ -208,3 +208,37 @@ def test_wechat_location_answers_where_she_lives(wechat, db):
     )
     assert "手机号" in wechat.post(xml).content
     assert ticket_of(db, "o-loc").region.code == "T010101"
+
+
+def _location_xml(user: str, msg_id: int) -> str:
+    import time
+
+    from tests.wechat import ACCOUNT
+
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[location]]></MsgType>"
+        "<Location_X>23.1</Location_X><Location_Y>113.3</Location_Y><Scale>20</Scale>"
+        f"<Label><![CDATA[测试社区东门]]></Label><MsgId>{msg_id}</MsgId></xml>"
+    )
+
+
+def test_location_as_her_first_message_is_stored_and_answered_on_wechat(wechat, db):
+    reply = wechat.post(_location_xml("o-loc-first", 5500000000000000101))
+    assert reply.status == 200 and "位置已收到" in reply.content
+    with db.session() as session:
+        [line] = session.scalars(select(Message).where(Message.channel_user == "o-loc-first", Message.direction == "in")).all()
+        assert (line.kind, line.latitude, line.longitude) == ("location", 23.1, 113.3)
+    # And the conversation goes on from there.
+    assert "工单号" in wechat.send_text("o-loc-first", GRIEVANCE).content
+
+
+def test_location_as_her_first_message_is_stored_and_answered_on_telegram(telegram, worker, fake_apis, db):
+    from tests.telegram import update
+
+    assert telegram.post(update(8101, location={"latitude": 23.1, "longitude": 113.3})).status_code == 200
+    worker.run_once()
+    assert ["位置已收到" in m["text"] for m in fake_apis.telegram_sent] == [True]
+    with db.session() as session:
+        [line] = session.scalars(select(Message).where(Message.channel_user == "8101", Message.direction == "in")).all()
+        assert line.kind == "location"

@@ -385,3 +385,36 @@ def test_alerts_poll_shows_only_alerts_in_scope_and_marks_the_user_on_duty(app, 
     far = app.test_client()
     login(far, "poll-far")
     assert far.get(f"/staff/alerts?after={start['last']}").json["alerts"] == []
+
+
+def test_unattended_lists_for_admins_the_open_tickets_nobody_is_there_to_work(app, db):
+    from sqlalchemy import update
+
+    from models import StaffUser, Ticket
+    from tests.handlers.staff.factories import login, make_staff, make_ticket
+
+    make_staff(db, "root-admin", "admin", "T")
+    make_staff(db, "street", "caseworker", "T0101")
+    gone = make_staff(db, "gone", "caseworker", "T02")
+    with db.transaction() as session:
+        session.execute(update(StaffUser).where(StaffUser.id == gone).values(active=False))
+    watched = make_ticket(db, "T010101")
+    nobody_urgent = make_ticket(db, "T02", urgent=True)
+    nobody = make_ticket(db, "T01")
+    closed = make_ticket(db, "T02")
+    with db.transaction() as session:
+        session.execute(update(Ticket).where(Ticket.reference == closed).values(status="closed"))
+
+    caseworker = app.test_client()
+    login(caseworker, "street")
+    assert caseworker.get("/staff/unattended").status_code == 403
+    assert "无人负责" not in caseworker.get("/staff/").get_data(as_text=True)
+
+    fresh = app.test_client()
+    login(fresh, "root-admin")
+    page = fresh.get("/staff/unattended")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html.index(nobody_urgent) < html.index(nobody)  # urgent first
+    assert watched not in html and closed not in html
+    assert "无人负责" in fresh.get("/staff/").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """SQLAlchemy models and their state changes. Imports neither `bot` nor `handlers`."""
 
+from models.audit import AuditEvent
 from models.base import Base, utcnow
 from models.conversation import Conversation
 from models.db import Database
@@ -10,17 +11,20 @@ from models.note import TicketNote
 from models.outbox import OutboxMessage
 from models.region import Region
 from models.staff import StaffUser
+from models.throttle import LoginThrottle, ThrottlePolicy
 from models.ticket import ReferenceCounter, Ticket, TicketEvent, next_reference
 from models.token import ApiToken
 
 __all__ = [
     "ApiToken",
+    "AuditEvent",
     "Base",
     "Conversation",
     "Database",
     "FollowUp",
     "InboundReceipt",
     "LexiconRevision",
+    "LoginThrottle",
     "Message",
     "OutboxMessage",
     "ReferenceCounter",
@@ -28,6 +32,7 @@ __all__ = [
     "StaffUser",
     "Ticket",
     "TicketEvent",
+    "ThrottlePolicy",
     "TicketNote",
     "next_reference",
     "utcnow",

@@ -76,8 +76,10 @@ def init_db(ctx: click.Context) -> None:
 @click.pass_context
 def demo_data(ctx: click.Context) -> None:
     """Load the demo grid, staff accounts and a few tickets (only into an empty database)."""
-    from bot.setup import init_database, load_demo
+    from bot.setup import DEMO_REFUSED, init_database, load_demo
 
+    if _settings(ctx).production:
+        raise click.ClickException(DEMO_REFUSED)
     runtime = _runtime(ctx)
     init_database(runtime.db, create_root=False)
     summary = load_demo(runtime, DEMO_DIR)
@@ -363,10 +365,12 @@ def worker(ctx: click.Context, once: bool) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, demo: bool) -> None:
     """Serve the webhook and the pages with gunicorn (database brought to head first)."""
-    from bot.setup import init_database, load_demo
+    from bot.setup import DEMO_REFUSED, init_database, load_demo
     from handlers.server import run
 
     settings = _settings(ctx)
+    if demo and settings.production:
+        raise click.ClickException(DEMO_REFUSED)
     runtime = _runtime(ctx)
     init_database(runtime.db, create_root=not demo)
     if demo:

@@ -115,3 +115,24 @@ def test_errors_name_the_problem_and_exit_1_changing_nothing(run, db, args, stdi
         assert session.query(StaffUser).count() == 2 and session.query(ApiToken).count() == 0
         assert session.query(AuditEvent).count() == 0
         assert StaffUser.by_username(session, "boss").active
+
+
+PRODUCTION = {
+    "NIANGJIA_ENV": "production", "NIANGJIA_SECRET_KEY": "q3Vx9Lr0TzN-8cWm4Ka_7bJdYe2Uh5GsPo1Fi6RnXvE",
+    "NIANGJIA_WECHAT_TOKEN": "t", "NIANGJIA_WECHAT_APPID": "wx1", "NIANGJIA_WECHAT_SECRET": "s",
+}
+
+
+@pytest.mark.parametrize("args", [("serve", "--demo", "--port", "1"), ("demo-data",)])
+def test_demo_data_is_refused_in_production(settings, db, args):
+    env = {"NIANGJIA_DATABASE_URL": settings.database_url, "NIANGJIA_CONFIG": "", **PRODUCTION}
+    result = CliRunner().invoke(cli, list(args), env=env)
+    assert result.exit_code == 1 and "refused in production" in result.output
+    with db.session() as session:
+        assert session.query(StaffUser).count() == 0
+
+
+def test_a_typed_secret_key_is_refused_at_start_up_naming_it(settings, db):
+    env = {"NIANGJIA_DATABASE_URL": settings.database_url, "NIANGJIA_CONFIG": "", **PRODUCTION, "NIANGJIA_SECRET_KEY": "x"}
+    result = CliRunner().invoke(cli, ["serve", "--port", "1"], env=env)
+    assert result.exit_code == 1 and "NIANGJIA_SECRET_KEY" in result.output and "32" in result.output

@@ -132,6 +132,28 @@ class WorkerSettings:
 
 
 @dataclass
+class LoginSettings:
+    # A staff session unused for longer than this ends (the next page asks to log in).
+    idle_minutes: int = 30
+    # Wrong passwords (per account and per address) allowed before delays start; each
+    # further failure doubles the wait from base_delay_seconds, up to the caps. The
+    # account's cap is low: anyone can type her username, so it must never lock her out.
+    free_failures: int = 3
+    base_delay_seconds: int = 2
+    account_max_delay_seconds: int = 60
+    address_max_delay_seconds: int = 900
+    # Failures older than this are forgotten.
+    failure_expiry_minutes: int = 30
+    # A browser that logged in to an account skips that account's delays (not its
+    # address's) for this many days: a stranger's guesses never keep her out.
+    known_device_days: int = 30
+    # Password checks (Argon2id) running at once in one worker process; more logins
+    # wait up to hash_wait_seconds, then get 429, so a flood cannot starve the webhook.
+    max_concurrent_hashes: int = 1
+    hash_wait_seconds: int = 2
+
+
+@dataclass
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -153,6 +175,7 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    login: LoginSettings = field(default_factory=LoginSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     # Where relative paths in the file are anchored: the directory of the config file.
     base_dir: Path = field(default=PROJECT_ROOT, repr=False)
@@ -341,9 +364,29 @@ def missing_secrets(settings: Settings) -> list[str]:
     return missing
 
 
+# The session-signing key: at least this many bytes, and not one a person typed.
+MIN_SECRET_KEY_BYTES = 32
+MIN_SECRET_KEY_DISTINCT = 12
+
+
+def weak_secret_key(key: str) -> str | None:
+    """Why `key` cannot sign staff sessions, or None when it looks like 32+ random bytes."""
+    if len(key.encode("utf-8")) < MIN_SECRET_KEY_BYTES:
+        return f"shorter than {MIN_SECRET_KEY_BYTES} bytes"
+    if len(set(key)) < MIN_SECRET_KEY_DISTINCT:
+        return "not random (too few different characters)"
+    return None
+
+
 def _check(settings: Settings) -> None:
     if settings.env not in {"development", "production", "testing"}:
         raise SettingsError(f"env: expected development, production or testing, got {settings.env!r}")
+    # A key someone set is checked in every environment; only the stand-in below is not.
+    if settings.secret_key and (problem := weak_secret_key(settings.secret_key)):
+        raise SettingsError(
+            f"NIANGJIA_SECRET_KEY (secret_key) is {problem}: use 32 random bytes, e.g. "
+            '`python3 -c "import secrets; print(secrets.token_urlsafe(32))"`'
+        )
     if settings.production:
         missing = missing_secrets(settings)
         if missing:
@@ -369,3 +412,6 @@ def _check(settings: Settings) -> None:
         raise SettingsError("escalation.max_level: must be at least 1")
     if settings.notify.wecom_msgtype not in ("text", "markdown"):
         raise SettingsError(f"notify.wecom_msgtype: expected text or markdown, got {settings.notify.wecom_msgtype!r}")
+    for name in ("idle_minutes", "max_concurrent_hashes", "failure_expiry_minutes"):
+        if getattr(settings.login, name) <= 0:
+            raise SettingsError(f"login.{name}: must be a positive number")

@@ -67,8 +67,21 @@ def init_database(db: Database, create_root: bool = True) -> bool:
     return True
 
 
+# The demo's accounts share one password printed in the README: never on a live service.
+DEMO_REFUSED = (
+    "demo data is refused in production (NIANGJIA_ENV=production): its accounts share the README's "
+    "public password; create real accounts with `niangjia users add`"
+)
+
+
+class DemoRefused(RuntimeError):
+    """Demo data asked for in production."""
+
+
 def load_demo(runtime, demo_dir: Path) -> str:
     """Fill an empty database with the demo grid, staff and tickets; say what was done."""
+    if runtime.settings.production:
+        raise DemoRefused(DEMO_REFUSED)
     db = runtime.db
     with db.transaction() as session:
         if session.scalar(select(func.count()).select_from(StaffUser)):

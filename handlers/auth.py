@@ -6,13 +6,13 @@ Also the request's database session: one per request, opened on first use, close
 
 from __future__ import annotations
 
-from flask import Flask, g, render_template, request
-from flask_login import LoginManager
+from flask import Flask, flash, g, render_template, request, session
+from flask_login import LoginManager, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 
 from handlers.app import runtime
-from models import ApiToken, StaffUser
+from models import ApiToken, StaffUser, utcnow
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     # "basic", not "strong": grid workers' phones hop between Wi-Fi and mobile data.
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_user)
+    app.before_request(_end_idle_session)
 
     app.teardown_appcontext(_close_db_session)
     app.register_error_handler(CSRFError, _csrf_failed)
@@ -58,10 +59,33 @@ def _close_db_session(exc: BaseException | None) -> None:
 
 
 def _load_user(user_id: str) -> StaffUser | None:
-    if not user_id.isdigit():
+    # "id.epoch" (StaffUser.get_id): a session from before the user's last logout,
+    # password change or disabling names an older epoch and opens nothing.
+    id_part, _, epoch = user_id.partition(".")
+    if not id_part.isdigit() or not epoch.isdigit():
         return None
-    user = db_session().get(StaffUser, int(user_id))
-    return user if user is not None and user.active else None
+    user = db_session().get(StaffUser, int(id_part))
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None
+    return user
+
+
+# A session's last-seen time is rewritten at most this often (each rewrite is a new cookie).
+_SEEN_RESOLUTION = 30
+
+
+def _end_idle_session() -> None:
+    """A staff session unused for login.idle_minutes ends; the page then asks to log in."""
+    if "_user_id" not in session:
+        return  # webhooks, the API and logged-out visitors: nothing to load or check
+    now = utcnow().timestamp()
+    seen = session.get("seen", 0)
+    if now - seen > runtime().settings.login.idle_minutes * 60:
+        logout_user()
+        session.pop("seen", None)
+        flash("长时间未操作，已自动退出，请重新登录", "info")
+    elif now - seen > _SEEN_RESOLUTION:
+        session["seen"] = now
 
 
 def bearer_user() -> StaffUser | None:

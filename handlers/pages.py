@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
 
 @bp.get("/")
 def index() -> str:
-    return render_template("index.html")
+    return render_template("index.html", production=runtime().settings.production)
 
 
 @bp.get("/healthz")

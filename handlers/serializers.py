@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from models import FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
+from models import ApiToken, AuditEvent, FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
 from models.clocks import CLOCK_LABELS, LIGHTS, PAUSE_REASONS, Clock, Policy
 from models.followup import SATISFACTION_LABELS
 from models.outbox import OUTBOX_STATUS_LABELS
@@ -292,3 +292,26 @@ def time_left_label(seconds: int | None) -> str:
     else:
         amount = f"{span // 86400} 天"
     return f"超期 {amount}" if seconds < 0 else f"剩 {amount}"
+
+
+def serialize_account(user: StaffUser, now: datetime, throttled_until: datetime | None = None) -> dict[str, Any]:
+    """A staff account as the admins' page lists it (never a hash or secret)."""
+    return {
+        **serialize_staff(user),
+        "active": user.active,
+        "two_step": user.uses_totp,
+        "last_login_at": user.last_login_at,
+        "created_at": user.created_at,
+        "delayed": throttled_until is not None and throttled_until > now,
+    }
+
+
+def serialize_token(token: ApiToken) -> dict[str, Any]:
+    return {"id": token.id, "hint": token.hint, "label": token.label, "username": token.user.username,
+            "created_at": token.created_at, "revoked_at": token.revoked_at}
+
+
+def serialize_audit(event: AuditEvent) -> dict[str, Any]:
+    return {"at": event.created_at, "actor": event.actor_label, "action": event.action,
+            "target": event.target.username if event.target else "", "address": event.address,
+            "detail": ", ".join(f"{k}={v}" for k, v in sorted(event.detail.items()))}

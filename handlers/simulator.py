@@ -11,7 +11,7 @@ import secrets
 import time
 
 import xmltodict
-from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 
 
 from sqlalchemy import select
@@ -30,9 +30,11 @@ def init_app(app: Flask) -> None:
 
 
 @bp.before_request
-def only_outside_production() -> None:
+def only_outside_production():
     if runtime().settings.production:
-        abort(404)
+        # Its pushes are signed with the account's token: on a live service anyone could
+        # write as any woman. Said plainly, for the IT person who followed a bookmark.
+        return "404 模拟器只在开发和测试环境中提供，正式环境（production）不开放。", 404, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 @bp.get("/simulator")

@@ -1,6 +1,7 @@
 """SQLAlchemy models and their state changes. Imports neither `bot` nor `handlers`."""
 
 from models.alert import AlertDelivery, StaffAlert
+from models.audit import AuditEvent
 from models.base import Base, utcnow
 from models.conversation import Conversation
 from models.db import Database
@@ -11,6 +12,7 @@ from models.note import TicketNote
 from models.outbox import OutboxMessage
 from models.region import Region
 from models.staff import StaffUser
+from models.throttle import LoginThrottle, ThrottlePolicy
 from models.ticket import ReferenceCounter, Ticket, TicketEvent, next_reference
 from models.token import ApiToken
 
@@ -18,12 +20,14 @@ __all__ = [
     "AlertDelivery",
     "StaffAlert",
     "ApiToken",
+    "AuditEvent",
     "Base",
     "Conversation",
     "Database",
     "FollowUp",
     "InboundReceipt",
     "LexiconRevision",
+    "LoginThrottle",
     "Message",
     "OutboxMessage",
     "ReferenceCounter",
@@ -31,6 +35,7 @@ __all__ = [
     "StaffUser",
     "Ticket",
     "TicketEvent",
+    "ThrottlePolicy",
     "TicketNote",
     "next_reference",
     "utcnow",

@@ -8,8 +8,10 @@ from handlers.serializers import china_time, time_left_label
 
 
 def init_app(app: Flask) -> None:
+    from handlers.staff import admin, login
     from handlers.staff.views import bp
 
+    login.init_app(app)
     app.register_blueprint(bp)
     app.add_template_filter(china_time, "cst")
     app.add_template_filter(time_left_label, "time_left")

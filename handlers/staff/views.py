@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from bot.alerts import is_for
@@ -25,7 +25,6 @@ from handlers.staff.canned import canned_for
 from models import Region, StaffAlert, StaffUser, Ticket, utcnow
 from models.clocks import LIGHT_LABELS
 from models.region import LEVELS
-from models.staff import LOCKOUT
 from models.ticket import (
     CATEGORY_LABELS, STATUS_LABELS, TAB_LABELS, TABS, Conflict, TicketError,
 )
@@ -83,46 +82,6 @@ def route_label(category: str, subcategory: str | None) -> str:
 
 
 # -- logging in -------------------------------------------------------------------
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    if current_user.is_authenticated:
-        return redirect(url_for("staff.queue"))
-    if request.method == "GET":
-        return render_template("staff/login.html", username="", error=None, next=request.args.get("next", ""))
-    username = request.form.get("username", "").strip()
-    password = request.form.get("password", "")
-    target = request.form.get("next", "")
-    if not username or not password:
-        return render_template("staff/login.html", username=username, error="请输入用户名和密码", next=target), 422
-
-    session = db_session()
-    user = StaffUser.by_username(session, username)
-    if user is None:
-        StaffUser.waste_time_verifying(password)
-        result = "wrong"
-    else:
-        result = user.log_in(session, password, utcnow())
-        session.commit()  # failures count even though the login fails
-    if result == "ok":
-        login_user(user)
-        log.info("staff %s logged in", user.id)
-        return redirect(_safe_next(target) or url_for("staff.queue"), 303)
-    if result == "locked":
-        log.warning("staff login locked for user %s", user.id if user else "?")
-        minutes = int(LOCKOUT.total_seconds() // 60)
-        error = f"登录失败次数过多，账号已暂时锁定，请 {minutes} 分钟后再试"
-        return render_template("staff/login.html", username=username, error=error, next=target), 429
-    return render_template("staff/login.html", username=username, error="用户名或密码错误", next=target), 401
-
-
-@bp.post("/logout")
-@login_required
-def logout():
-    logout_user()
-    flash("已退出登录", "info")
-    return redirect(url_for("staff.login"), 303)
 
 
 def _safe_next(target: str) -> str | None:

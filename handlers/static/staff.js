@@ -22,6 +22,14 @@
     box.addEventListener("input", update);
     update();
   });
+  // Buttons that take access away ask first (captured before the form's own handler).
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
   // One click, one submission: a second tap on a slow phone network does nothing.
   document.querySelectorAll("form[method=post]").forEach(function (form) {
     form.addEventListener("submit", function () {

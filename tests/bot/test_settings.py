@@ -10,6 +10,9 @@ import yaml
 
 from bot.settings import DEFAULT_CONFIG, SettingsError, leaf_keys, load_settings
 
+# What `secrets.token_urlsafe(32)` prints: 32 random bytes.
+STRONG_KEY = "q3Vx9Lr0TzN-8cWm4Ka_7bJdYe2Uh5GsPo1Fi6RnXvE"
+
 
 def test_shipped_config_names_every_setting_and_nothing_else():
     data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
@@ -66,7 +69,7 @@ def test_production_with_secrets_starts():
         DEFAULT_CONFIG,
         {
             "NIANGJIA_ENV": "production",
-            "NIANGJIA_SECRET_KEY": "s" * 32,
+            "NIANGJIA_SECRET_KEY": STRONG_KEY,
             "NIANGJIA_WECHAT_TOKEN": "t",
             "NIANGJIA_WECHAT_APPID": "wx1",
             "NIANGJIA_WECHAT_SECRET": "sec",
@@ -141,3 +144,18 @@ def test_an_unknown_clock_is_refused_naming_it(tmp_path: Path):
     other.write_text("sla:\n  urgent: {claim: 30m, answer: 1h}\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"sla\.urgent\.answer"):
         load_settings(other, {})
+
+
+@pytest.mark.parametrize("key", ["x", "s" * 32, "short-but-not-random", "aaaabbbbccccddddeeeeffffgggghhhh"])
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_a_weak_secret_key_is_refused_naming_the_key(key, env):
+    environ = {
+        "NIANGJIA_ENV": env, "NIANGJIA_SECRET_KEY": key, "NIANGJIA_WECHAT_TOKEN": "t",
+        "NIANGJIA_WECHAT_APPID": "wx1", "NIANGJIA_WECHAT_SECRET": "sec",
+    }
+    with pytest.raises(SettingsError, match="NIANGJIA_SECRET_KEY"):
+        load_settings(DEFAULT_CONFIG, environ)
+
+
+def test_development_without_a_key_still_starts_on_its_stand_in():
+    assert load_settings(DEFAULT_CONFIG, {}).secret_key

@@ -97,7 +97,7 @@ def test_create_user_refuses_an_unknown_region_and_a_short_password(url):
     unknown = niangjia("create-user", "a", "--role", "admin", "--region", "NOPE", database_url=url, stdin="a-long-password\n")
     assert unknown.returncode != 0 and "NOPE" in unknown.stderr
     short = niangjia("create-user", "b", "--role", "admin", "--region", "ROOT", database_url=url, stdin="short\n")
-    assert short.returncode != 0 and "8" in short.stderr
+    assert short.returncode != 0 and "10" in short.stderr
     assert "Traceback" not in unknown.stderr + short.stderr
 
 

@@ -38,6 +38,10 @@ def test_simulator_refuses_requests_without_its_header_or_with_bad_input(client,
         assert session.scalar(select(InboundReceipt)) is None
 
 
-def test_simulator_is_absent_in_production(app, client):
+def test_simulator_is_refused_in_production_saying_why(app, client, db):
     app.extensions["niangjia"].settings.env = "production"
-    assert client.get("/simulator").status_code == 404
+    page = client.get("/simulator")
+    assert page.status_code == 404 and "正式环境" in page.get_data(as_text=True)
+    assert client.post("/simulator/send", json={"user": "sim-1", "text": "你好"}, headers=HEADERS).status_code == 404
+    with db.session() as session:
+        assert session.scalar(select(InboundReceipt)) is None

@@ -1,0 +1,220 @@
+"""`niangjia users …` and `niangjia tokens …`: staff accounts and API tokens from the
+server's shell, the same operations as the admins' page (bot/accounts.py), each audited
+as done from the command line. Errors name the problem and exit with 1."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+
+from bot import accounts
+from bot.accounts import AccountError
+
+
+def _who() -> str:
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return "command line"
+
+
+@contextmanager
+def _change(ctx: click.Context) -> Iterator:
+    """One transaction on the database at head; an AccountError becomes a one-line error."""
+    from handlers.cli import _migrated
+
+    runtime = _migrated(ctx)
+    try:
+        with runtime.db.transaction() as session:
+            yield session
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _audited(session, action: Callable, *args):
+    """Run a bot.accounts operation as the command line, its audit entries naming the
+    shell user; returns what the operation returns."""
+    from models import AuditEvent, utcnow
+
+    result = action(session, utcnow(), None, *args)
+    for event in session.new:
+        if isinstance(event, AuditEvent) and event.actor_id is None:
+            event.actor_label = _who()
+    return result
+
+
+@click.group()
+def users() -> None:
+    """Staff accounts: list, add, disable, enable, reset-password, unlock, set-role, set-region."""
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
+@click.pass_context
+def users_list(ctx: click.Context, as_json: bool) -> None:
+    """Every account: username, role, region, active or disabled, two-step login, last login."""
+    from sqlalchemy import select
+
+    from handlers.cli import _migrated
+    from models import Region, StaffUser
+
+    with _migrated(ctx).db.session() as session:
+        rows = [
+            {"username": u.username, "display_name": u.display_name, "role": u.role, "region": u.region.code,
+             "active": u.active, "two_step": u.uses_totp,
+             "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
+            for u in session.scalars(select(StaffUser).join(StaffUser.region).order_by(Region.path, StaffUser.username))
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        state = "active" if r["active"] else "DISABLED"
+        click.echo(f"{r['username']:<16} {r['role']:<11} {r['region']:<12} {state:<8} "
+                   f"{'2-step' if r['two_step'] else '      '} {r['last_login_at'] or 'never'}")
+
+
+def add_user(ctx: click.Context, username: str, role: str, region_code: str, display_name: str, password_stdin: bool) -> None:
+    password = _read_password(password_stdin)
+    with _change(ctx) as session:
+        _audited(session, lambda s, now, actor: accounts.add_user(s, now, actor, username, password, role, region_code, display_name))
+    click.echo(f"user {username} ({role}, {region_code}) created")
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, help="caseworker, supervisor or admin.")
+@click.option("--region", "region_code", required=True, help="Code of the region the user works in.")
+@click.option("--display-name", default="", help="Name shown to colleagues (default: the username).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def users_add(ctx: click.Context, **options) -> None:
+    """Add an account; the password (10+ characters, not easily guessed) from stdin or asked for."""
+    add_user(ctx, **options)
+
+
+def _on_user(operation: Callable, done: str):
+    """A `users VERB NAME` command running `operation` on the named account."""
+
+    @click.argument("username")
+    @click.pass_context
+    def command(ctx: click.Context, username: str) -> None:
+        with _change(ctx) as session:
+            user = accounts.find_user(session, username)
+            _audited(session, operation, user)
+        click.echo(done.format(username=username))
+
+    return command
+
+
+users.command("disable", help="Refuse the account at once: its sessions end, its API tokens stop working.")(
+    _on_user(accounts.disable, "{username} disabled: sessions ended, API tokens refused")
+)
+users.command("enable", help="Let a disabled account log in again.")(_on_user(accounts.enable, "{username} enabled"))
+users.command("totp-off", help="Turn off two-step login (a lost phone).")(
+    _on_user(accounts.turn_off_totp, "{username}: two-step login off")
+)
+
+
+@users.command("unlock")
+@click.argument("username")
+@click.option("--address", default="", help="Also forget this IP address's failed logins.")
+@click.pass_context
+def users_unlock(ctx: click.Context, username: str, address: str) -> None:
+    """Forget an account's failed logins, so its login delays end now."""
+    with _change(ctx) as session:
+        user = accounts.find_user(session, username)
+        _audited(session, lambda s, now, actor: accounts.unlock(s, now, actor, user, client_address=address))
+    click.echo(f"{username}: failed logins forgotten")
+
+
+@users.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@click.pass_context
+def users_reset_password(ctx: click.Context, username: str, password_stdin: bool) -> None:
+    """Set a new password (read from stdin or asked for); every session of the account ends."""
+    password = _read_password(password_stdin)
+    with _change(ctx) as session:
+        user = accounts.find_user(session, username)
+        _audited(session, accounts.reset_password, user, password)
+    click.echo(f"{username}: password reset, sessions ended")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role")
+@click.pass_context
+def users_set_role(ctx: click.Context, username: str, role: str) -> None:
+    """Make the account a caseworker, supervisor or admin."""
+    with _change(ctx) as session:
+        user = accounts.find_user(session, username)
+        _audited(session, accounts.set_role, user, role)
+    click.echo(f"{username} is now {role}")
+
+
+@users.command("set-region")
+@click.argument("username")
+@click.argument("region_code")
+@click.pass_context
+def users_set_region(ctx: click.Context, username: str, region_code: str) -> None:
+    """Move the account to another region (it then sees that region's subtree)."""
+    with _change(ctx) as session:
+        user = accounts.find_user(session, username)
+        _audited(session, accounts.set_region, user, region_code)
+    click.echo(f"{username} now works in {region_code}")
+
+
+@click.group()
+def tokens() -> None:
+    """API tokens: list and revoke (`niangjia issue-token` issues one)."""
+
+
+@tokens.command("list")
+@click.option("--user", "username", default=None, help="Only this account's tokens.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def tokens_list(ctx: click.Context, username: str | None, as_json: bool) -> None:
+    """Every token: id, its first characters, owner, label, issued, revoked (never the secret)."""
+    from handlers.cli import _migrated
+
+    with _migrated(ctx).db.session() as session:
+        try:
+            rows = [
+                {"id": t.id, "hint": t.hint, "user": t.user.username, "label": t.label,
+                 "created_at": t.created_at.isoformat(), "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None}
+                for t in accounts.tokens_of(session, username=username)
+            ]
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no tokens")
+    for r in rows:
+        state = f"revoked {r['revoked_at'][:16]}" if r["revoked_at"] else "active"
+        click.echo(f"{r['id']:>5}  {r['hint']}…  {r['user']:<16} {state:<24} {r['label']}")
+
+
+@tokens.command("revoke")
+@click.argument("token")
+@click.pass_context
+def tokens_revoke(ctx: click.Context, token: str) -> None:
+    """Revoke a token by its id or its first characters; it stops working at once."""
+    with _change(ctx) as session:
+        found = accounts.find_token(session, token)
+        _audited(session, accounts.revoke_token, found)
+        hint = found.hint
+    click.echo(f"token {hint}… revoked")

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from bot import replies
 from bot.channels import channels
 from bot.channels.base import Endpoint
+from bot.freshness import NonceStore, nonce_store
 from bot.inbound import Answer, Inbound
 from bot.intake import Intake
 from bot.routing import Router
@@ -71,6 +72,11 @@ class Runtime:
     @cached_property
     def _endpoints(self) -> dict[str, Endpoint]:
         return {name: channel.endpoint(self.settings) for name, channel in channels().items()}
+
+    @cached_property
+    def nonces(self) -> NonceStore:
+        """Where signed (timestamp, nonce) pairs are remembered, shared by every process."""
+        return nonce_store(self.settings, self.db)
 
     def endpoint(self, channel: str) -> Endpoint:
         """The webhook protocol of `channel`, built once."""

@@ -49,6 +49,13 @@ class WechatSettings:
     secret: str = ""
     api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     token_store: str = ""
+    # plaintext | compatible | safe; empty: safe with an EncodingAESKey, else plaintext.
+    mode: str = ""
+
+    @property
+    def effective_mode(self) -> str:
+        """The message mode the server URL accepts pushes in."""
+        return self.mode or ("safe" if self.encoding_aes_key else "plaintext")
 
 
 @dataclass
@@ -100,6 +107,14 @@ class WorkerSettings:
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
+    # Seconds a request may take to send its body before it is answered 408.
+    read_timeout: int = 10
+
+
+@dataclass
+class RedisSettings:
+    # Shared by every process and machine (webhook nonces); empty: the database.
+    url: str = ""
 
 
 @dataclass
@@ -117,6 +132,7 @@ class Settings:
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
     # Where relative paths in the file are anchored: the directory of the config file.
     base_dir: Path = field(default=PROJECT_ROOT, repr=False)
 
@@ -286,6 +302,13 @@ def _check(settings: Settings) -> None:
     key = settings.wechat.encoding_aes_key
     if key and len(key) != 43:
         raise SettingsError("wechat.encoding_aes_key: must be the 43 characters WeChat shows")
+    mode = settings.wechat.mode
+    if mode not in {"", "plaintext", "compatible", "safe"}:
+        raise SettingsError(f"wechat.mode: expected plaintext, compatible or safe, got {mode!r}")
+    if mode in {"compatible", "safe"} and not key:
+        raise SettingsError(f"wechat.mode: {mode} needs wechat.encoding_aes_key")
+    if settings.server.read_timeout <= 0:
+        raise SettingsError("server.read_timeout: must be a positive number of seconds")
     if settings.webhook.timestamp_window <= 0:
         raise SettingsError("webhook.timestamp_window: must be a positive number of seconds")
     if settings.webhook.max_body_bytes <= 0:

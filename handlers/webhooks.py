@@ -31,10 +31,14 @@ def _view(channel: Channel) -> Callable[[], Response]:
         request.max_content_length = rt.settings.webhook.max_body_bytes
         incoming = HttpRequest(request.method, request.args, request.headers, request.get_data(cache=False))
         endpoint = rt.endpoint(channel.name)
+        now = utcnow()
         try:
-            opened = endpoint.open(incoming, utcnow())
+            opened = endpoint.open(incoming, now)
         except Refused as refused:
             return Response(refused.reason, status=refused.status, mimetype="text/plain")
+        if opened.freshness is not None and not rt.nonces.admit(channel.name, *opened.freshness, now):
+            # A seen signature with another message: refused before the engine reads a word.
+            return Response("replayed signature", status=403, mimetype="text/plain")
         if opened.immediate is not None:
             answer_text = None
             response = opened.immediate

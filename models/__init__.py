@@ -5,7 +5,7 @@ from models.conversation import Conversation
 from models.db import Database
 from models.followup import FollowUp
 from models.lexicon import LexiconRevision
-from models.message import InboundReceipt, Message
+from models.message import InboundReceipt, Message, WebhookNonce
 from models.note import TicketNote
 from models.outbox import OutboxMessage
 from models.region import Region
@@ -29,6 +29,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketNote",
+    "WebhookNonce",
     "next_reference",
     "utcnow",
 ]

@@ -54,6 +54,9 @@ class Opened:
     context: Any = None
     # An answer that needs no engine (e.g. WeChat's URL check).
     immediate: HttpResponse | None = None
+    # The signed (timestamp, nonce) pair and the content it came with: a pair is let in
+    # with one content only (bot.freshness). None: nothing to remember.
+    freshness: tuple[str, str, bytes] | None = None
 
 
 class Endpoint(Protocol):

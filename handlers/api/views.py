@@ -35,6 +35,7 @@ HTTP_MESSAGES = {
     415: "请使用 application/json",
 }
 MAX_BODY_BYTES = 64 * 1024
+NEED_TO_KNOW = "该工单涉及人身安全，对话记录和联系方式仅认领人、上级督办人和管理员可查看；认领后即可查看"
 
 
 def error(status: int, message: str | None = None, field: str | None = None, **extra: Any) -> Response:
@@ -139,6 +140,8 @@ def ticket(reference: str):
     found = Ticket.find_visible(session, user, reference)
     if found is None:
         return error(404, "找不到该工单，或它不在您的管辖范围内")
+    if not found.permits(user, "read"):
+        return error(403, NEED_TO_KNOW, ticket=_summary(found))
     found.record_view(user, "api")
     session.commit()
     return jsonify(ticket_detail(session, found, utcnow()))

@@ -8,6 +8,7 @@ from handlers.serializers import china_time, time_left_label
 
 
 def init_app(app: Flask) -> None:
+    from handlers.staff import access  # noqa: F401 (its routes join the blueprint)
     from handlers.staff.views import bp
 
     app.register_blueprint(bp)

@@ -12,7 +12,7 @@ from functools import cached_property
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from bot import replies
+from bot import metrics, replies
 from bot.channels import channels
 from bot.channels.base import Endpoint
 from bot.freshness import NonceStore, nonce_store
@@ -97,6 +97,8 @@ class Runtime:
                     answer = self.intake.receive(connection, inbound, route=route)
                 if answer.text and not channels()[inbound.channel].passive_replies:
                     self.outbox_ready.set()
+                if not answer.duplicate:
+                    metrics.message_in(inbound.channel, route.category if route else None, bool(route and route.urgent))
                 return answer
             except (IntegrityError, DBAPIError) as exc:
                 retry = attempt < DELIVERY_ATTEMPTS and (
@@ -111,6 +113,7 @@ class Runtime:
             except Exception as exc:
                 log.error("delivery on %s failed: %s", inbound.channel, type(exc).__name__, exc_info=_debug())
                 break
+        metrics.fallback_reply(inbound.channel)
         return Answer(replies.FALLBACK)
 
 

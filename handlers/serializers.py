@@ -67,6 +67,7 @@ EVENT_LABELS = {
     "erasure_requested": "她要求删除信息",
     "delivery_failed": "消息发送失败",
     "closed": "关闭",
+    "anonymised": "保存期满，个人信息已匿名化",
 }
 ACTOR_LABELS = {"system": "系统", "woman": "她本人"}
 

@@ -115,6 +115,12 @@ def _post_fork(server: Any, worker: Any) -> None:
         Worker(runtime).start_thread()
 
 
+def _child_exit(server: Any, worker: Any) -> None:
+    from bot.metrics import worker_exited
+
+    worker_exited(worker.pid)
+
+
 def run(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve until interrupted."""
     NiangjiaServer(
@@ -126,6 +132,7 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
             "threads": 4,
             "preload_app": True,
             "post_fork": _post_fork,
+            "child_exit": _child_exit,
             "timeout": 30,
             "accesslog": None,
         },

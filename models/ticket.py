@@ -163,6 +163,8 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
+    # When its personal data was anonymised (models/retention.py); None: not yet.
+    anonymised_at: Mapped[datetime | None]
 
     region: Mapped[Region] = relationship()
     assignee: Mapped[StaffUser | None] = relationship()

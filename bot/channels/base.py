@@ -66,6 +66,10 @@ class Endpoint(Protocol):
     def respond(self, text: str | None, opened: Opened) -> HttpResponse:
         """The HTTP answer to the platform, carrying `text` if replies are passive."""
 
+    def notice(self, text: str, opened: Opened) -> HttpResponse:
+        """An answer carrying `text` in the HTTP response itself, for a message the
+        engine does not see (nothing is stored, so nothing can go through the outbox)."""
+
 
 class Sender(Protocol):
     def send(self, user: str, text: str) -> None:

@@ -47,6 +47,12 @@ class TelegramEndpoint:
         # Answers travel by sendMessage; Telegram only needs to hear 200.
         return HttpResponse(200, "", "text/plain; charset=utf-8")
 
+    def notice(self, text: str, opened: Opened) -> HttpResponse:
+        # Telegram takes one Bot API call in the webhook's answer (unconfirmed, which is
+        # enough for a notice that nothing was stored).
+        body = {"method": "sendMessage", "chat_id": int(opened.inbound.user), "text": text}
+        return HttpResponse(200, json.dumps(body, ensure_ascii=False), "application/json")
+
 
 def to_inbound(update: dict[str, Any]) -> Inbound | None:
     """The update as an Inbound, or None for kinds the bot ignores (edits, callbacks...)."""

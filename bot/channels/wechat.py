@@ -119,6 +119,9 @@ class WeChatEndpoint:
         body, content_type = self.render(text, opened.context)
         return HttpResponse(200, body, content_type)
 
+    def notice(self, text: str, opened: Opened) -> HttpResponse:
+        return self.respond(text, opened)
+
     def open_push(self, params: Mapping[str, str], body: bytes, now: datetime) -> Push:
         """Authenticate, decrypt if needed and parse a POSTed push, or raise Refused."""
         encrypted = params.get("encrypt_type") == "aes"

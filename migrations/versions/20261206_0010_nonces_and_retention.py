@@ -1,4 +1,4 @@
-"""webhook nonces: a signed (timestamp, nonce) pair is let in once, with its body's digest
+"""webhook nonces (a signed pair let in with one message only); ticket.anonymised_at (retention)
 
 Revision ID: 0010
 Revises: 0006
@@ -34,9 +34,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("webhook_nonce", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_webhook_nonce_seen_at"), ["seen_at"], unique=False)
+    with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("anonymised_at", models.base.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_column("anonymised_at")
     with op.batch_alter_table("webhook_nonce", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhook_nonce_seen_at"))
     op.drop_table("webhook_nonce")

@@ -78,7 +78,7 @@ def _texts(mix: Mix, each: int) -> list[str]:
 
 def summary(label: str, results: list[tuple[float, bool, int]]) -> str:
     times = sorted(r[0] * 1000 for r in results)
-    q = statistics.quantiles(times, n=100) if len(times) > 1 else times * 99
+    q = statistics.quantiles(times, n=100, method="inclusive") if len(times) > 1 else times * 99
     slowed = sum(1 for r in results if r[1])
     bad = sum(1 for r in results if r[2] != 200)
     return (f"{label:<28} n={len(times):>4}  median {statistics.median(times):6.1f} ms  p95 {q[94]:6.1f}  "

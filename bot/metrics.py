@@ -43,6 +43,12 @@ SWEEP_RUNS = Counter(
 )
 
 
+# Both outcomes exist from the start, so an alert on "no successful sweep lately" has a
+# series to read before the first run.
+for _outcome in ("ok", "failed"):
+    SWEEP_RUNS.labels(_outcome)
+
+
 def message_in(channel: str, route: str | None, urgent: bool) -> None:
     """Count one message taken in (not a retry of one already counted)."""
     MESSAGES_IN.labels(channel, route or "none", "true" if urgent else "false").inc()

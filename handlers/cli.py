@@ -397,6 +397,24 @@ def retention(ctx: click.Context, days: int, dry_run: bool) -> None:
     )
 
 
+@cli.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--keep", type=click.IntRange(min=1), default=None, help="Keep only the newest N backups there.")
+@click.pass_context
+def backup(ctx: click.Context, directory: str, keep: int | None) -> None:
+    """Back the database up into DIRECTORY while the service runs (SQLite: online backup
+    API; PostgreSQL: pg_dump)."""
+    from models import utcnow
+    from models.backup import BackupError, backup as make_backup
+
+    settings = _settings(ctx)
+    try:
+        target = make_backup(settings.database_url, Path(directory), utcnow(), keep)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup written to {target}")
+
+
 @cli.command("serve")
 @click.option("--host", default=None, help="Default: server.host from the config.")
 @click.option("--port", default=None, type=int, help="Default: server.port from the config.")

@@ -41,3 +41,12 @@ def test_simulator_refuses_requests_without_its_header_or_with_bad_input(client,
 def test_simulator_is_absent_in_production(app, client):
     app.extensions["niangjia"].settings.env = "production"
     assert client.get("/simulator").status_code == 404
+
+
+def test_with_an_aes_key_the_simulator_pushes_in_safe_mode(settings, router, db):
+    from handlers.app import create_app
+
+    settings.wechat.mode = ""  # the default with an EncodingAESKey: safe, plaintext refused
+    client = create_app(settings, router=router).test_client()
+    response = client.post("/simulator/send", json={"user": "sim-safe1", "text": "你好"}, headers=HEADERS)
+    assert response.status_code == 200 and response.get_json()["reply"]

@@ -45,9 +45,15 @@ class ReadDeadline:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         sock = environ.get("gunicorn.socket")
-        if sock is not None and "wsgi.input" in environ:
-            environ["wsgi.input"] = _DeadlineInput(environ["wsgi.input"], sock, self.seconds)
-        return self.app(environ, start_response)
+        if sock is None or "wsgi.input" not in environ:
+            return self.app(environ, start_response)
+        body = environ["wsgi.input"] = _DeadlineInput(environ["wsgi.input"], sock, self.seconds)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            if not body.expired:
+                # Back to gunicorn's blocking socket for writing the answer.
+                sock.settimeout(None)
 
 
 class _DeadlineInput:
@@ -58,6 +64,7 @@ class _DeadlineInput:
         self._sock = sock
         self._seconds = seconds
         self._deadline = time.monotonic() + seconds
+        self.expired = False
 
     def _call(self, method: str, *args: Any) -> Any:
         remaining = self._deadline - time.monotonic()
@@ -70,6 +77,7 @@ class _DeadlineInput:
             # Nothing more is read from this client: gunicorn would otherwise drain the
             # rest of the body (blocking, without end) before its next request. Writing
             # the 408 gets a fresh timeout of its own.
+            self.expired = True
             try:
                 self._sock.settimeout(self._seconds)
                 self._sock.shutdown(socket.SHUT_RD)

@@ -35,18 +35,17 @@ HTTP_MESSAGES = {
     415: "请使用 application/json",
     429: "请求太频繁，请稍后再试",
 }
+ERROR_CODES = {
+    401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "validation_error",
+    429: "too_many_requests",
+}
 MAX_BODY_BYTES = 64 * 1024
 NEED_TO_KNOW = "该工单涉及人身安全，对话记录和联系方式仅认领人、上级督办人和管理员可查看；认领后即可查看"
 
 
 def error(status: int, message: str | None = None, field: str | None = None, **extra: Any) -> Response:
     """A JSON error response."""
-    code = {
-        401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "validation_error",
-        429: "too_many_requests",
-    }.get(
-        status, "bad_request" if status < 500 else "server_error"
-    )
+    code = ERROR_CODES.get(status, "bad_request" if status < 500 else "server_error")
     body: dict[str, Any] = {"error": code, "message": message or HTTP_MESSAGES.get(status, "请求失败")}
     if field:
         body["field"] = field

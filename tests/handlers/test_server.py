@@ -50,3 +50,19 @@ def test_a_body_trickling_past_the_read_deadline_gets_408_and_frees_the_thread(a
         client_end.close()
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_a_body_in_time_is_read_and_the_socket_is_blocking_again_for_the_answer(app):
+    server_end, client_end = socket.socketpair()
+    try:
+        client_end.sendall(b"<xml>")
+        environ = EnvironBuilder(path="/wechat", method="POST", query_string="timestamp=1&nonce=2&signature=3").get_environ()
+        environ["CONTENT_LENGTH"] = "5"
+        environ["wsgi.input"] = server_end.makefile("rb")
+        environ["gunicorn.socket"] = server_end
+        _, status, _ = run_wsgi_app(ReadDeadline(app.wsgi_app, 5), environ, buffered=True)
+        assert status.startswith("403")  # read in full, then refused for its signature
+        assert server_end.gettimeout() is None
+    finally:
+        server_end.close()
+        client_end.close()

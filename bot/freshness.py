@@ -55,25 +55,34 @@ class DatabaseNonces:
 
 
 class RedisNonces:
-    """Pairs kept in Redis (SET NX with an expiry), when `redis.url` is configured."""
+    """Pairs kept in Redis (SET NX with an expiry), when `redis.url` is configured; the
+    database's table when Redis does not answer (a refused push is worse than a slower one)."""
 
-    def __init__(self, url: str, window_seconds: int) -> None:
+    def __init__(self, url: str, window_seconds: int, fallback: NonceStore | None = None) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url)
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.errors = redis.RedisError
         self.keep = 2 * window_seconds
+        self.fallback = fallback
 
     def admit(self, channel: str, timestamp: str, nonce: str, body: bytes, now: datetime) -> bool:
         digest = body_digest(body).encode()
         key = f"niangjia:nonce:{channel}:{timestamp}:{nonce}"
-        if self.client.set(key, digest, nx=True, ex=self.keep):
-            return True
-        return self.client.get(key) == digest
+        try:
+            if self.client.set(key, digest, nx=True, ex=self.keep):
+                return True
+            return self.client.get(key) == digest
+        except self.errors as exc:
+            if self.fallback is None:
+                raise
+            log.warning("Redis unavailable for webhook nonces (%s); using the database", type(exc).__name__)
+            return self.fallback.admit(channel, timestamp, nonce, body, now)
 
 
 def nonce_store(settings: Settings, db: Database) -> NonceStore:
     """Redis when configured, else the database (which every process shares too)."""
     window = settings.webhook.timestamp_window
     if settings.redis.url:
-        return RedisNonces(settings.redis.url, window)
+        return RedisNonces(settings.redis.url, window, fallback=DatabaseNonces(db, window))
     return DatabaseNonces(db, window)

@@ -51,3 +51,10 @@ def test_redis_refuses_a_seen_pair_with_another_body():
     assert two.admit("wechat", "1700000000", nonce, b"a", utcnow())
     assert not two.admit("wechat", "1700000000", nonce, b"b", utcnow())
     assert 0 < one.client.ttl(f"niangjia:nonce:wechat:1700000000:{nonce}") <= 600
+
+
+def test_redis_down_falls_back_on_the_database(db):
+    # Port 9 (discard) on loopback: nothing answers there.
+    store = RedisNonces("redis://127.0.0.1:9/0", 300, fallback=DatabaseNonces(db, 300))
+    assert store.admit("wechat", "1700000000", "7", b"a", utcnow())
+    assert not store.admit("wechat", "1700000000", "7", b"b", utcnow())

@@ -49,13 +49,9 @@ class WechatSettings:
     secret: str = ""
     api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     token_store: str = ""
-    # plaintext | compatible | safe; empty: safe with an EncodingAESKey, else plaintext.
+    # plaintext | compatible | safe; empty: safe with an EncodingAESKey, else plaintext
+    # (bot.channels.wechat.WeChatEndpoint).
     mode: str = ""
-
-    @property
-    def effective_mode(self) -> str:
-        """The message mode the server URL accepts pushes in."""
-        return self.mode or ("safe" if self.encoding_aes_key else "plaintext")
 
 
 @dataclass

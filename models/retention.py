@@ -19,7 +19,7 @@ from models.conversation import Conversation
 from models.message import Message
 from models.note import TicketNote
 from models.outbox import OutboxMessage
-from models.ticket import OPEN_STATUSES, Ticket
+from models.ticket import Ticket
 
 FINISHED = ("closed", "withdrawn")
 BATCH = 500
@@ -58,10 +58,10 @@ def anonymise(session: Session, cutoff: datetime, now: datetime, dry_run: bool =
         report.notes += _count(session, TicketNote, TicketNote.ticket_id.in_(chunk))
         report.outbox += _count(session, OutboxMessage, OutboxMessage.ticket_id.in_(chunk))
     # Lines that never joined a case, and conversations gone quiet, of people with no
-    # open ticket now: nothing of a case in progress is touched.
+    # case in progress (open, or resolved and awaiting her answer): nothing of one is touched.
     someone_open = exists().where(
         Ticket.channel == Message.channel, Ticket.channel_user == Message.channel_user,
-        Ticket.status.in_(OPEN_STATUSES),
+        Ticket.status.not_in(FINISHED),
     )
     loose = and_(Message.ticket_id.is_(None), Message.created_at < cutoff, Message.channel_user != "", ~someone_open)
     report.loose_messages = _count(session, Message, loose)
@@ -69,7 +69,7 @@ def anonymise(session: Session, cutoff: datetime, now: datetime, dry_run: bool =
         Conversation.updated_at < cutoff,
         ~exists().where(
             Ticket.channel == Conversation.channel, Ticket.channel_user == Conversation.channel_user,
-            Ticket.status.in_(OPEN_STATUSES),
+            Ticket.status.not_in(FINISHED),
         ),
     )
     report.conversations = _count(session, Conversation, quiet)

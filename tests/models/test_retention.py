@@ -54,6 +54,9 @@ def test_finished_cases_past_the_cutoff_are_anonymised_and_the_figures_kept(db):
         still_open_id = still_open.id
         session.add(Message(channel="wechat", channel_user="o-loose", direction="in", text=WORDS,
                             created_at=now - timedelta(days=400)))
+        # Her case is still open: her lines outside it stay too.
+        session.add(Message(channel="wechat", channel_user="o-open", direction="in", text="还在处理中吗",
+                            created_at=now - timedelta(days=400)))
         session.add(Conversation(channel="wechat", channel_user="o-old", state="idle", data={"phone": PHONE},
                                  updated_at=now - timedelta(days=400)))
 
@@ -91,6 +94,7 @@ def test_finished_cases_past_the_cutoff_are_anonymised_and_the_figures_kept(db):
         everything = " ".join(m.text for m in session.scalars(select(Message)))
         assert everything.count(WORDS) == 1  # only the recent case's line
         assert session.scalar(select(Conversation).where(Conversation.channel_user == "o-old")) is None
+        assert session.scalar(select(Message.text).where(Message.channel_user == "o-open")) == "还在处理中吗"
 
     with db.transaction() as session:
         assert anonymise(session, now - timedelta(days=365), now).tickets == 0  # done once

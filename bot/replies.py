@@ -34,6 +34,11 @@ CHOOSE = (
     "3 服务（需要具体的帮助或资源）"
 )
 
+# A sender over the webhook's per-sender limit: her message was not stored.
+SLOW_DOWN = (
+    "您发得有点快，这条消息我们没能记下来。请稍等一两分钟再发，我们一直在。\n" + SAFETY
+)
+
 ASK_REGION = "为了安排离您最近的工作人员，请告诉我们您住在哪个村或社区（也可以发送位置；不方便说请回复“跳过”）。"
 
 CREATED = (

@@ -12,9 +12,10 @@ from functools import cached_property
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 
-from bot import replies
+from bot import metrics, replies
 from bot.channels import channels
 from bot.channels.base import Endpoint
+from bot.freshness import NonceStore, nonce_store
 from bot.inbound import Answer, Inbound
 from bot.intake import Intake
 from bot.routing import Route, Router
@@ -73,6 +74,11 @@ class Runtime:
     def _endpoints(self) -> dict[str, Endpoint]:
         return {name: channel.endpoint(self.settings) for name, channel in channels().items()}
 
+    @cached_property
+    def nonces(self) -> NonceStore:
+        """Where signed (timestamp, nonce) pairs are remembered, shared by every process."""
+        return nonce_store(self.settings, self.db)
+
     def endpoint(self, channel: str) -> Endpoint:
         """The webhook protocol of `channel`, built once."""
         return self._endpoints[channel]
@@ -100,6 +106,8 @@ class Runtime:
                     answer = self.intake.receive(connection, inbound, route=route)
                 if answer.text and not channels()[inbound.channel].passive_replies:
                     self.outbox_ready.set()
+                if not answer.duplicate:
+                    metrics.message_in(inbound.channel, route.category if route else None, bool(route and route.urgent))
                 return answer
             except (IntegrityError, DBAPIError) as exc:
                 retry = attempt < DELIVERY_ATTEMPTS and (
@@ -122,6 +130,7 @@ class Runtime:
             self.spool.put(inbound, utcnow())
         except OSError as exc:
             log.error("delivery on %s could not be journaled either: %s", inbound.channel, type(exc).__name__)
+            metrics.fallback_reply(inbound.channel)
             return Answer(replies.FALLBACK)
         log.warning("delivery on %s journaled in the spool for replay", inbound.channel)
         if inbound.kind == "event":

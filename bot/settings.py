@@ -55,6 +55,9 @@ class WechatSettings:
     secret: str = ""
     api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     token_store: str = ""
+    # plaintext | compatible | safe; empty: safe with an EncodingAESKey, else plaintext
+    # (bot.channels.wechat.WeChatEndpoint).
+    mode: str = ""
 
 
 @dataclass
@@ -157,6 +160,35 @@ class LoginSettings:
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
+    # Seconds a request may take to send its body before it is answered 408.
+    read_timeout: int = 10
+    # How many proxies of ours (nginx) stand in front: their X-Forwarded-For is trusted.
+    trusted_proxies: int = 0
+
+
+@dataclass
+class MetricsSettings:
+    # /metrics wants "Authorization: Bearer <token>" when set; empty: loopback only.
+    token: str = ""
+    # Where `niangjia serve` keeps gunicorn workers' counters; empty: instance/prometheus.
+    multiproc_dir: str = ""
+
+
+@dataclass
+class LimitsSettings:
+    enabled: bool = True
+    # Messages one sender may push per window (more are answered "please slow down").
+    webhook_per_sender: str = "20/minute;200/hour"
+    api_per_token: str = "120/minute"
+    api_per_address: str = "300/minute"
+    # Counter file when redis.url is empty; relative to the config file.
+    store: str = ""
+
+
+@dataclass
+class RedisSettings:
+    # Shared by every process and machine (webhook nonces); empty: the database.
+    url: str = ""
 
 
 @dataclass
@@ -177,6 +209,9 @@ class Settings:
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     login: LoginSettings = field(default_factory=LoginSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     # Where relative paths in the file are anchored: the directory of the config file.
     base_dir: Path = field(default=PROJECT_ROOT, repr=False)
 
@@ -402,6 +437,15 @@ def _check(settings: Settings) -> None:
     key = settings.wechat.encoding_aes_key
     if key and len(key) != 43:
         raise SettingsError("wechat.encoding_aes_key: must be the 43 characters WeChat shows")
+    mode = settings.wechat.mode
+    if mode not in {"", "plaintext", "compatible", "safe"}:
+        raise SettingsError(f"wechat.mode: expected plaintext, compatible or safe, got {mode!r}")
+    if mode in {"compatible", "safe"} and not key:
+        raise SettingsError(f"wechat.mode: {mode} needs wechat.encoding_aes_key")
+    if settings.server.trusted_proxies < 0:
+        raise SettingsError("server.trusted_proxies: must be 0 or more")
+    if settings.server.read_timeout <= 0:
+        raise SettingsError("server.read_timeout: must be a positive number of seconds")
     if settings.webhook.timestamp_window <= 0:
         raise SettingsError("webhook.timestamp_window: must be a positive number of seconds")
     if settings.webhook.max_body_bytes <= 0:

@@ -28,18 +28,20 @@ def create_app(settings: Settings | None = None, router: Router | None = None) -
     app.json.ensure_ascii = False
     app.extensions["niangjia"] = Runtime(settings, router=router)
 
-    from handlers import pages, simulator, webhooks
+    from handlers import observability, pages, simulator, webhooks
 
+    observability.init_app(app)
     webhooks.init_app(app)
     pages.init_app(app)
     simulator.init_app(app)
     # The staff workspace: sessions and CSRF first (exempting the blueprints above), then
     # the pages and the bearer-token API.
-    from handlers import api, auth, staff
+    from handlers import api, auth, limits, staff
 
     auth.init_app(app)
     staff.init_app(app)
     api.init_app(app)
+    limits.init_app(app)
     register_error_handlers(app)
     return app
 
@@ -50,7 +52,12 @@ def runtime() -> Runtime:
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from handlers.observability import install_log_context
+
+    install_log_context()
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+    )
     logging.getLogger().setLevel(level.upper())
     # jieba prints its own start-up chatter at DEBUG and INFO.
     logging.getLogger("jieba").setLevel(logging.WARNING)

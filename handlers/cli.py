@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -419,6 +421,50 @@ def _check_regions(runtime) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@cli.command("retention")
+@click.option("--older-than", "days", type=click.IntRange(min=1), required=True,
+              help="Anonymise cases closed or withdrawn more than this many days ago.")
+@click.option("--dry-run", is_flag=True, help="Only count what would be anonymised.")
+@click.pass_context
+def retention(ctx: click.Context, days: int, dry_run: bool) -> None:
+    """Anonymise finished cases' personal data, keeping what the figures need."""
+    from datetime import timedelta
+
+    from models import utcnow
+    from models.retention import anonymise
+
+    runtime = _migrated(ctx)
+    now = utcnow()
+    cutoff = now - timedelta(days=days)
+    with runtime.db.transaction() as session:
+        report = anonymise(session, cutoff, now, dry_run=dry_run)
+    verb = "would anonymise" if dry_run else "anonymised"
+    click.echo(
+        f"{verb} {report.tickets} tickets finished before {cutoff:%Y-%m-%d} "
+        f"({report.messages} transcript lines, {report.notes} notes, {report.outbox} outbox messages); "
+        f"{report.loose_messages} lines outside any case; {report.conversations} quiet conversations"
+        + (" removed" if not dry_run else "")
+    )
+
+
+@cli.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--keep", type=click.IntRange(min=1), default=None, help="Keep only the newest N backups there.")
+@click.pass_context
+def backup(ctx: click.Context, directory: str, keep: int | None) -> None:
+    """Back the database up into DIRECTORY while the service runs (SQLite: online backup
+    API; PostgreSQL: pg_dump)."""
+    from models import utcnow
+    from models.backup import BackupError, backup as make_backup
+
+    settings = _settings(ctx)
+    try:
+        target = make_backup(settings.database_url, Path(directory), utcnow(), keep)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup written to {target}")
+
+
 @cli.command("serve")
 @click.option("--host", default=None, help="Default: server.host from the config.")
 @click.option("--port", default=None, type=int, help="Default: server.port from the config.")
@@ -436,6 +482,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     settings = _settings(ctx)
     if demo and settings.production:
         raise click.ClickException(DEMO_REFUSED)
+    settings = _settings(ctx)
+    # Before anything imports prometheus_client: it picks multiprocess mode on import.
+    fresh_metrics_dir(settings.resolve_path(settings.metrics.multiproc_dir, settings.base_dir / "instance" / "prometheus"))
+    from bot.setup import init_database, load_demo
+    from handlers.server import run
+
     runtime = _runtime(ctx)
     init_database(runtime.db, create_root=not demo)
     if demo:
@@ -443,6 +495,15 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     _check_regions(runtime)
     runtime.db.dispose()
     run(settings, host or settings.server.host, port or settings.server.port, workers or 2)
+
+
+def fresh_metrics_dir(path: Path) -> None:
+    """Give gunicorn's workers an empty directory for their Prometheus counters
+    (PROMETHEUS_MULTIPROC_DIR): a previous run's files would add up with this one's."""
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
 def main() -> None:

@@ -83,6 +83,7 @@ EVENT_LABELS = {
     "returned": "退单",
     "redo_linked": "关联为重办",
     "redone": "已被重办",
+    "anonymised": "保存期满，个人信息已匿名化",
 }
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
 ACTOR_LABELS = {"system": "系统", "woman": "她本人"}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gc
+import socket
+import time
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from werkzeug.exceptions import RequestTimeout
 
 from bot.settings import Settings
 from handlers.app import create_app
@@ -23,7 +26,76 @@ class NiangjiaServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        return preload(create_app(self.settings))
+        app = preload(create_app(self.settings))
+        app.wsgi_app = ReadDeadline(app.wsgi_app, self.settings.server.read_timeout)
+        return app
+
+
+class ReadDeadline:
+    """WSGI middleware: a request body must arrive within `seconds`, or the answer is 408.
+
+    gunicorn's threads read a body with blocking reads and no deadline, so a client
+    trickling a byte at a time would hold a thread as long as it liked (nginx in front
+    buffers whole bodies first, deploy/nginx; this holds without it too).
+    """
+
+    def __init__(self, app: Any, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        sock = environ.get("gunicorn.socket")
+        if sock is None or "wsgi.input" not in environ:
+            return self.app(environ, start_response)
+        body = environ["wsgi.input"] = _DeadlineInput(environ["wsgi.input"], sock, self.seconds)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            if not body.expired:
+                # Back to gunicorn's blocking socket for writing the answer.
+                sock.settimeout(None)
+
+
+class _DeadlineInput:
+    """A request body stream whose reads, all together, end by a deadline."""
+
+    def __init__(self, stream: Any, sock: socket.socket, seconds: float) -> None:
+        self._stream = stream
+        self._sock = sock
+        self._seconds = seconds
+        self._deadline = time.monotonic() + seconds
+        self.expired = False
+
+    def _call(self, method: str, *args: Any) -> Any:
+        remaining = self._deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            self._sock.settimeout(remaining)
+            return getattr(self._stream, method)(*args)
+        except (TimeoutError, socket.timeout):
+            # Nothing more is read from this client: gunicorn would otherwise drain the
+            # rest of the body (blocking, without end) before its next request. Writing
+            # the 408 gets a fresh timeout of its own.
+            self.expired = True
+            try:
+                self._sock.settimeout(self._seconds)
+                self._sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+            raise RequestTimeout("the request body did not arrive in time") from None
+
+    def read(self, size: int = -1) -> bytes:
+        return self._call("read", size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._call("readline", size)
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return self._call("readlines", hint)
+
+    def __iter__(self):
+        return iter(self.readline, b"")
 
 
 def preload(app: Flask) -> Flask:
@@ -51,6 +123,12 @@ def _post_fork(server: Any, worker: Any) -> None:
         Worker(runtime).start_thread()
 
 
+def _child_exit(server: Any, worker: Any) -> None:
+    from bot.metrics import worker_exited
+
+    worker_exited(worker.pid)
+
+
 def run(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve until interrupted."""
     NiangjiaServer(
@@ -62,6 +140,7 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
             "threads": 4,
             "preload_app": True,
             "post_fork": _post_fork,
+            "child_exit": _child_exit,
             "timeout": 30,
             "accesslog": None,
         },

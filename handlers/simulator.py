@@ -55,17 +55,22 @@ def send():
         return jsonify(message=f"请输入1到{MAX_TEXT}个字"), 422
     push = _push(user, text, data.get("kind", "text"))
     token = runtime().settings.wechat.token
+    crypto = runtime().endpoint("wechat").crypto
     timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
+    query = {"timestamp": timestamp, "nonce": nonce, "signature": sign(token, timestamp, nonce)}
+    data = push.encode("utf-8")
+    if crypto is not None:  # an EncodingAESKey: push as WeChat does in safe mode
+        envelope = xmltodict.parse(crypto.encrypt_message(push, nonce, timestamp))["xml"]
+        query.update(encrypt_type="aes", msg_signature=envelope["MsgSignature"])
+        data = f"<xml><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>".encode("utf-8")
     with current_app.test_client() as client:
-        response = client.post(
-            "/wechat",
-            query_string={"timestamp": timestamp, "nonce": nonce, "signature": sign(token, timestamp, nonce)},
-            data=push.encode("utf-8"),
-            content_type="text/xml",
-        )
+        response = client.post("/wechat", query_string=query, data=data, content_type="text/xml")
     body = response.get_data(as_text=True)
     if response.status_code != 200:
         return jsonify(message="发送失败", status=response.status_code), 502
+    if body.startswith("<xml>") and crypto is not None:
+        sealed = xmltodict.parse(body)["xml"]
+        body = crypto.decrypt_message(body, sealed["MsgSignature"], sealed["TimeStamp"], sealed["Nonce"])
     reply = xmltodict.parse(body)["xml"].get("Content", "") if body.startswith("<xml>") else ""
     return jsonify(reply=reply)
 

@@ -10,9 +10,12 @@ from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, request
 
+from bot import metrics, replies
 from bot.channels import Channel, HttpRequest, Refused, channels
 from handlers.app import runtime
+from handlers.limits import sender_limit
 from models import utcnow
+
 
 def init_app(app: Flask) -> None:
     # Built per app: which channels are on depends on that app's settings.
@@ -25,23 +28,40 @@ def init_app(app: Flask) -> None:
 
 
 def _view(channel: Channel) -> Callable[[], Response]:
+    latency = metrics.WEBHOOK_SECONDS.labels(channel.name)
+
     def webhook() -> Response:
-        rt = runtime()
-        # Werkzeug answers 413 when the body (declared or streamed) exceeds this.
-        request.max_content_length = rt.settings.webhook.max_body_bytes
-        incoming = HttpRequest(request.method, request.args, request.headers, request.get_data(cache=False))
-        endpoint = rt.endpoint(channel.name)
-        try:
-            opened = endpoint.open(incoming, utcnow())
-        except Refused as refused:
-            return Response(refused.reason, status=refused.status, mimetype="text/plain")
-        if opened.immediate is not None:
-            response = opened.immediate
-        else:
-            answer = rt.deliver(opened.inbound) if opened.inbound is not None else None
-            # A journaled message's acknowledgement is in no outbox: the HTTP answer carries it.
-            response = endpoint.respond(answer.text if answer else None, opened, direct=bool(answer and answer.spooled))
-        return Response(response.body, status=response.status, content_type=response.content_type)
+        with latency.time():
+            return _answer(channel)
 
     webhook.__name__ = f"{channel.name}_webhook"
     return webhook
+
+
+def _answer(channel: Channel) -> Response:
+    """Authenticate, refuse replays and floods, hand over to the engine, answer."""
+    rt = runtime()
+    # Werkzeug answers 413 when the body (declared or streamed) exceeds this.
+    request.max_content_length = rt.settings.webhook.max_body_bytes
+    incoming = HttpRequest(request.method, request.args, request.headers, request.get_data(cache=False))
+    endpoint = rt.endpoint(channel.name)
+    now = utcnow()
+    try:
+        opened = endpoint.open(incoming, now)
+    except Refused as refused:
+        return Response(refused.reason, status=refused.status, mimetype="text/plain")
+    if opened.freshness is not None and not rt.nonces.admit(channel.name, *opened.freshness, now):
+        # A seen signature with another message: refused before the engine reads a word.
+        return Response("replayed signature", status=403, mimetype="text/plain")
+    if opened.inbound is not None and not sender_limit().allows(channel.name, opened.inbound.user):
+        # A flood from one sender: she is asked kindly to slow down, in a valid reply,
+        # and nothing is stored; everyone else is counted apart.
+        response = endpoint.notice(replies.SLOW_DOWN, opened)
+        return Response(response.body, status=response.status, content_type=response.content_type)
+    if opened.immediate is not None:
+        response = opened.immediate
+    else:
+        answer = rt.deliver(opened.inbound) if opened.inbound is not None else None
+        # A journaled message's acknowledgement is in no outbox: the HTTP answer carries it.
+        response = endpoint.respond(answer.text if answer else None, opened, direct=bool(answer and answer.spooled))
+    return Response(response.body, status=response.status, content_type=response.content_type)

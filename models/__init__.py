@@ -7,7 +7,7 @@ from models.conversation import Conversation
 from models.db import Database
 from models.followup import FollowUp
 from models.lexicon import LexiconRevision
-from models.message import InboundReceipt, Message
+from models.message import InboundReceipt, Message, WebhookNonce
 from models.note import TicketNote
 from models.outbox import OutboxMessage
 from models.region import Region
@@ -37,6 +37,7 @@ __all__ = [
     "TicketEvent",
     "ThrottlePolicy",
     "TicketNote",
+    "WebhookNonce",
     "next_reference",
     "utcnow",
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import Connection, ForeignKey, Index, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Base, utcnow
+from models.base import Base, insert_unless_present, utcnow
 from models.ticket import Ticket
 
 KINDS = ("text", "voice", "image", "location", "event")
@@ -62,3 +62,46 @@ class InboundReceipt(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket | None] = relationship()
+
+
+class WebhookNonce(Base):
+    """A signed (timestamp, nonce) pair already seen, with a digest of the body it came with.
+
+    WeChat's plaintext signature covers only token, timestamp and nonce, never the body:
+    a captured query string would carry any body for the whole timestamp window. The
+    unique key lets a pair in once, on any process; the platform's retry brings the same
+    body again (same digest) and a replay a different one (`remember`).
+    """
+
+    __tablename__ = "webhook_nonce"
+    __table_args__ = (UniqueConstraint("channel", "timestamp", "nonce"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    timestamp: Mapped[str] = mapped_column(String(16))
+    nonce: Mapped[str] = mapped_column(String(128))
+    body_digest: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+
+    @classmethod
+    def remember(
+        cls, connection: Connection, channel: str, timestamp: str, nonce: str, body_digest: str, now: datetime
+    ) -> str:
+        """Record the pair unless it is known; the digest of the body it first came with."""
+        table = cls.__table__
+        connection.execute(
+            insert_unless_present(
+                connection, table, ["channel", "timestamp", "nonce"],
+                channel=channel, timestamp=timestamp, nonce=nonce, body_digest=body_digest, seen_at=now,
+            )
+        )
+        return connection.execute(
+            select(table.c.body_digest).where(
+                table.c.channel == channel, table.c.timestamp == timestamp, table.c.nonce == nonce
+            )
+        ).scalar_one()
+
+    @classmethod
+    def forget_before(cls, connection: Connection, cutoff: datetime) -> int:
+        """Drop pairs seen before `cutoff` (their timestamps are refused anyway); how many."""
+        return connection.execute(delete(cls.__table__).where(cls.__table__.c.seen_at < cutoff)).rowcount

@@ -50,11 +50,15 @@ OUTCOME_LABELS = {
     "declined": "本人谢绝",
 }
 
-# What staff may do to a ticket they can see (see Ticket.permits).
+# What staff may do to a ticket they can see (see Ticket.permits). "view" is its queue
+# line; "read" its transcript, contact details, notes and trail.
 ACTIONS = (
-    "view", "claim", "release", "assign", "transfer", "note", "reply", "resolve", "reopen", "route",
+    "view", "read", "claim", "release", "assign", "transfer", "note", "reply", "resolve", "reopen", "route",
     "contact", "pause", "urgent", "extend", "decide_extension", "return", "redo",
 )
+# Routes read on a need-to-know basis, besides every urgent ticket: violence is a
+# rights-protection case, and her words in the wrong hands can put her in danger.
+NEED_TO_KNOW_ROUTES = {("consultation", "anti_dv_law")}
 # Only supervisors and admins; everything else is for the assignee (or a supervisor).
 SUPERVISOR_ACTIONS = ("assign", "transfer", "decide_extension")
 
@@ -167,6 +171,8 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
+    # When its personal data was anonymised (models/retention.py); None: not yet.
+    anonymised_at: Mapped[datetime | None]
 
     # Service clocks (models/clocks.py). The first-reply deadline; a pause (waiting on her)
     # stops every clock until she writes or `pause_until` comes.
@@ -205,6 +211,11 @@ class Ticket(Base):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def need_to_know(self) -> bool:
+        """Urgent and violence tickets: read only by their assignee and those supervising."""
+        return self.urgent or (self.category, self.subcategory) in NEED_TO_KNOW_ROUTES
 
     @classmethod
     def by_reference(cls, session: Session, reference: str) -> Ticket | None:
@@ -409,9 +420,11 @@ class Ticket(Base):
         """Whether `user` may do `action` to this ticket.
 
         Out of scope means nothing (and the handler answers 404, so existence does not
-        leak). Anyone in scope may look and claim; assigning and transferring are for
-        supervisors and admins; the rest is for the assignee, or a supervisor or admin.
-        Anyone in scope may also mark a ticket urgent: danger is everybody's business.
+        leak). Anyone in scope may see the queue line and claim; anyone may read the
+        record except of a need-to-know ticket (then the assignee, supervisors and
+        admins); assigning and transferring are for supervisors and admins; the rest is
+        for the assignee, or a supervisor or admin. Anyone in scope may also mark a
+        ticket urgent: danger is everybody's business.
         """
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
@@ -421,6 +434,10 @@ class Ticket(Base):
             return True
         if user.supervises:
             return True
+        if action == "read":
+            # Need to know: the assignee; supervisors and admins of the region chain
+            # (anyone whose subtree holds it, above) read every ticket.
+            return not self.need_to_know or self.assignee_id == user.id
         if action in SUPERVISOR_ACTIONS:
             return False
         return self.assignee_id == user.id
@@ -798,6 +815,26 @@ class TicketEvent(Base):
             .limit(limit)
         ).all()
         return list(reversed(newest))
+
+    @classmethod
+    def views_seen_by(
+        cls, session: Session, user: StaffUser, ticket: Ticket | None = None, viewer: StaffUser | None = None,
+        limit: int = 200,
+    ) -> list[TicketEvent]:
+        """Who opened which ticket of `user`'s subtree when, newest first (a supervisor's check)."""
+        query = (
+            select(cls)
+            .join(cls.ticket)
+            .where(cls.action == "viewed", Ticket.visible_to(user))
+            .options(joinedload(cls.actor), joinedload(cls.ticket))
+            .order_by(cls.id.desc())
+            .limit(limit)
+        )
+        if ticket is not None:
+            query = query.where(cls.ticket_id == ticket.id)
+        if viewer is not None:
+            query = query.where(cls.actor_id == viewer.id)
+        return list(session.scalars(query))
 
     def __repr__(self) -> str:
         return f"<TicketEvent {self.action} on {self.ticket_id}>"

@@ -79,6 +79,8 @@ def settings(database_url: str, tmp_path: Path, fake_apis) -> Settings:
     settings.wechat.appid = "wx0123456789abcdef"
     settings.wechat.secret = "test-app-secret"
     settings.wechat.encoding_aes_key = AES_KEY
+    # Most tests push in every mode; safe mode's refusal of plaintext has its own tests.
+    settings.wechat.mode = "compatible"
     settings.wechat.api_base_url = f"{fake_apis.base}/cgi-bin/"
     settings.telegram.bot_token = TELEGRAM_BOT_TOKEN
     settings.telegram.secret_token = TELEGRAM_SECRET

@@ -7,6 +7,7 @@ project's, so a mistake in the project's protocol code cannot cancel itself out 
 from __future__ import annotations
 
 import itertools
+import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -68,8 +69,10 @@ class FakeWeChat:
         self.token = token
         self.crypto = WeChatCrypto(token, aes_key, appid)
 
-    def params(self, timestamp: int | None = None, nonce: str = "1234567890") -> dict[str, str]:
+    def params(self, timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
+        """A push's query string; like WeChat, a fresh random nonce for every push."""
         ts = str(timestamp if timestamp is not None else int(time.time()))
+        nonce = nonce or str(random.randrange(10**9, 10**10))
         return {"timestamp": ts, "nonce": nonce, "signature": signature(self.token, ts, nonce), "openid": "o-test"}
 
     def post(self, xml: str | bytes, mode: str = "plain", params: dict[str, str] | None = None) -> Reply:

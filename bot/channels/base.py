@@ -54,6 +54,9 @@ class Opened:
     context: Any = None
     # An answer that needs no engine (e.g. WeChat's URL check).
     immediate: HttpResponse | None = None
+    # The signed (timestamp, nonce) pair and the content it came with: a pair is let in
+    # with one content only (bot.freshness). None: nothing to remember.
+    freshness: tuple[str, str, bytes] | None = None
 
 
 class Endpoint(Protocol):
@@ -63,6 +66,10 @@ class Endpoint(Protocol):
     def respond(self, text: str | None, opened: Opened, direct: bool = False) -> HttpResponse:
         """The HTTP answer to the platform, carrying `text` if replies are passive, or
         if `direct` (the database was away, so no outbox could carry it)."""
+
+    def notice(self, text: str, opened: Opened) -> HttpResponse:
+        """An answer carrying `text` in the HTTP response itself, for a message the
+        engine does not see (nothing is stored, so nothing can go through the outbox)."""
 
 
 class Sender(Protocol):

@@ -54,6 +54,12 @@ class TelegramEndpoint:
             return HttpResponse(200, body, "application/json; charset=utf-8")
         return HttpResponse(200, "", "text/plain; charset=utf-8")
 
+    def notice(self, text: str, opened: Opened) -> HttpResponse:
+        # Telegram takes one Bot API call in the webhook's answer (unconfirmed, which is
+        # enough for a notice that nothing was stored).
+        body = {"method": "sendMessage", "chat_id": int(opened.inbound.user), "text": text}
+        return HttpResponse(200, json.dumps(body, ensure_ascii=False), "application/json")
+
 
 # Telegram's ids fit in 52 bits ("at most 52 significant bits"); dates are Unix seconds.
 MAX_ID = 2**53

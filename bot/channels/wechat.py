@@ -35,6 +35,8 @@ from bot.inbound import Inbound
 log = logging.getLogger(__name__)
 
 CHANNEL_NAME = "wechat"
+# WeChat's nonces are about ten digits; anything much longer is not WeChat's.
+NONCE_MAX = 128
 # A DTD has no business in a push: refuse it before any parser sees it (XXE, billion laughs).
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # Later than any real push (2106-02-07), early enough for datetime.
@@ -65,15 +67,21 @@ class Push:
     encrypted: bool
     nonce: str
     timestamp: str
+    # The message as signed: the body, or in safe mode the decrypted XML.
+    content: bytes = b""
 
 
 class WeChatEndpoint:
     """The protocol of one official account's server URL."""
 
-    def __init__(self, token: str, encoding_aes_key: str, appid: str, timestamp_window: int) -> None:
+    def __init__(
+        self, token: str, encoding_aes_key: str, appid: str, timestamp_window: int, mode: str = ""
+    ) -> None:
         self.token = token
         self.window = timestamp_window
-        self.crypto = WeChatCrypto(token, encoding_aes_key, appid) if encoding_aes_key else None
+        self.mode = mode or ("safe" if encoding_aes_key else "plaintext")
+        use_key = encoding_aes_key and self.mode != "plaintext"
+        self.crypto = WeChatCrypto(token, encoding_aes_key, appid) if use_key else None
 
     def _authenticate(
         self, params: Mapping[str, str], now: datetime, require_signature: bool = True
@@ -82,6 +90,8 @@ class WeChatEndpoint:
         signature = params.get("signature", "")
         if not timestamp or not nonce:
             raise Refused(403, "missing timestamp or nonce")
+        if len(nonce) > NONCE_MAX:
+            raise Refused(403, "nonce too long")
         # Ten digits reach the year 2286; more cannot be in the window (and a 300-digit
         # number must not reach the float arithmetic below).
         if not (timestamp.isdigit() and len(timestamp) <= 10) or abs(now.timestamp() - int(timestamp)) > self.window:
@@ -104,17 +114,29 @@ class WeChatEndpoint:
             return Opened(None, immediate=HttpResponse(200, self.verify(request.args, now)))
         push = self.open_push(request.args, request.body, now)
         try:
-            return Opened(to_inbound(push.message), context=push)
+            inbound = to_inbound(push.message)
         except ValueError as exc:  # a field the database could not hold: refused, not dropped
             raise Refused(400, f"message refused: {exc}") from None
+        # The plaintext signature covers no part of the body, so the pair is remembered
+        # with the body. An encrypted push is remembered with its decrypted message: its
+        # retry may be encrypted afresh, and only WeChat can sign a new ciphertext.
+        freshness = (push.timestamp, push.nonce, push.content)
+        return Opened(inbound, context=push, freshness=freshness)
 
     def respond(self, text: str | None, opened: Opened, direct: bool = False) -> HttpResponse:
         body, content_type = self.render(text, opened.context)
         return HttpResponse(200, body, content_type)
 
+    def notice(self, text: str, opened: Opened) -> HttpResponse:
+        return self.respond(text, opened)
+
     def open_push(self, params: Mapping[str, str], body: bytes, now: datetime) -> Push:
         """Authenticate, decrypt if needed and parse a POSTed push, or raise Refused."""
         encrypted = params.get("encrypt_type") == "aes"
+        if not encrypted and self.mode == "safe":
+            # In safe mode an unencrypted push can only be a forgery or a replay: the
+            # plaintext signature covers no part of the body.
+            raise Refused(403, "this server accepts only encrypted pushes (safe mode)")
         timestamp, nonce = self._authenticate(params, now, require_signature=not encrypted)
         if _DTD.search(body):
             raise Refused(400, "document type declarations are not accepted")
@@ -132,7 +154,8 @@ class WeChatEndpoint:
         except Exception as exc:  # any parser failure is the sender's: a 400, never a 500
             log.debug("unparseable WeChat push: %s", type(exc).__name__)
             raise Refused(400, "malformed message XML") from None
-        return Push(message=message, encrypted=encrypted, nonce=nonce, timestamp=timestamp)
+        content = text.encode("utf-8") if encrypted else body
+        return Push(message=message, encrypted=encrypted, nonce=nonce, timestamp=timestamp, content=content)
 
     def _decrypt(self, text: str, msg_signature: str, timestamp: str, nonce: str) -> str:
         if self.crypto is None:
@@ -285,6 +308,7 @@ CHANNEL = Channel(
         settings.wechat.encoding_aes_key,
         settings.wechat.appid,
         settings.webhook.timestamp_window,
+        settings.wechat.mode,
     ),
     sender=lambda settings: WeChatSender(
         settings.wechat.appid, settings.wechat.secret, settings.wechat.api_base_url, settings.wechat.token_store

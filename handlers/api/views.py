@@ -35,15 +35,19 @@ HTTP_MESSAGES = {
     405: "不支持该请求方法",
     413: "请求体太大",
     415: "请使用 application/json",
+    429: "请求太频繁，请稍后再试",
+}
+ERROR_CODES = {
+    401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "validation_error",
+    429: "too_many_requests",
 }
 MAX_BODY_BYTES = 64 * 1024
+NEED_TO_KNOW = "该工单涉及人身安全，对话记录和联系方式仅认领人、上级督办人和管理员可查看；认领后即可查看"
 
 
 def error(status: int, message: str | None = None, field: str | None = None, **extra: Any) -> Response:
     """A JSON error response."""
-    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "validation_error"}.get(
-        status, "bad_request" if status < 500 else "server_error"
-    )
+    code = ERROR_CODES.get(status, "bad_request" if status < 500 else "server_error")
     body: dict[str, Any] = {"error": code, "message": message or HTTP_MESSAGES.get(status, "请求失败")}
     if field:
         body["field"] = field
@@ -141,6 +145,8 @@ def ticket(reference: str):
     found = Ticket.find_visible(session, user, reference)
     if found is None:
         return error(404, "找不到该工单，或它不在您的管辖范围内")
+    if not found.permits(user, "read"):
+        return error(403, NEED_TO_KNOW, ticket=_summary(found))
     found.record_view(user, "api")
     session.commit()
     return jsonify(ticket_detail(session, found, utcnow()))

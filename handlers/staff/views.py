@@ -187,8 +187,6 @@ def ticket(reference: str):
     found = Ticket.find_visible(session, user, reference)
     if found is None:
         abort(404)
-    found.record_view(user, "web")
-    session.commit()
     return _render_ticket(session, user, found)
 
 
@@ -224,15 +222,22 @@ def _refused(session, user: StaffUser, ticket: Ticket, action: str, message: str
     """The ticket page again, as it is now, with the error beside the form that caused it
     (and what was typed still in that form)."""
     session.refresh(ticket)
-    ticket.record_view(user, "web")
-    session.commit()
     page = _render_ticket(session, user, ticket, error=message, field=field, form=request.form, action=action)
     return page, status
 
 
 def _render_ticket(session, user: StaffUser, ticket: Ticket, error: str | None = None,
                    field: str | None = None, form: Any = None, action: str | None = None) -> str:
+    """The ticket page; opening her record is recorded (and committed) first. A
+    need-to-know ticket shows those without the need only its queue line."""
     now = utcnow()
+    if not ticket.permits(user, "read"):
+        return render_template(
+            "staff/ticket_restricted.html", me=serialize_staff(user), t=serialize_ticket_summary(ticket, now),
+            may_claim=ticket.permits(user, "claim"), error=error,
+        )
+    ticket.record_view(user, "web")
+    session.commit()
     detail = ticket_detail(session, ticket, now)
     may = {action: ticket.permits(user, permission) for action, permission in ACTIONS.items()}
     colleagues = regions = []

@@ -84,6 +84,9 @@ def test_production_with_secrets_starts():
         ({"NIANGJIA_WEBHOOK_TIMESTAMP_WINDOW": "soon"}, "webhook.timestamp_window"),
         ({"NIANGJIA_WECHAT_ENCODING_AES_KEY": "short"}, "wechat.encoding_aes_key"),
         ({"NIANGJIA_ENV": "staging"}, "env"),
+        ({"NIANGJIA_WECHAT_MODE": "secure"}, "wechat.mode"),
+        ({"NIANGJIA_WECHAT_MODE": "safe"}, "wechat.mode"),  # safe mode without a key
+        ({"NIANGJIA_SERVER_READ_TIMEOUT": "0"}, "server.read_timeout"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(environ, fragment):

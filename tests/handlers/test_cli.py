@@ -204,3 +204,35 @@ def test_regions_notify_sets_a_regions_robot_and_chat_and_sweep_runs_once(url):
     swept = niangjia("sweep", database_url=url)
     assert swept.returncode == 0, swept.stderr
     assert set(json.loads(swept.stdout)) >= {"looked", "reminded", "escalated", "alerted"}
+
+
+def test_retention_counts_on_a_dry_run_then_anonymises(url):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from models import Database, Message, Ticket, utcnow
+
+    assert niangjia("init-db", database_url=url).returncode == 0
+    assert niangjia("demo-data", database_url=url).returncode == 0
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            ticket = session.scalars(select(Ticket).order_by(Ticket.id)).first()
+            ticket.status, ticket.closed_at, ticket.contact_phone = "closed", utcnow() - timedelta(days=400), "13812345678"
+            reference = ticket.reference
+        refused = niangjia("retention", "--older-than", "0", database_url=url)
+        assert refused.returncode == 2 and "older-than" in refused.stderr
+        dry = niangjia("retention", "--older-than", "365", "--dry-run", database_url=url)
+        assert dry.returncode == 0, dry.stderr
+        assert "would anonymise 1 tickets" in dry.stdout
+        with db.session() as session:
+            assert Ticket.by_reference(session, reference).contact_phone == "13812345678"
+        done = niangjia("retention", "--older-than", "365", database_url=url)
+        assert done.returncode == 0 and "anonymised 1 tickets" in done.stdout
+        with db.session() as session:
+            ticket = Ticket.by_reference(session, reference)
+            assert ticket.contact_phone is None and ticket.anonymised_at is not None
+            assert all(m.text == "" for m in session.scalars(select(Message).where(Message.ticket_id == ticket.id)))
+    finally:
+        db.dispose()

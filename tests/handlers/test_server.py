@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import gc
+import socket
+import time
 
-from handlers.server import preload
+from sqlalchemy import func, select
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from handlers.server import ReadDeadline, preload
+from models import Message
 
 
 def test_preload_puts_the_loaded_app_beyond_the_garbage_collectors_reach(app):
@@ -17,3 +23,46 @@ def test_preload_puts_the_loaded_app_beyond_the_garbage_collectors_reach(app):
         assert not any(o is runtime.router or o is runtime for o in tracked)
     finally:
         gc.unfreeze()
+
+
+def test_a_body_trickling_past_the_read_deadline_gets_408_and_frees_the_thread(app, db):
+    # The client promises 200 bytes and sends 5: without a deadline the worker thread
+    # would wait for the rest for as long as the client keeps the connection open.
+    server_end, client_end = socket.socketpair()
+    try:
+        client_end.sendall(b"<xml>")
+        environ = EnvironBuilder(
+            path="/wechat", method="POST", query_string="timestamp=1&nonce=2&signature=3",
+            headers={"Content-Length": "200", "Content-Type": "text/xml"},
+        ).get_environ()
+        # As gunicorn hands it over: its socket, and a stream it terminates itself.
+        environ.update({"CONTENT_LENGTH": "200", "wsgi.input_terminated": True})
+        environ["wsgi.input"] = server_end.makefile("rb")
+        environ["gunicorn.socket"] = server_end
+        started = time.monotonic()
+        _, status, _ = run_wsgi_app(ReadDeadline(app.wsgi_app, 0.3), environ, buffered=True)
+        assert status.startswith("408")
+        assert time.monotonic() - started < 5  # a guard against hanging, not a speed figure
+        # Nothing more is read from that client (gunicorn will not drain its body).
+        assert server_end.recv(1) == b""
+    finally:
+        server_end.close()
+        client_end.close()
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_a_body_in_time_is_read_and_the_socket_is_blocking_again_for_the_answer(app):
+    server_end, client_end = socket.socketpair()
+    try:
+        client_end.sendall(b"<xml>")
+        environ = EnvironBuilder(path="/wechat", method="POST", query_string="timestamp=1&nonce=2&signature=3").get_environ()
+        environ["CONTENT_LENGTH"] = "5"
+        environ["wsgi.input"] = server_end.makefile("rb")
+        environ["gunicorn.socket"] = server_end
+        _, status, _ = run_wsgi_app(ReadDeadline(app.wsgi_app, 5), environ, buffered=True)
+        assert status.startswith("403")  # read in full, then refused for its signature
+        assert server_end.gettimeout() is None
+    finally:
+        server_end.close()
+        client_end.close()

@@ -45,3 +45,12 @@ def test_simulator_is_refused_in_production_saying_why(app, client, db):
     assert client.post("/simulator/send", json={"user": "sim-1", "text": "你好"}, headers=HEADERS).status_code == 404
     with db.session() as session:
         assert session.scalar(select(InboundReceipt)) is None
+
+
+def test_with_an_aes_key_the_simulator_pushes_in_safe_mode(settings, router, db):
+    from handlers.app import create_app
+
+    settings.wechat.mode = ""  # the default with an EncodingAESKey: safe, plaintext refused
+    client = create_app(settings, router=router).test_client()
+    response = client.post("/simulator/send", json={"user": "sim-safe1", "text": "你好"}, headers=HEADERS)
+    assert response.status_code == 200 and response.get_json()["reply"]

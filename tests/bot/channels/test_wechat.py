@@ -239,3 +239,11 @@ def test_signature_is_compared_for_non_ascii_input_without_error():
     with pytest.raises(Refused) as refused:
         endpoint().open_push(params, DOCS_TEXT.encode(), at(ts))
     assert refused.value.status == 403
+
+
+def test_an_aes_key_makes_safe_mode_the_default():
+    from bot.channels.wechat import WeChatEndpoint
+
+    assert WeChatEndpoint("t", "k" * 43, "wx1", 300).mode == "safe"
+    assert WeChatEndpoint("t", "", "wx1", 300).mode == "plaintext"
+    assert WeChatEndpoint("t", "k" * 43, "wx1", 300, mode="plaintext").crypto is None

@@ -44,6 +44,7 @@ def make_ticket(
     now: datetime | None = None,
     claim_within: timedelta = timedelta(hours=24),
     phone: str | None = None,
+    subcategory: str | None = None,
 ) -> str:
     """A routed ticket with her first message on it; returns its reference."""
     now = now or utcnow()
@@ -51,7 +52,7 @@ def make_ticket(
         ticket = open_ticket(
             session, now, channel_user=user, category=category, urgent=urgent, keywords=["婆婆", "调解"],
             explanation=f"{category}: 婆婆 2.5", region_id=Region.by_code(session, region).id,
-            claim_within=claim_within,
+            claim_within=claim_within, subcategory=subcategory,
         )
         ticket.contact_phone = phone
         session.add(Message(ticket=ticket, channel="wechat", channel_user=user, direction="in", text=text, created_at=now))

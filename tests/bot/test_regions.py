@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.regions import RegionFileError, import_regions
 from bot.setup import SetupError, check_regions, init_database
-from models import Database, Region
-from datetime import timedelta
-
-from models import Ticket, utcnow
+from models import Database, Region, Ticket, utcnow
 from models.desk import Desk
 
 GRID = "code,name,level,parent_code\nC1,一市,city,\nC101,一县,county,C1\nC10101,一街道,town,C101\n"
@@ -25,12 +24,14 @@ def fresh(database_url):
 
 
 def test_import_adopts_the_placeholder_root_and_keeps_what_was_filed_there(fresh):
+    now = utcnow()
     with fresh.engine.begin() as connection:
         desk = Desk(connection)
         ticket_id = desk.open_ticket(
             reference_prefix="NJ", channel="wechat", channel_user="o-1", category="consultation", subcategory=None,
-            urgent=True, confidence=0.9, keywords=[], explanation="", region_id=desk.root_region().id, now=utcnow(),
-            claim_within=timedelta(minutes=30), resolve_within=timedelta(days=15),
+            urgent=True, confidence=0.9, keywords=[], explanation="", region_id=desk.root_region().id, now=now,
+            deadlines={"claim": now + timedelta(minutes=30), "first_reply": now + timedelta(hours=2),
+                       "resolve": now + timedelta(days=3)},
         ).id
         desk.save()
     with fresh.transaction() as session:

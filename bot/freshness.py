@@ -14,6 +14,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.settings import Settings
 from models import Database, WebhookNonce
 
@@ -34,8 +36,27 @@ class NonceStore(Protocol):
         """True for a pair seen first or with this very body again; False for a replay."""
 
 
+class ProcessNonces:
+    """Pairs kept in this process's memory: the stand-in while the database is away."""
+
+    def __init__(self, window_seconds: int) -> None:
+        self.keep = timedelta(seconds=2 * window_seconds)
+        self._seen: dict[tuple[str, str, str], tuple[str, datetime]] = {}
+
+    def admit(self, channel: str, timestamp: str, nonce: str, body: bytes, now: datetime) -> bool:
+        if len(self._seen) >= PRUNE_EVERY:
+            self._seen = {key: seen for key, seen in self._seen.items() if now - seen[1] < self.keep}
+        digest, _ = self._seen.setdefault((channel, timestamp, nonce), (body_digest(body), now))
+        return digest == body_digest(body)
+
+
 class DatabaseNonces:
-    """Pairs kept in the `webhook_nonce` table: shared by every process on the database."""
+    """Pairs kept in the `webhook_nonce` table: shared by every process on the database.
+
+    While the database does not answer, the pair is remembered in this process instead
+    and the push goes on to the spool (bot/spool.py): losing her message to an outage
+    would be worse than a replay window narrowed to one process for those seconds.
+    """
 
     def __init__(self, db: Database, window_seconds: int) -> None:
         self.db = db
@@ -43,14 +64,19 @@ class DatabaseNonces:
         # the window on either side of our clock.
         self.keep = timedelta(seconds=2 * window_seconds)
         self._count = 0
+        self.outage = ProcessNonces(window_seconds)
 
     def admit(self, channel: str, timestamp: str, nonce: str, body: bytes, now: datetime) -> bool:
         digest = body_digest(body)
-        with self.db.write_lock, self.db.engine.begin() as connection:
-            first = WebhookNonce.remember(connection, channel, timestamp, nonce, digest, now)
-            self._count += 1
-            if self._count % PRUNE_EVERY == 0:
-                WebhookNonce.forget_before(connection, now - self.keep)
+        try:
+            with self.db.write_lock, self.db.engine.begin() as connection:
+                first = WebhookNonce.remember(connection, channel, timestamp, nonce, digest, now)
+                self._count += 1
+                if self._count % PRUNE_EVERY == 0:
+                    WebhookNonce.forget_before(connection, now - self.keep)
+        except DBAPIError as exc:
+            log.warning("webhook nonces kept in this process: database unavailable (%s)", type(exc.orig).__name__)
+            return self.outage.admit(channel, timestamp, nonce, body, now)
         return first == digest
 
 

@@ -110,7 +110,7 @@ class Spool:
         """Whether earlier messages of hers wait here (so this one must queue behind them)."""
         try:
             names = os.listdir(self.directory)
-        except FileNotFoundError:
+        except OSError:  # none yet, or a spool that cannot be read: nothing of hers waits
             return False
         if len(names) <= 3:  # tmp/, failed/, the heartbeat: the common, empty case
             if not any(n.endswith(".json") for n in names):

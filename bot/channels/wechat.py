@@ -118,9 +118,10 @@ class WeChatEndpoint:
         except ValueError as exc:  # a field the database could not hold: refused, not dropped
             raise Refused(400, f"message refused: {exc}") from None
         # The plaintext signature covers no part of the body, so the pair is remembered
-        # with the body. An encrypted push is remembered with its decrypted message: its
-        # retry may be encrypted afresh, and only WeChat can sign a new ciphertext.
-        freshness = (push.timestamp, push.nonce, push.content)
+        # with the body. An encrypted push needs no memory: its msg_signature covers the
+        # ciphertext, which only WeChat can sign, so another body cannot ride on it (and
+        # a retry, re-encrypted or not, is answered from its receipt).
+        freshness = None if push.encrypted else (push.timestamp, push.nonce, push.content)
         return Opened(inbound, context=push, freshness=freshness)
 
     def respond(self, text: str | None, opened: Opened, direct: bool = False) -> HttpResponse:

@@ -58,3 +58,15 @@ def test_redis_down_falls_back_on_the_database(db):
     store = RedisNonces("redis://127.0.0.1:9/0", 300, fallback=DatabaseNonces(db, 300))
     assert store.admit("wechat", "1700000000", "7", b"a", utcnow())
     assert not store.admit("wechat", "1700000000", "7", b"b", utcnow())
+
+
+def test_while_the_database_is_away_this_process_remembers_the_pairs(tmp_path):
+    now = utcnow()
+    away = Database(f"sqlite:///{tmp_path / 'no-such-dir' / 'niangjia.db'}")  # cannot be opened
+    try:
+        nonces = DatabaseNonces(away, 300)
+        assert nonces.admit("wechat", "1700000000", "42", b"<xml>first</xml>", now)
+        assert nonces.admit("wechat", "1700000000", "42", b"<xml>first</xml>", now)  # the platform's retry
+        assert not nonces.admit("wechat", "1700000000", "42", b"<xml>forged</xml>", now)
+    finally:
+        away.dispose()

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot import replies
+from bot.spool import Spool
 from handlers.cli import fresh_metrics_dir
 from tests.handlers.staff.factories import make_ticket
 from tests.wechat import text_xml
@@ -82,10 +83,13 @@ def test_metrics_count_messages_latency_outbox_and_overdue_tickets(client, wecha
     assert "niangjia_outbox_messages{" in after and "niangjia_sweep_runs" in after
 
 
-def test_a_delivery_that_cannot_be_stored_counts_as_a_fallback_reply(client, wechat, db):
+def test_a_delivery_that_cannot_be_stored_counts_as_a_fallback_reply(app, client, wechat, db, tmp_path):
     before = sample(scrape(client), "niangjia_fallback_replies_total", channel="wechat")
     with db.engine.begin() as connection:
         connection.execute(text("DROP TABLE inbound_receipt"))
+    # Nor can the spool keep it: its directory would have to live inside a file.
+    (tmp_path / "not-a-directory").write_text("")
+    app.extensions["niangjia"].__dict__["spool"] = Spool(tmp_path / "not-a-directory" / "spool")
     reply = wechat.send_text("o-unlucky", "你好")
     assert reply.content == replies.FALLBACK
     assert sample(scrape(client), "niangjia_fallback_replies_total", channel="wechat") == before + 1

@@ -347,6 +347,8 @@ def test_marking_urgent_from_the_page_is_audited_and_raises_an_alert(client, db)
     ref = make_ticket(db)
     login(client, "mark-li")
     page = f"/staff/tickets/{ref}"
+    # Claimed first: an urgent ticket's record is for its assignee (need to know).
+    post_form(client, f"{page}/claim", page)
     refused = post_form(client, f"{page}/urgent", page, urgent="1", reason="")
     assert refused.status_code == 422
     done = post_form(client, f"{page}/urgent", page, urgent="1", reason="她在电话里说他回来了")

@@ -95,15 +95,20 @@ class Checkpointer:
         self._stop.set()
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
+        connection: sqlite3.Connection | None = None
         try:
             while not self._stop.wait(self._interval):
                 try:
+                    if connection is None:
+                        connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error:
-                    pass  # busy (another process's checkpoint) or gone: the next round tries again
+                    # Busy (another process's checkpoint), or the file cannot be opened
+                    # right now: the next round tries again rather than the thread dying.
+                    pass
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
 
 
 class WriterTurn:

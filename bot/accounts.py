@@ -151,7 +151,7 @@ def tokens_of(session, actor: StaffUser | None = None, username: str | None = No
 def find_token(session, ref: str, actor: StaffUser | None = None) -> ApiToken:
     """A token by its id or its hint (the first characters printed when it was issued)."""
     ref = ref.strip()
-    if ref.isdigit():
+    if ref.isdecimal():
         token = session.get(ApiToken, int(ref))
         found = [token] if token else []
     else:

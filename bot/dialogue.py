@@ -279,7 +279,7 @@ class Dialogue:
     def choose_region(self, turn: Turn) -> Reply:
         ticket = self._conversation_ticket(turn.desk, turn.conversation)
         options = turn.conversation.data.get("options", [])
-        if ticket is not None and turn.text.isdigit() and 1 <= int(turn.text) <= len(options):
+        if ticket is not None and turn.text.isdecimal() and 1 <= int(turn.text) <= len(options):
             turn.message.ticket_id = ticket.id
             region = turn.desk.region(options[int(turn.text) - 1])
             if region is not None:
@@ -304,7 +304,7 @@ class Dialogue:
             ticket.change(contact_phone=None)
             ticket.record("contact_given", actor_type="woman", kind="anonymous")
             return self._summary(turn, ticket)
-        attempt = len(turn.text) <= SHORT_ANSWER or sum(c.isdigit() for c in turn.text) >= 5
+        attempt = len(turn.text) <= SHORT_ANSWER or sum(c.isdecimal() for c in turn.text) >= 5
         return self._not_an_answer(turn, ticket, replies.CONTACT_INVALID, replies.ASK_CONTACT, attempt=attempt)
 
     def confirm(self, turn: Turn) -> Reply:

@@ -62,7 +62,7 @@ def _load_user(user_id: str) -> StaffUser | None:
     # "id.epoch" (StaffUser.get_id): a session from before the user's last logout,
     # password change or disabling names an older epoch and opens nothing.
     id_part, _, epoch = user_id.partition(".")
-    if not id_part.isdigit() or not epoch.isdigit():
+    if not id_part.isdecimal() or not epoch.isdecimal():
         return None
     user = db_session().get(StaffUser, int(id_part))
     if user is None or not user.active or user.session_epoch != int(epoch):

@@ -121,7 +121,7 @@ def regions_notify(ctx: click.Context, code: str, wecom: str | None, telegram: s
 
     if wecom and not wecom.startswith(("https://", "http://")):
         raise click.ClickException("--wecom: expected the robot's webhook URL (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...)")
-    if telegram and not telegram.lstrip("-").isdigit() and not telegram.startswith("@"):
+    if telegram and not telegram.lstrip("-").isdecimal() and not telegram.startswith("@"):
         raise click.ClickException("--telegram: expected a chat id such as -1001234567890 or @channelname")
     runtime = _migrated(ctx)
     with runtime.db.transaction() as session:

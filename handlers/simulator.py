@@ -79,7 +79,7 @@ def send():
 def messages():
     """Messages staff (or the follow-up job) sent her after the passive replies, newest last."""
     user, after = request.args.get("user", ""), request.args.get("after", "0")
-    if not user.startswith("sim-") or not after.isdigit():
+    if not user.startswith("sim-") or not after.isdecimal():
         return jsonify(message="参数无效"), 422
     with runtime().db.session() as session:
         rows = session.execute(

@@ -165,7 +165,7 @@ class StaffUser(Base):
     def _totp_step(secret: str, code: str, now: datetime, after: int | None) -> int | None:
         """The time step `code` belongs to, if it is current (± drift) and newer than `after`."""
         code = code.strip().replace(" ", "")
-        if not code.isdigit():
+        if not code.isdecimal():
             return None
         totp = pyotp.TOTP(secret)
         current = int(now.timestamp()) // TOTP_STEP_SECONDS

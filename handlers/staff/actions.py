@@ -230,12 +230,12 @@ def page_args(args: Mapping[str, str], default_per_page: int) -> tuple[int, int,
     page, per_page = 1, default_per_page
     raw_page, raw_per_page = args.get("page", ""), args.get("per_page", "")
     if raw_page:
-        if raw_page.isdigit() and 1 <= int(raw_page) <= 10_000:
+        if raw_page.isdecimal() and 1 <= int(raw_page) <= 10_000:
             page = int(raw_page)
         else:
             errors["page"] = "页码应为 1 到 10000 之间的整数"
     if raw_per_page:
-        if raw_per_page.isdigit() and 1 <= int(raw_per_page) <= MAX_PER_PAGE:
+        if raw_per_page.isdecimal() and 1 <= int(raw_per_page) <= MAX_PER_PAGE:
             per_page = int(raw_per_page)
         else:
             errors["per_page"] = f"每页条数应为 1 到 {MAX_PER_PAGE} 之间的整数"

@@ -163,7 +163,7 @@ def _second_step():
     pending = session.get("pending_login") or {}
     db, now, address = db_session(), utcnow(), _client_address()
     user_id, _, epoch = str(pending.get("user", "")).partition(".")
-    user = db.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+    user = db.get(StaffUser, int(user_id)) if user_id.isdecimal() else None
     fresh = now.timestamp() - float(pending.get("at", 0)) < PENDING_CODE.total_seconds()
     if user is None or not user.active or str(user.session_epoch) != epoch or not fresh:
         session.pop("pending_login", None)

@@ -150,7 +150,7 @@ def alerts():
         user.seen_at = now
         session.commit()
     raw = request.args.get("after", "")
-    if not raw.isdigit():
+    if not raw.isdecimal():
         return {"last": StaffAlert.last_id(session), "alerts": []}
     found = StaffAlert.since(session, int(raw), limit=50)
     mine = [a for a in found if is_for(a, user)]

@@ -410,3 +410,13 @@ def test_unattended_lists_for_admins_the_open_tickets_nobody_is_there_to_work(ap
     assert html.index(nobody_urgent) < html.index(nobody)  # urgent first
     assert watched not in html and closed not in html
     assert "无人负责" in fresh.get("/staff/").get_data(as_text=True)
+
+
+def test_numbers_that_only_look_like_digits_are_refused_quietly(client, db):
+    """'²' passes str.isdigit() but not int(): refused like any other bad number, not a 500."""
+    from tests.handlers.staff.factories import login, make_staff
+
+    make_staff(db, "digits-li", "caseworker", "T01")
+    login(client, "digits-li")
+    assert client.get("/staff/?page=²").status_code == client.get("/staff/?page=x").status_code == 422
+    assert client.get("/staff/alerts?after=²").status_code == 200

@@ -37,7 +37,8 @@ class Worker:
         return sla.sweep(self.runtime.db, self.runtime.settings, now, write_lock=self.runtime.write_lock)
 
     def run_once(self) -> dict[str, int]:
-        """One round: start and close follow-ups, then deliver what is due."""
+        """One round: start and close follow-ups, sweep the clocks (once a minute), then deliver
+        what is due: messages to women and alerts to staff."""
         self.runtime.refresh_lexicon()
         now = utcnow()
         timeout = timedelta(hours=self.runtime.settings.dialogue.followup_timeout_hours)

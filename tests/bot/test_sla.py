@@ -169,3 +169,15 @@ def test_concurrent_sweeps_on_postgresql_escalate_once(db, settings):
     assert sum(r["escalated"] for r in results) == 20
     for ref in refs:
         assert len(trail(db, ref, "escalated")) == 1
+
+
+def test_the_trail_says_cuiban_and_duban_with_its_level_in_chinese(db, settings, client):
+    from tests.handlers.staff.factories import login
+
+    ref = make_ticket(db, region="T010101", now=T0, claim_within=D)
+    sweep(db, settings, T0 + 20 * H)  # yellow: 80% of a working day
+    sweep(db, settings, T0 + 2 * D)
+    make_staff(db, "county-boss", role="supervisor", region="T01")
+    login(client, "county-boss")
+    html = client.get(f"/staff/tickets/{ref}").get_data(as_text=True)
+    assert "催办 · 签收临期" in html and "督办 一级" in html and "督办 二级" in html

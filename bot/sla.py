@@ -24,14 +24,12 @@ import logging
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.alerts import AlertTicket, raise_alert
 from bot.settings import Settings
-from models import Database, Ticket
-from models import clocks
-from models.ticket import _same
+from models import Database, Ticket, clocks
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +64,8 @@ def _sweep_one(session: Session, ticket_id: int, policy: clocks.Policy, settings
     since = ticket.swept_until or ticket.created_at
     step = clocks.sweep_step(ticket, policy, since, now)
     previous_level = ticket.escalation_level or 0
-    won = session.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.sweep_at == ticket.sweep_at, _same(Ticket.swept_until, ticket.swept_until))
-        .values(swept_until=now, sweep_at=step.next_look, yellow_at=step.yellow_at, escalation_level=step.level)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
-    if not won:
+    if not ticket.take_sweep(session, now, step):
         return done
-    session.refresh(ticket)
     done["looked"] = 1
     about = AlertTicket(ticket.id, ticket.reference, ticket.category, ticket.region_id, ticket.assignee_id)
     connection = session.connection()

@@ -37,7 +37,8 @@ class Worker:
         return sla.sweep(self.runtime.db, self.runtime.settings, now, write_lock=self.runtime.write_lock)
 
     def run_once(self) -> dict[str, int]:
-        """One round: replay the spool, start and close follow-ups, then deliver what is due."""
+        """One round: replay the spool, start and close follow-ups, sweep the clocks (once a
+        minute), then deliver what is due: messages to women and alerts to staff."""
         # First, and whether or not the database answers: /readyz reads the heartbeat.
         self.runtime.spool.beat()
         replayed = self.runtime.replay_spool()

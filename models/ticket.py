@@ -606,6 +606,15 @@ class Ticket(Base):
         self.next_due_at = clocks.next_due(self)
         self.sweep_at, self.yellow_at = now, None
 
+    def take_sweep(self, session: Session, now: datetime, step: clocks.SweepStep) -> bool:
+        """Claim the sweep's look at this ticket up to `now` (compare-and-set on the marks the
+        sweep read): True for exactly one of any number of concurrent sweeps."""
+        return self._swap(
+            session,
+            (Ticket.sweep_at == self.sweep_at, _same(Ticket.swept_until, self.swept_until)),
+            swept_until=now, sweep_at=step.next_look, yellow_at=step.yellow_at, escalation_level=step.level,
+        )
+
     def clocks(self, policy: clocks.Policy, now: datetime) -> list[clocks.Clock]:
         """Each clock's due time, state and light at `now`."""
         return clocks.clocks_of(self, policy, now)

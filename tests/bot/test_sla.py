@@ -169,3 +169,34 @@ def test_concurrent_sweeps_on_postgresql_escalate_once(db, settings):
     assert sum(r["escalated"] for r in results) == 20
     for ref in refs:
         assert len(trail(db, ref, "escalated")) == 1
+
+
+def test_the_trail_says_cuiban_and_duban_with_its_level_in_chinese(db, settings, client):
+    from tests.handlers.staff.factories import login
+
+    ref = make_ticket(db, region="T010101", now=T0, claim_within=D)
+    sweep(db, settings, T0 + 20 * H)  # yellow: 80% of a working day
+    sweep(db, settings, T0 + 2 * D)
+    make_staff(db, "county-boss", role="supervisor", region="T01")
+    login(client, "county-boss")
+    html = client.get(f"/staff/tickets/{ref}").get_data(as_text=True)
+    assert "催办 · 签收临期" in html and "督办 一级" in html and "督办 二级" in html
+
+
+def test_the_first_reply_clock_stops_when_a_reply_reaches_her_not_when_it_is_queued(db, worker, fake_apis):
+    from models import utcnow
+
+    ref = make_ticket(db, user="o-reply-clock")
+    li = make_staff(db, "li", region="T01")
+    with db.transaction() as session:
+        ticket = Ticket.by_reference(session, ref)
+        ticket.claim(session, session.get(StaffUser, li), utcnow())
+        ticket.reply(session, session.get(StaffUser, li), "您好，我是李姐", utcnow())
+    with db.session() as session:
+        queued = Ticket.by_reference(session, ref)
+        assert queued.first_response_at is None and queued.next_due_at == queued.first_reply_due_at
+    worker.run_once()
+    assert fake_apis.texts_to("o-reply-clock") == ["您好，我是李姐"]
+    with db.session() as session:
+        heard = Ticket.by_reference(session, ref)
+        assert heard.first_response_at is not None and heard.next_due_at == heard.resolve_due_at

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from models import FollowUp, StaffAlert, Ticket, utcnow
 from tests.handlers.api.test_views import Api

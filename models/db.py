@@ -85,14 +85,19 @@ class Checkpointer:
         self._interval = interval
         self._stop = threading.Event()
         self._pid: int | None = None
+        self._thread: threading.Thread | None = None
 
     def ensure_running(self) -> None:
         if self._pid != os.getpid() and not self._stop.is_set():
             self._pid = os.getpid()
-            threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True).start()
+            self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
+        """Stop the thread and wait for it: a fork after this copies no SQLite lock it held."""
         self._stop.set()
+        if self._thread is not None and self._pid == os.getpid() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None

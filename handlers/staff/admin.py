@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
@@ -125,6 +125,7 @@ def admin_user_action(username: str, action: str):
             accounts.enable(db, now, admin, user, address)
         elif action == "unlock":
             accounts.unlock(db, now, admin, user, address)
+            current_app.extensions["niangjia_login_delays"].forget(ACCOUNT, LoginThrottle.account_key(user.username))
         elif action == "reset-password":
             password = _new_password()
             accounts.reset_password(db, now, admin, user, password, address)

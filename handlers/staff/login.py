@@ -10,11 +10,17 @@ address; every outcome is in the audit trail.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import logging
 import math
+import os
+import tempfile
 import threading
+import time
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Iterator
 
 from flask import Flask, Response, current_app, flash, redirect, render_template, request, session, url_for
@@ -25,6 +31,7 @@ from handlers.app import runtime
 from handlers.auth import db_session
 from handlers.staff.views import _safe_next, bp
 from models import AuditEvent, LoginThrottle, StaffUser, ThrottlePolicy, utcnow
+from models.staff import verify_password
 from models.throttle import ACCOUNT, ADDRESS
 
 log = logging.getLogger(__name__)
@@ -37,13 +44,119 @@ PENDING_CODE = timedelta(minutes=5)
 WRONG = "用户名或密码错误"
 
 
+class HashingSlots:
+    """The machine's few password-hashing slots, shared by all worker processes of one
+    service, and a short queue before them in each process.
+
+    Argon2id keeps a core busy for its whole run: with one slot a login flood takes at
+    most one core, whatever the number of workers, and the webhook keeps the others. A
+    waiting login holds one of its worker's threads, which the webhook needs too: so at
+    most `queue` logins a process wait (each at most `wait_ms`) and the rest are refused
+    at once. A slot is an flock() on a file, so a worker killed while hashing frees it.
+    """
+
+    POLL = 0.01
+
+    def __init__(self, slots: int, queue: int, wait_ms: int, name: str) -> None:
+        digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:16]
+        self.paths = [Path(tempfile.gettempdir()) / f"niangjia-hashing-{os.getuid()}-{digest}-{i}.lock" for i in range(slots)]
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self.queue = queue
+        self.wait = wait_ms / 1000
+
+    def _try(self) -> int | None:
+        for path in self.paths:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                os.close(fd)
+        return None
+
+    @contextmanager
+    def slot(self, trusted: bool = False) -> Iterator[bool]:
+        """A slot, or False when all are taken and the queue is full or the wait ran out.
+        A trusted login (a browser that logged in to the account before) always may wait:
+        a flood of strangers' logins fills the queue, not her way in."""
+        fd = self._try()
+        if fd is None:
+            with self._lock:
+                queued = trusted or self._waiting < self.queue
+                self._waiting += queued
+            if queued:
+                try:
+                    deadline = time.monotonic() + self.wait
+                    while fd is None and time.monotonic() < deadline:
+                        time.sleep(self.POLL)
+                        fd = self._try()
+                finally:
+                    with self._lock:
+                        self._waiting -= 1
+        try:
+            yield fd is not None
+        finally:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+
+class RecentDelays:
+    """The login delays this process met lately, so that a refused attempt needs no
+    database: on SQLite every transaction, even a read, holds the one writer's lock that
+    the webhook needs. Each is trusted for a few seconds only, so an admin's unlock on
+    another process takes effect soon."""
+
+    TRUST = timedelta(seconds=5)
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until: dict[tuple[str, str], tuple[datetime, datetime]] = {}
+
+    def wait(self, scope: str, key: str, now: datetime) -> float:
+        with self._lock:
+            until, noted = self._until.get((scope, key), (now, now))
+        if now - noted > self.TRUST:
+            return 0.0
+        return max((until - now).total_seconds(), 0.0)
+
+    def note(self, scope: str, key: str, until: datetime, now: datetime) -> None:
+        with self._lock:
+            if len(self._until) >= self.LIMIT:
+                self._until.clear()
+            self._until[(scope, key)] = (until, now)
+
+    def forget(self, scope: str, key: str) -> None:
+        with self._lock:
+            self._until.pop((scope, key), None)
+
+
 def init_app(app: Flask) -> None:
-    """The worker's password-hashing slots (each gunicorn worker gets its own after fork)."""
-    app.extensions["niangjia_hash_slots"] = threading.BoundedSemaphore(runtime_settings(app).max_concurrent_hashes)
+    """The worker's password-hashing slots and recent delays (each gunicorn worker gets
+    its own after the fork)."""
+    settings = app.extensions["niangjia"].settings.login
+    app.extensions["niangjia_hash_slots"] = HashingSlots(
+        settings.max_concurrent_hashes, settings.hash_queue, settings.hash_wait_ms,
+        app.extensions["niangjia"].settings.database_url,
+    )
+    app.extensions["niangjia_login_delays"] = RecentDelays()
 
 
-def runtime_settings(app: Flask):
-    return app.extensions["niangjia"].settings.login
+def _delay(address: str, account: str, trusted: bool, now: datetime, db=None) -> float:
+    """Seconds this attempt must wait: the address's, and the account's unless this browser
+    logged in to it before. Without `db`, only what this process saw lately."""
+    recent: RecentDelays = current_app.extensions["niangjia_login_delays"]
+    wait = 0.0
+    for scope, key in [(ADDRESS, address)] + ([] if trusted else [(ACCOUNT, account)]):
+        seconds = recent.wait(scope, key, now)
+        if not seconds and db is not None:
+            seconds = LoginThrottle.wait(db, scope, key, now)
+            if seconds:
+                recent.note(scope, key, now + timedelta(seconds=seconds), now)
+        wait = max(wait, seconds)
+    return wait
 
 
 def _policy() -> ThrottlePolicy:
@@ -53,18 +166,6 @@ def _policy() -> ThrottlePolicy:
         account_max_delay_seconds=s.account_max_delay_seconds,
         address_max_delay_seconds=s.address_max_delay_seconds, failure_expiry_minutes=s.failure_expiry_minutes,
     )
-
-
-@contextmanager
-def hashing_slot() -> Iterator[bool]:
-    """One of this process's password-hashing slots, waited for briefly; False if none came."""
-    slots: threading.BoundedSemaphore = current_app.extensions["niangjia_hash_slots"]
-    got = slots.acquire(timeout=runtime().settings.login.hash_wait_seconds)
-    try:
-        yield got
-    finally:
-        if got:
-            slots.release()
 
 
 def _client_address() -> str:
@@ -78,22 +179,24 @@ def _device_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="niangjia-known-device")
 
 
-def _known_accounts() -> list[int]:
+def _known_accounts() -> list[str]:
+    """The accounts (throttle keys) this browser logged in to lately, from a signed cookie."""
     raw = request.cookies.get(KNOWN_DEVICE_COOKIE)
     if not raw:
         return []
     max_age = runtime().settings.login.known_device_days * 86400
     try:
-        ids = _device_signer().loads(raw, max_age=max_age)
+        keys = _device_signer().loads(raw, max_age=max_age)
     except BadSignature:
         return []
-    return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
+    return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
 
 
 def _remember_device(response: Response, user: StaffUser) -> None:
-    ids = [user.id] + [i for i in _known_accounts() if i != user.id]
+    mine = LoginThrottle.account_key(user.username)
+    keys = [mine] + [k for k in _known_accounts() if k != mine]
     response.set_cookie(
-        KNOWN_DEVICE_COOKIE, _device_signer().dumps(ids[:KNOWN_DEVICE_LIMIT]),
+        KNOWN_DEVICE_COOKIE, _device_signer().dumps(keys[:KNOWN_DEVICE_LIMIT]),
         max_age=runtime().settings.login.known_device_days * 86400, path="/staff/",
         httponly=True, samesite="Lax", secure=runtime().settings.production,
     )
@@ -132,23 +235,24 @@ def login():
     if not username or not password:
         return _form(username, "请输入用户名和密码", 422)
 
-    db, now, address = db_session(), utcnow(), _client_address()
+    now, address = utcnow(), _client_address()
     account = LoginThrottle.account_key(username)
-    user = StaffUser.by_username(db, username)
-    wait = LoginThrottle.wait(db, ADDRESS, address, now)
-    if user is None or user.id not in _known_accounts():
-        wait = max(wait, LoginThrottle.wait(db, ACCOUNT, account, now))
+    trusted = account in _known_accounts()
+    db = db_session()
+    wait = _delay(address, account, trusted, now) or _delay(address, account, trusted, now, db)
     if wait > 0:
         return _form(username, f"登录失败次数较多，请 {_wait_label(wait)}后再试", 429, retry_after=wait)
+    user = StaffUser.by_username(db, username)
 
-    with hashing_slot() as got:
+    # End the reading transaction before the slow part: on SQLite every transaction holds
+    # the one writer's lock, which the webhook needs (expire_on_commit is off: `user` stays).
+    password_hash = user.password_hash if user is not None else None
+    db.commit()
+    with current_app.extensions["niangjia_hash_slots"].slot(trusted) as got:
         if not got:
             return _form(username, "登录的人较多，请稍候几秒再试", 429, retry_after=1)
-        if user is None:
-            StaffUser.waste_time_verifying(password)
-            result = "wrong"
-        else:
-            result = user.log_in(password, now)
+        matches, upgraded = verify_password(password_hash, password)
+    result = user.record_login(now, upgraded) if matches and user is not None else "wrong"
     if result != "ok":
         return _failed(user, account, address, now, WRONG)
     if user.uses_totp:
@@ -169,9 +273,7 @@ def _second_step():
         session.pop("pending_login", None)
         return _form("", "请重新输入用户名和密码", 401)
     account = LoginThrottle.account_key(user.username)
-    wait = LoginThrottle.wait(db, ADDRESS, address, now)
-    if user.id not in _known_accounts():
-        wait = max(wait, LoginThrottle.wait(db, ACCOUNT, account, now))
+    wait = _delay(address, account, account in _known_accounts(), now, db)
     if wait > 0:
         return _form(user.username, f"尝试次数较多，请 {_wait_label(wait)}后再试", 429, code_step=True, retry_after=wait)
     if not user.check_totp(request.form.get("code", ""), now):
@@ -183,9 +285,10 @@ def _second_step():
 def _failed(user: StaffUser | None, account: str, address: str, now, message: str, code_step: bool = False):
     db = db_session()
     db.rollback()  # nothing from a failed attempt is kept but its count
-    policy = _policy()
-    LoginThrottle.fail(db, ADDRESS, address, now, policy)
-    failures = LoginThrottle.fail(db, ACCOUNT, account, now, policy)
+    policy, recent = _policy(), current_app.extensions["niangjia_login_delays"]
+    for scope, key in ((ADDRESS, address), (ACCOUNT, account)):
+        failures = LoginThrottle.fail(db, scope, key, now, policy)
+        recent.note(scope, key, now + policy.delay(scope, failures), now)
     AuditEvent.record(db, now, "login.failed", user, user, address, actor_label="" if user else "(unknown user)",
                       step="code" if code_step else "password")
     db.commit()
@@ -195,7 +298,9 @@ def _failed(user: StaffUser | None, account: str, address: str, now, message: st
 
 def _succeeded(user: StaffUser, now, address: str):
     db = db_session()
-    LoginThrottle.clear(db, ACCOUNT, LoginThrottle.account_key(user.username))
+    account = LoginThrottle.account_key(user.username)
+    LoginThrottle.clear(db, ACCOUNT, account)
+    current_app.extensions["niangjia_login_delays"].forget(ACCOUNT, account)
     AuditEvent.record(db, now, "login.ok", user, user, address)
     db.commit()
     session.clear()  # nothing from before the login carries over (session fixation)

@@ -23,6 +23,26 @@ def _password_hash() -> str:
     return PasswordHasher().hash(PASSWORD)
 
 
+class Clock:
+    """The time the login pages and the session checks read, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    @classmethod
+    def install(cls, monkeypatch) -> Clock:
+        clock = cls()
+        for where in ("handlers.staff.login", "handlers.auth", "handlers.staff.admin"):
+            monkeypatch.setattr(f"{where}.utcnow", clock)
+        return clock
+
+
 def make_staff(db, username: str, role: str = "caseworker", region: str = "T01", display_name: str | None = None) -> int:
     with db.transaction() as session:
         user = StaffUser(

@@ -109,8 +109,8 @@ class LoginSettings:
     address_max_delay_seconds: int = 900
     # Failures older than this are forgotten.
     failure_expiry_minutes: int = 30
-    # A browser that logged in to an account skips that account's delays (not its
-    # address's) for this many days: a stranger's guesses never keep her out.
+    # A browser that logged in to an account waits only for its own failures there (not
+    # the account's or its address's) for this many days: a stranger never keeps her out.
     known_device_days: int = 30
     # Password checks (Argon2id) running at once on this machine (all worker processes
     # of the service together), and how many more logins a process lets wait (each up to

@@ -32,7 +32,7 @@ from handlers.auth import db_session
 from handlers.staff.views import _safe_next, bp
 from models import AuditEvent, LoginThrottle, StaffUser, ThrottlePolicy, utcnow
 from models.staff import verify_password
-from models.throttle import ACCOUNT, ADDRESS
+from models.throttle import ACCOUNT, ADDRESS, DEVICE
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +144,21 @@ def init_app(app: Flask) -> None:
     app.extensions["niangjia_login_delays"] = RecentDelays()
 
 
-def _delay(address: str, account: str, trusted: bool, now: datetime, db=None) -> float:
-    """Seconds this attempt must wait: the address's, and the account's unless this browser
-    logged in to it before. Without `db`, only what this process saw lately."""
+def _scopes(address: str, account: str, device: str | None) -> list[tuple[str, str]]:
+    """Whose failures an attempt counts and waits for. A browser that logged in to the
+    account before (`device`) waits only for its own failures: neither a stranger's
+    guesses at her username nor those from her shared address (an office, a mobile
+    carrier's NAT, a proxy) keep her out, and a stolen cookie is slowed like an address."""
+    if device:
+        return [(DEVICE, device)]
+    return [(ADDRESS, address), (ACCOUNT, account)]
+
+
+def _delay(scopes: list[tuple[str, str]], now: datetime, db=None) -> float:
+    """Seconds this attempt must wait. Without `db`, only what this process saw lately."""
     recent: RecentDelays = current_app.extensions["niangjia_login_delays"]
     wait = 0.0
-    for scope, key in [(ADDRESS, address)] + ([] if trusted else [(ACCOUNT, account)]):
+    for scope, key in scopes:
         seconds = recent.wait(scope, key, now)
         if not seconds and db is not None:
             seconds = LoginThrottle.wait(db, scope, key, now)
@@ -177,6 +186,13 @@ def _client_address() -> str:
 
 def _device_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="niangjia-known-device")
+
+
+def _device(account: str) -> str | None:
+    """This browser's key when it logged in to `account` lately, else None."""
+    if account not in _known_accounts():
+        return None
+    return hashlib.sha256(request.cookies[KNOWN_DEVICE_COOKIE].encode("utf-8")).hexdigest()[:40]
 
 
 def _known_accounts() -> list[str]:
@@ -237,9 +253,10 @@ def login():
 
     now, address = utcnow(), _client_address()
     account = LoginThrottle.account_key(username)
-    trusted = account in _known_accounts()
+    device = _device(account)
+    scopes = _scopes(address, account, device)
     db = db_session()
-    wait = _delay(address, account, trusted, now) or _delay(address, account, trusted, now, db)
+    wait = _delay(scopes, now) or _delay(scopes, now, db)
     if wait > 0:
         return _form(username, f"登录失败次数较多，请 {_wait_label(wait)}后再试", 429, retry_after=wait)
     user = StaffUser.by_username(db, username)
@@ -248,18 +265,18 @@ def login():
     # the one writer's lock, which the webhook needs (expire_on_commit is off: `user` stays).
     password_hash = user.password_hash if user is not None else None
     db.commit()
-    with current_app.extensions["niangjia_hash_slots"].slot(trusted) as got:
+    with current_app.extensions["niangjia_hash_slots"].slot(trusted=device is not None) as got:
         if not got:
             return _form(username, "登录的人较多，请稍候几秒再试", 429, retry_after=1)
         matches, upgraded = verify_password(password_hash, password)
     result = user.record_login(now, upgraded) if matches and user is not None else "wrong"
     if result != "ok":
-        return _failed(user, account, address, now, WRONG)
+        return _failed(user, account, address, device, now, WRONG)
     if user.uses_totp:
         session["pending_login"] = {"user": user.get_id(), "at": now.timestamp()}
         db.commit()  # a hash upgraded at this login
         return _form(username, None, 200, code_step=True)
-    return _succeeded(user, now, address)
+    return _succeeded(user, now, address, device)
 
 
 def _second_step():
@@ -273,34 +290,38 @@ def _second_step():
         session.pop("pending_login", None)
         return _form("", "请重新输入用户名和密码", 401)
     account = LoginThrottle.account_key(user.username)
-    wait = _delay(address, account, account in _known_accounts(), now, db)
+    device = _device(account)
+    wait = _delay(_scopes(address, account, device), now, db)
     if wait > 0:
         return _form(user.username, f"尝试次数较多，请 {_wait_label(wait)}后再试", 429, code_step=True, retry_after=wait)
     if not user.check_totp(request.form.get("code", ""), now):
-        return _failed(user, account, address, now, "动态验证码不对或已用过，请输入验证器上当前的 6 位数字", code_step=True)
+        return _failed(user, account, address, device, now, "动态验证码不对或已用过，请输入验证器上当前的 6 位数字", code_step=True)
     session.pop("pending_login", None)
-    return _succeeded(user, now, address)
+    return _succeeded(user, now, address, device)
 
 
-def _failed(user: StaffUser | None, account: str, address: str, now, message: str, code_step: bool = False):
+def _failed(user: StaffUser | None, account: str, address: str, device: str | None, now, message: str,
+            code_step: bool = False):
     db = db_session()
     db.rollback()  # nothing from a failed attempt is kept but its count
     policy, recent = _policy(), current_app.extensions["niangjia_login_delays"]
-    for scope, key in ((ADDRESS, address), (ACCOUNT, account)):
-        failures = LoginThrottle.fail(db, scope, key, now, policy)
-        recent.note(scope, key, now + policy.delay(scope, failures), now)
+    failures = {}
+    for scope, key in [(ADDRESS, address), (ACCOUNT, account)] + ([(DEVICE, device)] if device else []):
+        failures[scope] = LoginThrottle.fail(db, scope, key, now, policy)
+        recent.note(scope, key, now + policy.delay(scope, failures[scope]), now)
     AuditEvent.record(db, now, "login.failed", user, user, address, actor_label="" if user else "(unknown user)",
                       step="code" if code_step else "password")
     db.commit()
-    log.info("staff login failed for %s from %s (%d in a row)", f"user {user.id}" if user else "an unknown user", address, failures)
+    log.info("staff login failed for %s from %s (%d in a row)", f"user {user.id}" if user else "an unknown user",
+             address, failures[ACCOUNT])
     return _form(user.username if code_step and user else request.form.get("username", ""), message, 401, code_step=code_step)
 
 
-def _succeeded(user: StaffUser, now, address: str):
-    db = db_session()
-    account = LoginThrottle.account_key(user.username)
-    LoginThrottle.clear(db, ACCOUNT, account)
-    current_app.extensions["niangjia_login_delays"].forget(ACCOUNT, account)
+def _succeeded(user: StaffUser, now, address: str, device: str | None):
+    db, recent = db_session(), current_app.extensions["niangjia_login_delays"]
+    for scope, key in [(ACCOUNT, LoginThrottle.account_key(user.username))] + ([(DEVICE, device)] if device else []):
+        LoginThrottle.clear(db, scope, key)
+        recent.forget(scope, key)
     AuditEvent.record(db, now, "login.ok", user, user, address)
     db.commit()
     session.clear()  # nothing from before the login carries over (session fixation)

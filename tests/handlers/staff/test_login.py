@@ -113,6 +113,28 @@ def test_a_strangers_wrong_passwords_never_lock_her_out_of_her_own_browser(app, 
     assert attempt(hers, "li", PASSWORD).status_code == 303  # ... she is not
 
 
+def test_her_usual_browser_gets_in_even_behind_the_strangers_address(app, li, clock):
+    # One office network, one mobile carrier's NAT or one reverse proxy: the same address.
+    hers = app.test_client()
+    assert attempt(hers, "li", PASSWORD, STRANGER).status_code == 303
+    post_form(hers, "/staff/logout", "/staff/")
+    stranger = app.test_client()
+    for i in range(30):
+        attempt(stranger, f"user{i % 3}" if i % 2 else "li", f"guess-{i}", STRANGER)
+    assert attempt(stranger, "li", PASSWORD, STRANGER).status_code == 429
+    assert attempt(hers, "li", PASSWORD, STRANGER).status_code == 303
+
+
+def test_a_stolen_browser_cookie_is_slowed_like_an_address(app, li, clock):
+    hers = app.test_client()
+    assert attempt(hers, "li", PASSWORD).status_code == 303
+    post_form(hers, "/staff/logout", "/staff/")
+    thief = app.test_client()
+    thief.set_cookie("nj_known", hers.get_cookie("nj_known", path="/staff/").value, path="/staff/")
+    answers = [attempt(thief, "li", f"guess-{i}", f"198.51.100.{i}").status_code for i in range(6)]
+    assert answers[:4] == [401, 401, 401, 401] and 429 in answers[4:]
+
+
 def test_the_accounts_delay_is_short_for_anyone_else(app, db, li, clock):
     stranger, new_phone = app.test_client(), app.test_client()
     for i in range(30):

@@ -8,6 +8,7 @@ token; every change is in the audit trail.
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Any
 
@@ -19,7 +20,7 @@ from bot import accounts
 from bot.accounts import AccountError
 from handlers.auth import db_session
 from handlers.serializers import serialize_account, serialize_audit, serialize_staff, serialize_token
-from handlers.staff.login import _client_address
+from handlers.staff.login import _client_address, _device, count_failure, password_delay
 from handlers.staff.views import _regions_in_scope, bp
 from models import AuditEvent, LoginThrottle, Region, StaffUser, utcnow
 from models.staff import ROLE_LABELS, ROLES
@@ -186,7 +187,14 @@ def change_password():
     """A new password: every other session of hers ends, this one carries on."""
     user = current_user._get_current_object()
     db, now = db_session(), utcnow()
+    # Whoever holds her session must still know her password: guesses here count as
+    # wrong logins and wait as long.
+    wait = password_delay(user, now)
+    if wait:
+        return _render_account(f"密码错误次数较多，请 {math.ceil(wait)} 秒后再试", 429)
     if not user.check_password(request.form.get("current", "")):
+        account = LoginThrottle.account_key(user.username)
+        count_failure(user, account, _client_address(), _device(account), now, "password change")
         return _render_account("当前密码不对", 422)
     if request.form.get("new", "") != request.form.get("repeat", ""):
         return _render_account("两次输入的新密码不一致", 422)

@@ -1,11 +1,11 @@
 """Logging in and out of the workspace.
 
 A login is answered in this order: the address's and the account's delays (a browser
-that logged in to the account before skips the account's, so a stranger's guesses
-never keep her out), then one of the worker's few password-hashing slots (a flood gets
-429 "busy" instead of taking the cores the webhook needs), then the password, then the
-one-time code of an account with two-step login. Failures count per account and per
-address; every outcome is in the audit trail.
+that logged in to the account before waits only for its own failures, so a stranger's
+guesses never keep her out), then one of the machine's few password-hashing slots (a
+flood gets 429 "busy" instead of taking the cores the webhook needs), then the password,
+then the one-time code of an account with two-step login. Failures count per account
+and per address; every outcome is in the audit trail.
 """
 
 from __future__ import annotations
@@ -269,13 +269,15 @@ def login():
         if not got:
             return _form(username, "登录的人较多，请稍候几秒再试", 429, retry_after=1)
         matches, upgraded = verify_password(password_hash, password)
-    result = user.record_login(now, upgraded) if matches and user is not None else "wrong"
-    if result != "ok":
+    if not matches or user is None or not user.active:
         return _failed(user, account, address, device, now, WRONG)
     if user.uses_totp:
+        if upgraded:
+            user.password_hash = upgraded
+            db.commit()
         session["pending_login"] = {"user": user.get_id(), "at": now.timestamp()}
-        db.commit()  # a hash upgraded at this login
         return _form(username, None, 200, code_step=True)
+    user.record_login(now, upgraded)
     return _succeeded(user, now, address, device)
 
 
@@ -297,23 +299,35 @@ def _second_step():
     if not user.check_totp(request.form.get("code", ""), now):
         return _failed(user, account, address, device, now, "动态验证码不对或已用过，请输入验证器上当前的 6 位数字", code_step=True)
     session.pop("pending_login", None)
+    user.record_login(now)
     return _succeeded(user, now, address, device)
 
 
-def _failed(user: StaffUser | None, account: str, address: str, device: str | None, now, message: str,
-            code_step: bool = False):
+def count_failure(user: StaffUser | None, account: str, address: str, device: str | None, now: datetime, step: str) -> None:
+    """Count a wrong password or code against the address, the account (and the browser)
+    and record it; commits, and nothing else of the attempt is kept."""
     db = db_session()
-    db.rollback()  # nothing from a failed attempt is kept but its count
+    db.rollback()
     policy, recent = _policy(), current_app.extensions["niangjia_login_delays"]
     failures = {}
     for scope, key in [(ADDRESS, address), (ACCOUNT, account)] + ([(DEVICE, device)] if device else []):
         failures[scope] = LoginThrottle.fail(db, scope, key, now, policy)
         recent.note(scope, key, now + policy.delay(scope, failures[scope]), now)
-    AuditEvent.record(db, now, "login.failed", user, user, address, actor_label="" if user else "(unknown user)",
-                      step="code" if code_step else "password")
+    AuditEvent.record(db, now, "login.failed", user, user, address, actor_label="" if user else "(unknown user)", step=step)
     db.commit()
     log.info("staff login failed for %s from %s (%d in a row)", f"user {user.id}" if user else "an unknown user",
              address, failures[ACCOUNT])
+
+
+def password_delay(user: StaffUser, now: datetime) -> float:
+    """Seconds before `user`'s password may be tried again here (e.g. to change it)."""
+    account = LoginThrottle.account_key(user.username)
+    return _delay(_scopes(_client_address(), account, _device(account)), now, db_session())
+
+
+def _failed(user: StaffUser | None, account: str, address: str, device: str | None, now, message: str,
+            code_step: bool = False):
+    count_failure(user, account, address, device, now, "code" if code_step else "password")
     return _form(user.username if code_step and user else request.form.get("username", ""), message, 401, code_step=code_step)
 
 

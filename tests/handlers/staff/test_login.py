@@ -254,3 +254,13 @@ def test_enrolling_needs_a_code_from_the_app(app, db):
     assert refused.status_code == 422
     with db.session() as session:
         assert not StaffUser.by_username(session, "wang").uses_totp
+
+
+def test_guessing_her_password_on_the_change_page_counts_and_waits(app, li, clock):
+    browser = app.test_client()
+    login(browser, "li")
+    answers = [
+        post_form(browser, "/staff/account/password", "/staff/account", current=f"guess-{i}", new="x", repeat="x").status_code
+        for i in range(6)
+    ]
+    assert answers[:3] == [422, 422, 422] and 429 in answers[3:]

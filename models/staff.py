@@ -32,6 +32,11 @@ TOTP_DRIFT_STEPS = 1
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+def hash_password(password: str) -> str:
+    """The Argon2id hash stored for `password` (no policy check: see StaffUser.set_password)."""
+    return _hasher.hash(password)
+
+
 def verify_password(password_hash: str | None, password: str) -> tuple[bool, str | None]:
     """Whether `password` matches `password_hash` (None, for an unknown username, takes
     as long and never matches), and a hash at today's parameters to store when it does
@@ -86,7 +91,7 @@ class StaffUser(Base):
         """Store a new password (WeakPassword if the policy refuses it); it ends every
         session, so whoever knew the old one is out."""
         check_strength(password, self.username, self.display_name or "")
-        self.password_hash = _hasher.hash(password)
+        self.password_hash = hash_password(password)
         self.end_sessions()
 
     def disable(self) -> None:

@@ -177,7 +177,8 @@ def _policy() -> ThrottlePolicy:
     )
 
 
-def _client_address() -> str:
+def client_address() -> str:
+    """The address this request came from, as the service sees it (a proxy must pass it on)."""
     return request.remote_addr or "unknown"
 
 
@@ -188,7 +189,7 @@ def _device_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="niangjia-known-device")
 
 
-def _device(account: str) -> str | None:
+def known_device(account: str) -> str | None:
     """This browser's key when it logged in to `account` lately, else None."""
     if account not in _known_accounts():
         return None
@@ -251,9 +252,9 @@ def login():
     if not username or not password:
         return _form(username, "请输入用户名和密码", 422)
 
-    now, address = utcnow(), _client_address()
+    now, address = utcnow(), client_address()
     account = LoginThrottle.account_key(username)
-    device = _device(account)
+    device = known_device(account)
     scopes = _scopes(address, account, device)
     db = db_session()
     wait = _delay(scopes, now) or _delay(scopes, now, db)
@@ -284,7 +285,7 @@ def login():
 def _second_step():
     """The one-time code of an account whose password was right a moment ago."""
     pending = session.get("pending_login") or {}
-    db, now, address = db_session(), utcnow(), _client_address()
+    db, now, address = db_session(), utcnow(), client_address()
     user_id, _, epoch = str(pending.get("user", "")).partition(".")
     user = db.get(StaffUser, int(user_id)) if user_id.isdigit() else None
     fresh = now.timestamp() - float(pending.get("at", 0)) < PENDING_CODE.total_seconds()
@@ -292,7 +293,7 @@ def _second_step():
         session.pop("pending_login", None)
         return _form("", "请重新输入用户名和密码", 401)
     account = LoginThrottle.account_key(user.username)
-    device = _device(account)
+    device = known_device(account)
     wait = _delay(_scopes(address, account, device), now, db)
     if wait > 0:
         return _form(user.username, f"尝试次数较多，请 {_wait_label(wait)}后再试", 429, code_step=True, retry_after=wait)
@@ -322,7 +323,7 @@ def count_failure(user: StaffUser | None, account: str, address: str, device: st
 def password_delay(user: StaffUser, now: datetime) -> float:
     """Seconds before `user`'s password may be tried again here (e.g. to change it)."""
     account = LoginThrottle.account_key(user.username)
-    return _delay(_scopes(_client_address(), account, _device(account)), now, db_session())
+    return _delay(_scopes(client_address(), account, known_device(account)), now, db_session())
 
 
 def _failed(user: StaffUser | None, account: str, address: str, device: str | None, now, message: str,
@@ -354,7 +355,7 @@ def logout():
     db = db_session()
     user = db.get(StaffUser, current_user.id)
     user.end_sessions()
-    AuditEvent.record(db, utcnow(), "logout", user, user, _client_address())
+    AuditEvent.record(db, utcnow(), "logout", user, user, client_address())
     db.commit()
     logout_user()
     session.pop("seen", None)

@@ -147,13 +147,16 @@ class LoginSettings:
     address_max_delay_seconds: int = 900
     # Failures older than this are forgotten.
     failure_expiry_minutes: int = 30
-    # A browser that logged in to an account skips that account's delays (not its
-    # address's) for this many days: a stranger's guesses never keep her out.
+    # A browser that logged in to an account waits only for its own failures there (not
+    # the account's or its address's) for this many days: a stranger never keeps her out.
     known_device_days: int = 30
-    # Password checks (Argon2id) running at once in one worker process; more logins
-    # wait up to hash_wait_seconds, then get 429, so a flood cannot starve the webhook.
+    # Password checks (Argon2id) running at once on this machine (all worker processes
+    # of the service together), and how many more logins a process lets wait (each up to
+    # hash_wait_ms) for one; the rest get 429 at once, so a flood of logins cannot take
+    # the cores and threads the webhook needs.
     max_concurrent_hashes: int = 1
-    hash_wait_seconds: int = 2
+    hash_queue: int = 1
+    hash_wait_ms: int = 500
 
 
 @dataclass
@@ -456,6 +459,6 @@ def _check(settings: Settings) -> None:
         raise SettingsError("escalation.max_level: must be at least 1")
     if settings.notify.wecom_msgtype not in ("text", "markdown"):
         raise SettingsError(f"notify.wecom_msgtype: expected text or markdown, got {settings.notify.wecom_msgtype!r}")
-    for name in ("idle_minutes", "max_concurrent_hashes", "failure_expiry_minutes"):
+    for name in ("idle_minutes", "max_concurrent_hashes", "failure_expiry_minutes", "known_device_days"):
         if getattr(settings.login, name) <= 0:
             raise SettingsError(f"login.{name}: must be a positive number")

@@ -153,20 +153,6 @@ def link_wechat(ctx: click.Context, username: str, openid: str) -> None:
     click.echo(f"{username}: WeChat {'linked' if openid.strip() else 'unlinked'}")
 
 
-@cli.command("create-user")
-@click.argument("username")
-@click.option("--role", required=True, help="caseworker, supervisor or admin.")
-@click.option("--region", "region_code", required=True, help="Code of the region the user works in.")
-@click.option("--display-name", default="", help="Name shown to colleagues (default: the username).")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.pass_context
-def create_user(ctx: click.Context, **options) -> None:
-    """Add a staff account (the same as `niangjia users add`)."""
-    from handlers.cli_accounts import add_user
-
-    add_user(ctx, **options)
-
-
 @cli.command("issue-token")
 @click.argument("username")
 @click.option("--label", default="", help="What the token is for (shown to admins, never the secret).")
@@ -516,6 +502,8 @@ def _register_groups() -> None:
 
     cli.add_command(users)
     cli.add_command(tokens)
+    # The command's older name, kept for scripts and the README's first steps.
+    cli.add_command(users.commands["add"], "create-user")
 
 
 _register_groups()

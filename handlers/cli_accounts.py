@@ -85,13 +85,6 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
                    f"{'2-step' if r['two_step'] else '      '} {r['last_login_at'] or 'never'}")
 
 
-def add_user(ctx: click.Context, username: str, role: str, region_code: str, display_name: str, password_stdin: bool) -> None:
-    password = _read_password(password_stdin)
-    with _change(ctx) as session:
-        _audited(session, lambda s, now, actor: accounts.add_user(s, now, actor, username, password, role, region_code, display_name))
-    click.echo(f"user {username} ({role}, {region_code}) created")
-
-
 @users.command("add")
 @click.argument("username")
 @click.option("--role", required=True, help="caseworker, supervisor or admin.")
@@ -99,9 +92,12 @@ def add_user(ctx: click.Context, username: str, role: str, region_code: str, dis
 @click.option("--display-name", default="", help="Name shown to colleagues (default: the username).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.pass_context
-def users_add(ctx: click.Context, **options) -> None:
+def users_add(ctx: click.Context, username: str, role: str, region_code: str, display_name: str, password_stdin: bool) -> None:
     """Add an account; the password (10+ characters, not easily guessed) from stdin or asked for."""
-    add_user(ctx, **options)
+    password = _read_password(password_stdin)
+    with _change(ctx) as session:
+        _audited(session, lambda s, now, actor: accounts.add_user(s, now, actor, username, password, role, region_code, display_name))
+    click.echo(f"user {username} ({role}, {region_code}) created")
 
 
 def _on_user(operation: Callable, done: str):

@@ -312,7 +312,17 @@ def serialize_token(token: ApiToken) -> dict[str, Any]:
             "created_at": token.created_at, "revoked_at": token.revoked_at}
 
 
+AUDIT_LABELS = {
+    "login.ok": "登录", "login.failed": "登录失败", "logout": "退出（所有设备）",
+    "user.added": "新建账号", "user.disabled": "停用账号", "user.enabled": "启用账号",
+    "user.password_reset": "重置密码", "user.unlocked": "解除登录限制", "user.role_changed": "修改角色",
+    "user.region_changed": "修改区域", "user.totp_on": "开启两步验证", "user.totp_off": "关闭两步验证",
+    "token.issued": "签发令牌", "token.revoked": "吊销令牌",
+}
+
+
 def serialize_audit(event: AuditEvent) -> dict[str, Any]:
     return {"at": event.created_at, "actor": event.actor_label, "action": event.action,
+            "action_label": AUDIT_LABELS.get(event.action, event.action),
             "target": event.target.username if event.target else "", "address": event.address,
             "detail": ", ".join(f"{k}={v}" for k, v in sorted(event.detail.items()))}

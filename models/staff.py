@@ -32,6 +32,24 @@ TOTP_DRIFT_STEPS = 1
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+def hash_password(password: str) -> str:
+    """The Argon2id hash stored for `password` (no policy check: see StaffUser.set_password)."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> tuple[bool, str | None]:
+    """Whether `password` matches `password_hash` (None, for an unknown username, takes
+    as long and never matches), and a hash at today's parameters to store when it does
+    and the old one is weaker. Needs no database: the web login calls it outside any
+    transaction, since on SQLite a transaction holds the one writer's lock."""
+    try:
+        matches = _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False, None
+    upgraded = _hasher.hash(password) if matches and _hasher.check_needs_rehash(password_hash) else None
+    return matches, upgraded
+
+
 class StaffUser(Base):
     __tablename__ = "staff_user"
 
@@ -79,7 +97,7 @@ class StaffUser(Base):
         """Store a new password (WeakPassword if the policy refuses it); it ends every
         session, so whoever knew the old one is out."""
         check_strength(password, self.username, self.display_name or "")
-        self.password_hash = _hasher.hash(password)
+        self.password_hash = hash_password(password)
         self.end_sessions()
 
     def disable(self) -> None:
@@ -137,12 +155,15 @@ class StaffUser(Base):
         """Check a password: "ok", "wrong" or "inactive" (failures are counted per
         account and address by models.throttle, never by locking the account). The
         caller commits."""
-        if not self.check_password(password):
-            return "wrong"
+        matches, upgraded = verify_password(self.password_hash, password)
+        return self.record_login(now, upgraded) if matches else "wrong"
+
+    def record_login(self, now: datetime, upgraded_hash: str | None = None) -> str:
+        """After verify_password matched: "ok", or "inactive" for a disabled account."""
         if not self.active:
             return "inactive"
-        if _hasher.check_needs_rehash(self.password_hash):
-            self.password_hash = _hasher.hash(password)
+        if upgraded_hash:
+            self.password_hash = upgraded_hash
         self.last_login_at = now
         return "ok"
 
@@ -194,14 +215,6 @@ class StaffUser(Base):
             return False
         self.totp_last_step = step
         return True
-
-    @staticmethod
-    def waste_time_verifying(password: str) -> None:
-        """Spend a verification on an unknown username, so its answer takes as long."""
-        try:
-            _hasher.verify(_DUMMY_HASH, password)
-        except (VerificationError, InvalidHashError):
-            pass
 
     # Flask-Login reads these four by name; plain attributes keep models free of Flask.
     @property

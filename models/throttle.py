@@ -13,6 +13,9 @@ from models.base import Base, insert_unless_present
 
 ACCOUNT = "account"
 ADDRESS = "address"
+# A browser holding a signed cookie from an earlier login to the account: it waits only
+# for its own failures (handlers/staff/login.py), with the address's growing delays.
+DEVICE = "device"
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class LoginThrottle(Base):
     __table_args__ = (UniqueConstraint("scope", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # ACCOUNT (key: the username as typed, lower-cased, known or not) or ADDRESS (an IP).
+    # ACCOUNT (key: the username as typed, lower-cased, known or not), ADDRESS (an IP)
+    # or DEVICE (a digest of the browser's known-device cookie).
     scope: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(200))
     failures: Mapped[int] = mapped_column(default=0)

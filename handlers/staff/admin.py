@@ -8,10 +8,11 @@ token; every change is in the audit trail.
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
@@ -19,7 +20,7 @@ from bot import accounts
 from bot.accounts import AccountError
 from handlers.auth import db_session
 from handlers.serializers import serialize_account, serialize_audit, serialize_staff, serialize_token
-from handlers.staff.login import _client_address
+from handlers.staff.login import client_address, count_failure, known_device, password_delay
 from handlers.staff.views import _regions_in_scope, bp
 from models import AuditEvent, LoginThrottle, Region, StaffUser, utcnow
 from models.staff import ROLE_LABELS, ROLES
@@ -96,7 +97,7 @@ def admin_add_user():
     try:
         user = accounts.add_user(
             db, now, admin, request.form.get("username", ""), password, request.form.get("role", ""),
-            request.form.get("region", ""), request.form.get("display_name", ""), _client_address(),
+            request.form.get("region", ""), request.form.get("display_name", ""), client_address(),
         )
     except AccountError as error:
         db.rollback()
@@ -112,7 +113,7 @@ def admin_user_action(username: str, action: str):
     admin = _admin()
     if action not in USER_ACTIONS:
         abort(404)
-    db, now, address = db_session(), utcnow(), _client_address()
+    db, now, address = db_session(), utcnow(), client_address()
     try:
         user = accounts.find_user(db, username, admin)
     except AccountError:
@@ -125,6 +126,7 @@ def admin_user_action(username: str, action: str):
             accounts.enable(db, now, admin, user, address)
         elif action == "unlock":
             accounts.unlock(db, now, admin, user, address)
+            current_app.extensions["niangjia_login_delays"].forget(ACCOUNT, LoginThrottle.account_key(user.username))
         elif action == "reset-password":
             password = _new_password()
             accounts.reset_password(db, now, admin, user, password, address)
@@ -152,7 +154,7 @@ def admin_revoke_token(token_id: int):
     db = db_session()
     try:
         token = accounts.find_token(db, str(token_id), admin)
-        accounts.revoke_token(db, utcnow(), admin, token, _client_address())
+        accounts.revoke_token(db, utcnow(), admin, token, client_address())
     except AccountError as error:
         db.rollback()
         if "找不到" in error.chinese:
@@ -185,12 +187,19 @@ def change_password():
     """A new password: every other session of hers ends, this one carries on."""
     user = current_user._get_current_object()
     db, now = db_session(), utcnow()
+    # Whoever holds her session must still know her password: guesses here count as
+    # wrong logins and wait as long.
+    wait = password_delay(user, now)
+    if wait:
+        return _render_account(f"密码错误次数较多，请 {math.ceil(wait)} 秒后再试", 429)
     if not user.check_password(request.form.get("current", "")):
+        account = LoginThrottle.account_key(user.username)
+        count_failure(user, account, client_address(), known_device(account), now, "password change")
         return _render_account("当前密码不对", 422)
     if request.form.get("new", "") != request.form.get("repeat", ""):
         return _render_account("两次输入的新密码不一致", 422)
     try:
-        accounts.reset_password(db, now, user, user, request.form.get("new", ""), _client_address())
+        accounts.reset_password(db, now, user, user, request.form.get("new", ""), client_address())
     except AccountError as error:
         db.rollback()
         return _render_account(error.chinese, 422)
@@ -214,14 +223,14 @@ def totp():
         if not (len(secret) == 32 and secret.isalnum()) or not user.enable_totp(secret, request.form.get("code", ""), now):
             enrol = {"secret": secret, "uri": StaffUser.totp_uri(secret, user.username)} if secret.isalnum() else None
             return _render_account("验证码不对：请确认手机时间准确，输入验证器上当前的 6 位数字", 422, enrol=enrol)
-        AuditEvent.record(db, now, "user.totp_on", user, user, _client_address())
+        AuditEvent.record(db, now, "user.totp_on", user, user, client_address())
         db.commit()
         flash("两步验证已开启：以后登录时还要输入验证器上的数字", "success")
         return redirect(url_for("staff.account"), 303)
     if step == "off" and user.uses_totp:
         if not user.check_totp(request.form.get("code", ""), now):
             return _render_account("验证码不对，两步验证没有关闭", 422)
-        accounts.turn_off_totp(db, now, user, user, _client_address())
+        accounts.turn_off_totp(db, now, user, user, client_address())
         db.commit()
         flash("两步验证已关闭", "info")
         return redirect(url_for("staff.account"), 303)

@@ -6,9 +6,8 @@ import re
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from argon2 import PasswordHasher
-
 from models import ApiToken, Message, Region, StaffUser, Ticket, utcnow
+from models.staff import hash_password
 from tests.factories import open_ticket
 
 PASSWORD = "a-long-password"
@@ -19,8 +18,29 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @lru_cache(maxsize=1)
 def _password_hash() -> str:
-    # Argon2id is slow on purpose; one hash serves every test account.
-    return PasswordHasher().hash(PASSWORD)
+    # Argon2id is slow on purpose; one hash, at the service's own parameters (so no login
+    # upgrades it), serves every test account.
+    return hash_password(PASSWORD)
+
+
+class Clock:
+    """The time the login pages and the session checks read, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    @classmethod
+    def install(cls, monkeypatch) -> Clock:
+        clock = cls()
+        for where in ("handlers.staff.login", "handlers.auth", "handlers.staff.admin"):
+            monkeypatch.setattr(f"{where}.utcnow", clock)
+        return clock
 
 
 def make_staff(db, username: str, role: str = "caseworker", region: str = "T01", display_name: str | None = None) -> int:

@@ -3,39 +3,21 @@ per account and per address that never lock her out, bounded password hashing, t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pyotp
 import pytest
 
 from bot import accounts
+from handlers.staff.login import HashingSlots, RecentDelays
 from models import AuditEvent, StaffUser, utcnow
-from tests.handlers.staff.factories import PASSWORD, csrf_from, login, make_staff, post_form
+from tests.handlers.staff.factories import PASSWORD, Clock, csrf_from, login, make_staff, post_form
 
 HER_ADDRESS = "10.1.1.5"
 STRANGER = "203.0.113.66"
 
 
-class Clock:
-    """The time the login code and the session checks read, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr("handlers.staff.login.utcnow", clock)
-    monkeypatch.setattr("handlers.auth.utcnow", clock)
-    monkeypatch.setattr("handlers.staff.admin.utcnow", clock)
-    return clock
+    return Clock.install(monkeypatch)
 
 
 @pytest.fixture
@@ -131,6 +113,28 @@ def test_a_strangers_wrong_passwords_never_lock_her_out_of_her_own_browser(app, 
     assert attempt(hers, "li", PASSWORD).status_code == 303  # ... she is not
 
 
+def test_her_usual_browser_gets_in_even_behind_the_strangers_address(app, li, clock):
+    # One office network, one mobile carrier's NAT or one reverse proxy: the same address.
+    hers = app.test_client()
+    assert attempt(hers, "li", PASSWORD, STRANGER).status_code == 303
+    post_form(hers, "/staff/logout", "/staff/")
+    stranger = app.test_client()
+    for i in range(30):
+        attempt(stranger, f"user{i % 3}" if i % 2 else "li", f"guess-{i}", STRANGER)
+    assert attempt(stranger, "li", PASSWORD, STRANGER).status_code == 429
+    assert attempt(hers, "li", PASSWORD, STRANGER).status_code == 303
+
+
+def test_a_stolen_browser_cookie_is_slowed_like_an_address(app, li, clock):
+    hers = app.test_client()
+    assert attempt(hers, "li", PASSWORD).status_code == 303
+    post_form(hers, "/staff/logout", "/staff/")
+    thief = app.test_client()
+    thief.set_cookie("nj_known", hers.get_cookie("nj_known", path="/staff/").value, path="/staff/")
+    answers = [attempt(thief, "li", f"guess-{i}", f"198.51.100.{i}").status_code for i in range(6)]
+    assert answers[:4] == [401, 401, 401, 401] and 429 in answers[4:]
+
+
 def test_the_accounts_delay_is_short_for_anyone_else(app, db, li, clock):
     stranger, new_phone = app.test_client(), app.test_client()
     for i in range(30):
@@ -172,8 +176,10 @@ def test_an_admin_unlock_ends_the_accounts_delay(app, db, li, clock):
     for i in range(10):
         attempt(stranger, "li", f"guess-{i}", STRANGER)
     assert attempt(app.test_client(), "li", PASSWORD, "10.9.9.9").status_code == 429
-    with db.transaction() as session:
+    with db.transaction() as session:  # the command line: another process
         assert accounts.unlock(session, utcnow(), None, StaffUser.by_username(session, "li"))
+    # This process trusts what it saw for a few seconds, then asks the database again.
+    clock.advance(seconds=RecentDelays.TRUST.total_seconds() + 1)
     assert attempt(app.test_client(), "li", PASSWORD, "10.9.9.9").status_code == 303
 
 
@@ -191,14 +197,14 @@ def test_every_login_outcome_is_audited_without_the_password(app, db, li):
 
 
 def test_a_login_finding_every_hashing_slot_busy_gets_429_and_counts_no_failure(app, li):
-    app.extensions["niangjia"].settings.login.hash_wait_seconds = 0
-    slots = app.extensions["niangjia_hash_slots"]
-    assert slots.acquire(blocking=False)  # another login is hashing
-    try:
+    slots = app.extensions["niangjia_hash_slots"] = HashingSlots(1, queue=0, wait_ms=0, name=str(app.instance_path))
+    other_process = HashingSlots(1, queue=0, wait_ms=0, name=str(app.instance_path))
+    with other_process.slot() as got:  # another worker is hashing
+        assert got
         busy = attempt(app.test_client(), "li", PASSWORD)
-    finally:
-        slots.release()
     assert busy.status_code == 429 and busy.headers["Retry-After"] == "1" and "稍候" in text(busy)
+    with slots.slot() as got:
+        assert got  # freed when the other let go
     assert attempt(app.test_client(), "li", PASSWORD).status_code == 303
 
 
@@ -207,7 +213,7 @@ def test_a_login_finding_every_hashing_slot_busy_gets_429_and_counts_no_failure(
 
 def enrol(client, clock) -> str:
     page = post_form(client, "/staff/account/totp", "/staff/account", step="start")
-    secret = text(page).split('id="totp-secret">')[1].split("<")[0]
+    secret = text(page).split('id="totp-secret">')[1].split("<")[0].replace(" ", "")
     confirmed = post_form(client, "/staff/account/totp", "/staff/account", step="confirm", secret=secret,
                           code=pyotp.TOTP(secret).at(clock.now))
     assert confirmed.status_code == 303
@@ -243,8 +249,18 @@ def test_enrolling_needs_a_code_from_the_app(app, db):
     browser = app.test_client()
     login(browser, "wang")
     page = post_form(browser, "/staff/account/totp", "/staff/account", step="start")
-    secret = text(page).split('id="totp-secret">')[1].split("<")[0]
+    secret = text(page).split('id="totp-secret">')[1].split("<")[0].replace(" ", "")
     refused = post_form(browser, "/staff/account/totp", "/staff/account", step="confirm", secret=secret, code="123")
     assert refused.status_code == 422
     with db.session() as session:
         assert not StaffUser.by_username(session, "wang").uses_totp
+
+
+def test_guessing_her_password_on_the_change_page_counts_and_waits(app, li, clock):
+    browser = app.test_client()
+    login(browser, "li")
+    answers = [
+        post_form(browser, "/staff/account/password", "/staff/account", current=f"guess-{i}", new="x", repeat="x").status_code
+        for i in range(6)
+    ]
+    assert answers[:3] == [422, 422, 422] and 429 in answers[3:]

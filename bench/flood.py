@@ -5,7 +5,7 @@
 Starts the real app under the settings of `niangjia serve` (bench/webhook_harness/
 servers.py) on a fresh SQLite database in a temp dir, then:
 
-1. baseline: `--women` threads, each a different woman sending `--each` messages one after
+1. baseline (after an untimed warm-up): `--women` threads, each a different woman sending `--each` messages one after
    another (new women writing, then adding to their tickets);
 2. flood: the same, while `--flooders` threads push as fast as they can from ONE openid.
 
@@ -97,11 +97,15 @@ def main() -> None:
         workdir = Path(tmp)
         url = prepare_database(Target("niangjia", "sqlite"), workdir, 0)
         os.environ.update(niangjia_env(url))
+        # Counters of their own: a previous run's would still count the same openids.
+        os.environ["NIANGJIA_LIMITS_STORE"] = str(workdir / "ratelimits.db")
         server = Server(Target("niangjia", "sqlite"), args.workers, workdir, url)
         try:
             server.wait_ready()
             print(f"niangjia on SQLite, {args.workers} gunicorn workers; limit per sender: "
                   f"{os.environ.get('NIANGJIA_LIMITS_WEBHOOK_PER_SENDER', '20/minute;200/hour (default)')}")
+            women(server.port, args.women, 5, mix, lock)  # warm-up, untimed
+            print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             baseline = women(server.port, args.women, args.each, mix, lock)
             print(summary("others, no flood", baseline))
 

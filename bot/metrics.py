@@ -17,11 +17,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import REGISTRY, Collector
-
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+if os.environ.get(MULTIPROC_ENV):
+    # A process started before `niangjia serve` made the directory (the worker, the
+    # sweep, a command run by hand) would otherwise fail on its first counter.
+    os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest  # noqa: E402
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
+from prometheus_client.registry import REGISTRY, Collector  # noqa: E402
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 MESSAGES_IN = Counter(

@@ -155,6 +155,9 @@ def init_app(app: Flask) -> None:
         key_prefix="niangjia",
         enabled=settings.limits.enabled,
     )
+    # The webhooks count per sender themselves (SenderLimit), after authentication; a
+    # request filter spares them Flask-Limiter's lookup of limits on the hot path.
+    limiter.request_filter(lambda: request.blueprint == "webhooks")
     limiter.limit(_limit(settings, "api_per_address"), key_func=get_remote_address, scope="api-address")(api_bp)
     limiter.limit(_limit(settings, "api_per_token"), key_func=_token_key, scope="api-token")(api_bp)
     app.extensions["niangjia_limits"] = SenderLimit(limiter, parse_many(_limit(settings, "webhook_per_sender")))

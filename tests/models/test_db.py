@@ -98,7 +98,7 @@ def test_the_checkpointer_copies_the_log_into_the_database_file_off_the_request_
             main = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
             try:
                 return main.execute("SELECT count(*) FROM note").fetchone()[0]
-            except sqlite3.OperationalError:  # the table itself not copied yet
+            except sqlite3.DatabaseError:  # the table not copied yet, or a page read mid-copy
                 return 0
             finally:
                 main.close()

@@ -27,6 +27,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.alerts import AlertTicket, raise_alert
 from bot.settings import Settings
 from models import Database, Ticket, clocks
@@ -39,6 +40,17 @@ BATCH = 200
 def sweep(db: Database, settings: Settings, now: datetime, write_lock: AbstractContextManager | None = None,
           limit: int = 5000) -> dict[str, int]:
     """One sweep over the tickets due a look; counts of what it did."""
+    try:
+        counts = _sweep(db, settings, now, write_lock, limit)
+    except Exception:
+        metrics.sweep_ran("failed")
+        raise
+    metrics.sweep_ran("ok")
+    return counts
+
+
+def _sweep(db: Database, settings: Settings, now: datetime, write_lock: AbstractContextManager | None,
+           limit: int) -> dict[str, int]:
     policy = settings.policy
     lock = write_lock or nullcontext()
     counts = {"looked": 0, "reminded": 0, "escalated": 0, "alerted": 0, "resumed": 0}

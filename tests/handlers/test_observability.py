@@ -11,6 +11,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from bot import replies
@@ -127,3 +128,22 @@ def test_serve_empties_the_multiprocess_dir_and_processes_add_up(tmp_path):
         run("from bot import metrics; metrics.sweep_ran()")
     scraped = run("from bot import metrics; print(metrics.exposition().decode())")
     assert sample(scraped, "niangjia_sweep_runs_total", outcome="ok") == 2
+
+
+def test_each_sweep_is_counted_ok_or_failed(app, client, tmp_path):
+    from bot import sla
+    from models import Database, utcnow
+
+    runtime = app.extensions["niangjia"]
+    before = sample(scrape(client), "niangjia_sweep_runs_total", outcome="ok")
+    sla.sweep(runtime.db, runtime.settings, utcnow())
+    assert sample(scrape(client), "niangjia_sweep_runs_total", outcome="ok") == before + 1
+
+    failed = sample(scrape(client), "niangjia_sweep_runs_total", outcome="failed")
+    away = Database(f"sqlite:///{tmp_path / 'no-such-dir' / 'niangjia.db'}")  # cannot be opened
+    try:
+        with pytest.raises(Exception):
+            sla.sweep(away, runtime.settings, utcnow())
+    finally:
+        away.dispose()
+    assert sample(scrape(client), "niangjia_sweep_runs_total", outcome="failed") == failed + 1

@@ -66,6 +66,7 @@ EVENT_LABELS = {
     "withdrawn": "撤销",
     "erasure_requested": "她要求删除信息",
     "delivery_failed": "消息发送失败",
+    "delivery_unknown": "消息可能未送达，需核实",
     "closed": "关闭",
 }
 ACTOR_LABELS = {"system": "系统", "woman": "她本人"}

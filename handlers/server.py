@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from typing import Any
 
 from flask import Flask
@@ -51,6 +52,17 @@ def _post_fork(server: Any, worker: Any) -> None:
         Worker(runtime).start_thread()
 
 
+def control_socket(port: int) -> str:
+    """This instance's gunicorn control socket: gunicorn's own directory, named by port.
+
+    gunicorn's default is one path per user, so a second `niangjia serve` on the same
+    machine (another port, the same PostgreSQL) would take over the first one's socket.
+    """
+    from gunicorn.config import ControlSocket
+
+    return os.path.join(os.path.dirname(ControlSocket.default), f"niangjia-{port}.ctl")
+
+
 def run(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve until interrupted."""
     NiangjiaServer(
@@ -64,5 +76,6 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
             "post_fork": _post_fork,
             "timeout": 30,
             "accesslog": None,
+            "control_socket": control_socket(port),
         },
     ).run()

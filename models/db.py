@@ -95,7 +95,11 @@ class Checkpointer:
         self._stop.set()
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
+        try:
+            connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            self._pid = None  # the file cannot be opened now (moved, unmounted): the next write tries again
+            return
         try:
             while not self._stop.wait(self._interval):
                 try:

@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from bot.channels import DeliveryError, channel, channels
 from bot.channels.base import Sender
@@ -28,6 +28,21 @@ from bot.settings import Settings
 from models import Database, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
+
+_OUTBOX = OutboxMessage.__table__
+_EARLIER = _OUTBOX.alias("earlier")
+# Sends run side by side, but hers go one at a time and in order, whichever process
+# sends them: a row is claimed only while none of hers is being sent or waits before it.
+_AHEAD_OF_IT = (
+    select(_EARLIER.c.id)
+    .where(
+        _EARLIER.c.channel == _OUTBOX.c.channel,
+        _EARLIER.c.channel_user == _OUTBOX.c.channel_user,
+        _EARLIER.c.id != _OUTBOX.c.id,
+        or_(_EARLIER.c.status == "sending", and_(_EARLIER.c.status == "pending", _EARLIER.c.id < _OUTBOX.c.id)),
+    )
+    .exists()
+)
 
 # A row in `sending` for longer than this belongs to a process that died mid-send.
 SENDING_LEASE = timedelta(minutes=5)
@@ -70,12 +85,18 @@ class Courier:
             while True:
                 while not exhausted and len(running) < slots and handled < limit:
                     due = self._due_ids(now, min(slots - len(running), limit - handled))
-                    exhausted = not due
+                    started = 0
                     for row_id in due:
                         item = self._claim(row_id, now)
                         if item is not None:  # None: another worker took it
                             running.add(pool.submit(self._send_and_settle, item))
                             handled += 1
+                            started += 1
+                    if not started:
+                        # Nothing claimable now: when one of our sends ends (hers next in
+                        # line may be due then) look again; with none running, this round is done.
+                        exhausted = not running
+                        break
                 if not running:
                     return handled
                 _, running = wait(running, return_when=FIRST_COMPLETED)
@@ -91,7 +112,7 @@ class Courier:
             return list(
                 session.scalars(
                     select(OutboxMessage.id)
-                    .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+                    .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, ~_AHEAD_OF_IT)
                     .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                     .limit(limit)
                 )
@@ -100,9 +121,9 @@ class Courier:
     def _claim(self, row_id: int, now: datetime) -> OutboxMessage | None:
         with self.write_lock, self.db.transaction() as session:
             claimed = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
-                .values(status="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now)
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id == row_id, _OUTBOX.c.status == "pending", ~_AHEAD_OF_IT)
+                .values(status="sending", attempts=_OUTBOX.c.attempts + 1, next_attempt_at=now)
             ).rowcount
             if claimed != 1:
                 return None

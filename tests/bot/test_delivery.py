@@ -178,3 +178,16 @@ def test_one_hanging_recipient_delays_only_her_own_messages(db, settings, fake_a
     answered_hanging = fake_apis.events.index(("answered", "o-hanging"))
     # Every other woman's message was received while hers still hung.
     assert all(fake_apis.events.index(("received", user)) < answered_hanging for user in others)
+
+
+def test_her_messages_go_one_at_a_time_in_order_while_others_go_alongside(db, settings, fake_apis):
+    fake_apis.hang["o-first"] = 0.5
+    for n in range(4):
+        queue(db, user="o-first", text=f"第{n}条")
+    queue(db, user="o-other", text="别人的")
+    Courier(db, settings).deliver_due()
+    assert fake_apis.texts_to("o-first") == ["第0条", "第1条", "第2条", "第3条"]
+    # One of hers answered before the next was sent; the other woman's went meanwhile.
+    hers = [e for e in fake_apis.events if e[1] == "o-first"]
+    assert hers == [("received", "o-first"), ("answered", "o-first")] * 4
+    assert fake_apis.events.index(("received", "o-other")) < fake_apis.events.index(("answered", "o-first"))

@@ -4,7 +4,6 @@ proxy in front of PostgreSQL; SQLite's file made impossible to open), nothing is
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest

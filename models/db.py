@@ -89,10 +89,15 @@ class Checkpointer:
     def ensure_running(self) -> None:
         if self._pid != os.getpid() and not self._stop.is_set():
             self._pid = os.getpid()
-            threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True).start()
+            self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+            self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0) -> None:
+        """Stop the thread; with `wait`, until its connection is closed (at most that long)."""
         self._stop.set()
+        thread = getattr(self, "_thread", None)
+        if wait and thread is not None:
+            thread.join(wait)
 
     def _run(self) -> None:
         try:

@@ -132,6 +132,10 @@ class WorkerSettings:
     max_attempts: int = 8
     # First retry delay; it doubles with every attempt.
     backoff_seconds: int = 5
+    # A send waits this long for the platform's answer; this many run at once, so one
+    # hanging API delays only its own messages.
+    send_timeout_seconds: int = 10
+    send_concurrency: int = 8
 
 
 @dataclass

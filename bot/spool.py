@@ -112,9 +112,6 @@ class Spool:
             names = os.listdir(self.directory)
         except OSError:  # none yet, or a spool that cannot be read: nothing of hers waits
             return False
-        if len(names) <= 3:  # tmp/, failed/, the heartbeat: the common, empty case
-            if not any(n.endswith(".json") for n in names):
-                return False
         key = f"-{sender_key(channel, user)}-"
         return any(key in n for n in names if n.endswith(".json"))
 

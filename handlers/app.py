@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, router: Router | None = None) -
     staff.init_app(app)
     api.init_app(app)
     limits.init_app(app)
+    register_input_checks(app)
     register_error_handlers(app)
     return app
 
@@ -63,7 +64,7 @@ def configure_logging(level: str) -> None:
     logging.getLogger("jieba").setLevel(logging.WARNING)
 
 
-def register_error_handlers(app: Flask) -> None:
+def register_input_checks(app: Flask) -> None:
     @app.before_request
     def refuse_unstorable():
         # A NUL or lone surrogate in the path or query would reach the database's
@@ -72,6 +73,8 @@ def register_error_handlers(app: Flask) -> None:
             abort(400, description="请求含有空字符或无法识别的字符")
         return None
 
+
+def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":

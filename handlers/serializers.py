@@ -68,6 +68,7 @@ EVENT_LABELS = {
     "withdrawn": "撤销",
     "erasure_requested": "她要求删除信息",
     "delivery_failed": "消息发送失败",
+    "delivery_unknown": "消息可能未送达，需核实",
     "closed": "关闭",
     "contacted": "电话联系了她",
     "paused": "暂停计时",

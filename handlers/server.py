@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import socket
 import time
 from typing import Any
@@ -129,6 +130,17 @@ def _child_exit(server: Any, worker: Any) -> None:
     worker_exited(worker.pid)
 
 
+def control_socket(port: int) -> str:
+    """This instance's gunicorn control socket: gunicorn's own directory, named by port.
+
+    gunicorn's default is one path per user, so a second `niangjia serve` on the same
+    machine (another port, the same PostgreSQL) would take over the first one's socket.
+    """
+    from gunicorn.config import ControlSocket
+
+    return os.path.join(os.path.dirname(ControlSocket.default), f"niangjia-{port}.ctl")
+
+
 def run(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve until interrupted."""
     NiangjiaServer(
@@ -143,5 +155,6 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
             "child_exit": _child_exit,
             "timeout": 30,
             "accesslog": None,
+            "control_socket": control_socket(port),
         },
     ).run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -93,11 +94,12 @@ class Checkpointer:
             self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the thread and wait for it: a fork after this copies no SQLite lock it held."""
+    def stop(self, wait: float = 5) -> None:
+        """Stop the thread and wait for it (at most `wait` seconds): its connection is
+        closed, and a fork after this copies no SQLite lock it held."""
         self._stop.set()
         if self._thread is not None and self._pid == os.getpid() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+            self._thread.join(wait)
 
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None
@@ -105,7 +107,9 @@ class Checkpointer:
             while not self._stop.wait(self._interval):
                 try:
                     if connection is None:
-                        connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
+                        # mode=rw: a file moved away is not recreated empty behind the service's back.
+                        uri = f"file:{urllib.parse.quote(self._path)}?mode=rw"
+                        connection = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None, check_same_thread=False)
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error:
                     # Busy (another process's checkpoint), or the file cannot be opened

@@ -16,8 +16,12 @@ from models.base import Base, utcnow
 from models.message import Message
 from models.ticket import Ticket
 
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
-OUTBOX_STATUS_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已送达", "failed": "发送失败"}
+# unknown: the send went out and no answer came (or the process died mid-send); it may
+# have arrived, so it is never sent again by itself: a person checks.
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "unknown")
+OUTBOX_STATUS_LABELS = {
+    "pending": "待发送", "sending": "发送中", "sent": "已送达", "failed": "发送失败", "unknown": "不确定是否送达，请核实",
+}
 
 
 class OutboxMessage(Base):

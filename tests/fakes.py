@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,6 +33,11 @@ class FakeApis:
     telegram_blocked: set[int] = field(default_factory=set)
     # Answer this many sends with a server error first.
     failures_before_success: int = 0
+    # Recipients (openid, or chat id as text) whose sends are received and recorded, then
+    # answered only after this many seconds: the request went out, the answer is late.
+    hang: dict[str, float] = field(default_factory=dict)
+    # ("received" | "answered", recipient) in the order they happened.
+    events: list[tuple[str, str]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -65,6 +71,14 @@ def start(bot_token: str) -> FakeApis:
             self.end_headers()
             self.wfile.write(body)
 
+        def hold(self, recipient: str) -> None:
+            with lock:
+                apis.events.append(("received", recipient))
+            if recipient in apis.hang:
+                time.sleep(apis.hang[recipient])
+            with lock:
+                apis.events.append(("answered", recipient))
+
         def do_GET(self) -> None:
             url = urlparse(self.path)
             if url.path == "/cgi-bin/token":
@@ -89,6 +103,7 @@ def start(bot_token: str) -> FakeApis:
                 if payload.get("touser") in apis.wechat_window_closed:
                     return self.reply(200, {"errcode": 45015, "errmsg": "response out of time limit"})
                 apis.wechat_sent.append(payload)
+                self.hold(str(payload.get("touser")))
                 return self.reply(200, {"errcode": 0, "errmsg": "ok"})
             if url.path == "/cgi-bin/webhook/send":
                 # 企业微信 group robot: the key in the URL is the credential.
@@ -113,6 +128,7 @@ def start(bot_token: str) -> FakeApis:
                 if payload.get("chat_id") in apis.telegram_blocked:
                     return self.reply(403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
                 apis.telegram_sent.append(payload)
+                self.hold(str(payload.get("chat_id")))
                 return self.reply(200, {"ok": True, "result": {"message_id": len(apis.telegram_sent), "text": text}})
             self.reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
 

@@ -15,6 +15,8 @@ import socket
 import threading
 from pathlib import Path
 
+from models.db import Checkpointer
+
 
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to `target`; `cut()` drops and refuses, `restore()` resumes."""
@@ -93,20 +95,32 @@ def _close(sock: socket.socket) -> None:
 
 
 class SqliteOutage:
-    """Makes a SQLite database file impossible to open, then puts it back."""
+    """Makes a SQLite database file impossible to open, then puts it back.
 
-    def __init__(self, path: str, engine) -> None:
+    Every connection is closed first (the engine's pool and the WAL checkpointer's), so
+    none keeps the moved file's write-ahead log open across the move: SQLite reports a
+    "disk I/O error" when two connections disagree about it, which no real outage causes.
+    """
+
+    def __init__(self, path: str, db) -> None:
         self.path = Path(path)
         self.aside = self.path.with_name(self.path.name + ".aside")
-        self.engine = engine
+        self.db = db
+
+    def _close_all(self) -> None:
+        self.db.engine.dispose()
+        turn = self.db.write_lock
+        if getattr(turn, "checkpointer", None) is not None:
+            turn.checkpointer.stop(wait=5)
+            turn.checkpointer = Checkpointer(str(self.path))  # started again by the next write
 
     def cut(self) -> None:
+        self._close_all()
         os.rename(self.path, self.aside)
         self.path.mkdir()  # "unable to open database file" for every new connection
-        self.engine.dispose()
 
     def restore(self) -> None:
         if self.aside.exists():
+            self._close_all()
             shutil.rmtree(self.path)
             os.rename(self.aside, self.path)
-        self.engine.dispose()

@@ -22,12 +22,36 @@ class Refused(Exception):
 
 
 class DeliveryError(Exception):
-    """A send that failed; `permanent` means trying again cannot help."""
+    """A send that failed; `permanent` means trying again cannot help; `unknown` means the
+    request went out and no answer came, so it may have arrived: never send it blindly again."""
 
-    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, permanent: bool = False, retry_after: float | None = None, unknown: bool = False
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.unknown = unknown
+
+
+def may_have_arrived(exc: BaseException) -> bool:
+    """Whether a failed HTTP request may still have reached the platform.
+
+    A refused or timed-out connection never carried the request; a read timeout or a
+    connection dropped while waiting for the answer did.
+    """
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ReadTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+        return not isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+    return False
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from bot.channels.base import Channel, DeliveryError, HttpRequest, HttpResponse, Opened, Refused
+from bot.channels.base import Channel, DeliveryError, HttpRequest, HttpResponse, Opened, Refused, may_have_arrived
 from bot.inbound import Inbound
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,8 @@ class TelegramSender:
         try:
             response = self.http.post(self.url, json={"chat_id": int(user), "text": text}, timeout=self.timeout)
         except requests.RequestException as exc:
+            if may_have_arrived(exc):
+                raise DeliveryError(f"Telegram 接口没有应答（{type(exc).__name__}）", unknown=True) from None
             raise DeliveryError(f"无法连接 Telegram 接口（{type(exc).__name__}）") from None
         try:
             result = response.json()
@@ -170,6 +172,8 @@ CHANNEL = Channel(
     passive_replies=False,
     enabled=lambda settings: bool(settings.telegram.bot_token),
     endpoint=lambda settings: TelegramEndpoint(settings.telegram.secret_token),
-    sender=lambda settings: TelegramSender(settings.telegram.bot_token, settings.telegram.api_base_url),
+    sender=lambda settings: TelegramSender(
+        settings.telegram.bot_token, settings.telegram.api_base_url, timeout=settings.worker.send_timeout_seconds
+    ),
     max_text=MAX_TEXT,
 )

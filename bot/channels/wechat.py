@@ -29,7 +29,7 @@ from wechatpy.client import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.replies import create_reply
 
-from bot.channels.base import Channel, DeliveryError, HttpRequest, HttpResponse, Opened, Refused
+from bot.channels.base import Channel, DeliveryError, HttpRequest, HttpResponse, Opened, Refused, may_have_arrived
 from bot.inbound import Inbound
 
 log = logging.getLogger(__name__)
@@ -288,13 +288,20 @@ class WeChatSender:
 
     def send(self, user: str, text: str) -> None:
         try:
+            # The access token first, apart: a token request that times out sent her nothing.
+            self.client.access_token
+        except Exception as exc:
+            raise DeliveryError(f"无法取得微信接口凭证（{type(exc).__name__}）") from None
+        try:
             self.client.message.send_text(user, text)
         except WeChatClientException as exc:
             errcode = exc.errcode
             if errcode in PERMANENT_ERRCODES:
                 raise DeliveryError(f"微信 errcode {errcode}：{PERMANENT_ERRCODES[errcode]}", permanent=True) from None
             raise DeliveryError(f"微信接口错误 errcode {errcode}") from None
-        except Exception as exc:  # network errors and the like: try again later
+        except Exception as exc:  # network errors and the like: try again later, unless it went out
+            if may_have_arrived(exc):
+                raise DeliveryError(f"微信接口没有应答（{type(exc).__name__}）", unknown=True) from None
             raise DeliveryError(f"无法连接微信接口（{type(exc).__name__}）") from None
 
 
@@ -312,7 +319,8 @@ CHANNEL = Channel(
         settings.wechat.mode,
     ),
     sender=lambda settings: WeChatSender(
-        settings.wechat.appid, settings.wechat.secret, settings.wechat.api_base_url, settings.wechat.token_store
+        settings.wechat.appid, settings.wechat.secret, settings.wechat.api_base_url, settings.wechat.token_store,
+        timeout=settings.worker.send_timeout_seconds,
     ),
     max_text=600,
 )

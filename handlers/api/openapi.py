@@ -111,7 +111,7 @@ def openapi_document() -> dict[str, Any]:
     delivery = {
         "type": "object",
         "properties": {
-            "status": {"type": "string", "enum": ["pending", "sending", "sent", "failed"]},
+            "status": {"type": "string", "enum": ["pending", "sending", "sent", "failed", "unknown"]},
             "status_label": text,
             "attempts": {"type": "integer"},
             "error": nullable(text),

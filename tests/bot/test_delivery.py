@@ -105,7 +105,7 @@ def test_a_send_interrupted_midway_is_never_repeated(db, settings, fake_apis):
         )
     Courier(db, settings).deliver_due()
     item = row(db, item_id)
-    assert item.status == "failed" and "核实" in item.last_error
+    assert item.status == "unknown" and "核实" in item.last_error
     assert fake_apis.wechat_sent == []
 
 
@@ -132,3 +132,62 @@ def test_processes_share_one_access_token_through_redis(db, settings, fake_apis)
     second.send("o-2", "您好")
     assert len(fake_apis.token_requests) == 1
     assert [m["touser"] for m in fake_apis.wechat_sent] == ["o-1", "o-2"]
+
+
+def test_a_send_that_timed_out_after_it_went_out_is_marked_unknown_and_never_resent(db, settings, fake_apis):
+    settings.worker.send_timeout_seconds = 1
+    fake_apis.hang["o-slow"] = 2.5
+    item_id = queue(db, user="o-slow", text="您好，这里是妇联")
+    courier = Courier(db, settings)
+    for _ in range(5):
+        courier.deliver_due(now=utcnow() + timedelta(hours=1))
+    assert fake_apis.texts_to("o-slow") == ["您好，这里是妇联"]
+    item = row(db, item_id)
+    assert item.status == "unknown" and item.attempts == 1 and "核实" in item.last_error
+    with db.session() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.channel_user == "o-slow"))
+        assert "delivery_unknown" in [e.action for e in ticket.events]
+
+
+def test_telegram_send_timed_out_after_it_went_out_is_not_resent_either(db, settings, fake_apis):
+    settings.worker.send_timeout_seconds = 1
+    fake_apis.hang["777"] = 2.5
+    item_id = queue(db, channel="telegram", user="777", text="您好")
+    courier = Courier(db, settings)
+    for _ in range(3):
+        courier.deliver_due(now=utcnow() + timedelta(hours=1))
+    assert fake_apis.texts_to("777") == ["您好"] and row(db, item_id).status == "unknown"
+
+
+def test_an_api_that_cannot_be_reached_is_retried_it_never_got_the_message(db, settings, fake_apis):
+    settings.telegram.api_base_url = "http://127.0.0.1:9"  # nothing listens: the connection is refused
+    item_id = queue(db, channel="telegram", user="778", text="您好")
+    Courier(db, settings).deliver_due()
+    item = row(db, item_id)
+    assert item.status == "pending" and item.attempts == 1
+
+
+def test_one_hanging_recipient_delays_only_her_own_messages(db, settings, fake_apis):
+    settings.worker.send_timeout_seconds = 5
+    fake_apis.hang["o-hanging"] = 2
+    queue(db, user="o-hanging")  # first in line
+    others = [f"o-quick-{n}" for n in range(8)]
+    for user in others:
+        queue(db, user=user)
+    Courier(db, settings).deliver_due()
+    answered_hanging = fake_apis.events.index(("answered", "o-hanging"))
+    # Every other woman's message was received while hers still hung.
+    assert all(fake_apis.events.index(("received", user)) < answered_hanging for user in others)
+
+
+def test_her_messages_go_one_at_a_time_in_order_while_others_go_alongside(db, settings, fake_apis):
+    fake_apis.hang["o-first"] = 0.5
+    for n in range(4):
+        queue(db, user="o-first", text=f"第{n}条")
+    queue(db, user="o-other", text="别人的")
+    Courier(db, settings).deliver_due()
+    assert fake_apis.texts_to("o-first") == ["第0条", "第1条", "第2条", "第3条"]
+    # One of hers answered before the next was sent; the other woman's went meanwhile.
+    hers = [e for e in fake_apis.events if e[1] == "o-first"]
+    assert hers == [("received", "o-first"), ("answered", "o-first")] * 4
+    assert fake_apis.events.index(("received", "o-other")) < fake_apis.events.index(("answered", "o-first"))

@@ -31,7 +31,7 @@ bodies = {
     "dtd": '<!DOCTYPE xml [<!ENTITY a "b">]><xml><MsgType>text</MsgType></xml>',
     "billion-laughs": '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><xml>&lol2;</xml>',
     "xxe": '<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><Content>&xxe;</Content></xml>',
-    "no-msgtype": f"<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime></xml>",
+    "no-msgtype": "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime></xml>",
     "unknown-msgtype": text_push(msgtype="hologram"),
     "msgtype-dict": text_push(msgtype="text]]><X>1</X><![CDATA["),
     "content-element": text_push(content="]]><b>粗</b><![CDATA["),

@@ -4,7 +4,6 @@ proxy in front of PostgreSQL; SQLite's file made impossible to open), nothing is
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -46,7 +45,7 @@ def outage(settings, router, db):
     app = create_app(settings, router=router)
     app.config["TESTING"] = True
     runtime = app.extensions["niangjia"]
-    switch = proxy or SqliteOutage(url.database, runtime.db.engine)
+    switch = proxy or SqliteOutage(url.database, runtime.db)
     yield Outage(app, switch)
     switch.restore()
     runtime.db.dispose()

@@ -421,7 +421,8 @@ class Dialogue:
         if urgent:
             # Until supervisors have alerts of their own, the audit trail carries the alarm.
             ticket.record("urgent_alert", reason="urgent at intake", keywords=list(route.urgent_keywords))
-            return replies.URGENT_CREATED.format(reference=ticket.reference), ticket
+            created = replies.URGENT_SELF_HARM_CREATED if route.self_harm else replies.URGENT_CREATED
+            return created.format(reference=ticket.reference), ticket
         return replies.CREATED.format(
             reference=ticket.reference,
             category=CATEGORY_LABELS[category],

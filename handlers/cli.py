@@ -393,5 +393,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     run(settings, host or settings.server.host, port or settings.server.port, workers or 2)
 
 
+from handlers.model_cli import model as _model_commands  # noqa: E402 (the group needs `cli` defined)
+
+cli.add_command(_model_commands)
+
+
 def main() -> None:
     cli(prog_name="niangjia")

@@ -4,6 +4,7 @@ from models.base import Base, utcnow
 from models.conversation import Conversation
 from models.db import Database
 from models.followup import FollowUp
+from models.learning import RouteExample, RouteModelRevision
 from models.lexicon import LexiconRevision
 from models.message import InboundReceipt, Message
 from models.note import TicketNote
@@ -25,6 +26,8 @@ __all__ = [
     "OutboxMessage",
     "ReferenceCounter",
     "Region",
+    "RouteExample",
+    "RouteModelRevision",
     "StaffUser",
     "Ticket",
     "TicketEvent",

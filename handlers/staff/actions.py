@@ -70,7 +70,8 @@ def perform(session: Session, user: StaffUser, ticket: Ticket, action: str, data
     if action == "reopen":
         return ticket.reopen(session, user, _str(data, "reason"), now)
     if action == "route":
-        return ticket.correct_route(session, user, _str(data, "category"), now)
+        category, subcategory, urgent = _route(data)
+        return ticket.correct_route(session, user, category, now, subcategory, urgent)
     raise ValueError(f"unknown action {action!r}")
 
 
@@ -81,6 +82,26 @@ def _str(data: Mapping[str, Any], field: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput("应为文本", field)
     return value
+
+
+def _route(data: Mapping[str, Any]) -> tuple[str, str | None, bool | None]:
+    """Category, subcategory (checked against the lexicon in force) and urgency of a correction."""
+    from handlers.app import runtime
+
+    category = _str(data, "category")
+    subcategory = _str(data, "subcategory").strip() or None
+    if not category and _str(data, "route"):  # the ticket page's one select: "consultation/anti_dv_law"
+        category, _, sub = _str(data, "route").partition("/")
+        subcategory = sub or None
+    known = runtime().router.lexicon.category(category)
+    if subcategory is not None and (known is None or known.subcategory(subcategory) is None):
+        raise InvalidInput("这个分类下没有这个子类", "subcategory")
+    urgent = data.get("urgent")
+    if isinstance(urgent, str):  # a form's checkbox or select
+        urgent = {"": None, "true": True, "1": True, "on": True, "false": False, "0": False}.get(urgent.lower(), urgent)
+    if urgent is not None and not isinstance(urgent, bool):
+        raise InvalidInput("urgent 应为 true 或 false", "urgent")
+    return category, subcategory, urgent
 
 
 def _region(session: Session, user: StaffUser, data: Mapping[str, Any]) -> Region:

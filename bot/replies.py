@@ -49,9 +49,8 @@ URGENT_CREATED = (
 # Her own intent to harm herself (bot/decide.py's self_harm_to_counselling):
 # the mental-health hotline beside 110, in her first reply.
 URGENT_SELF_HARM_CREATED = (
-    "您愿意说出来，我们很珍惜。如果您现在有危险，请立即拨打110；"
-    "心里很难受、想伤害自己的时候，可以拨打心理援助热线12356，有人在听。\n"
-    "我们已把您的求助列为紧急，工作人员会优先联系您。工单号：{reference}。\n"
+    "如果您现在有危险，请立即拨打110；心里很难受、想伤害自己的时候，可以拨打心理援助热线12356，有人在听。\n"
+    "您愿意说出来，我们很珍惜。我们已把您的求助列为紧急，工作人员会优先联系您。工单号：{reference}。\n"
     "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
 )
 

@@ -73,7 +73,7 @@ def danger_bar(lex: LexicalRead, danger_threshold: float) -> float:
 
 def decide(pred: Prediction, lex: LexicalRead, danger_threshold: float, menu_threshold: float) -> Decision:
     """The route of one message from the model's prediction and the lexicon's reading."""
-    category, subcategory, confidence = best_route(pred.label_p)
+    category, subcategory, confidence = best_route(pred.label_p, pred.category_p)
     by_model = pred.p_danger >= danger_bar(lex, danger_threshold)
     urgent = lex.urgent or by_model
     applied: list[str] = []

@@ -19,18 +19,22 @@ POLICY_TEXT = {
 
 
 def readable_words(model: RouteModel, feats: Iterable[str], column: int, n: int = 4) -> list[str]:
-    """The words and characters that pushed most towards ``column`` (a label's index, -1 for danger)."""
+    """The words that pushed most towards ``column`` (a label's index, -1 for danger).
+
+    Only whole words are named (jieba's tokens, the lexicon's danger words): a
+    character n-gram says less to a reader, and reading them all would cost
+    more than routing."""
     rows = []
     for f in feats:
-        kind, _, rest = f.partition(":")
-        if kind == "d":
-            word = rest.rpartition(":")[0]
-        elif kind in ("w", "c") and len(rest) > 1:
-            word = rest
+        kind = f[:2]
+        if kind == "w:":
+            word = f[2:]
+        elif kind == "d:":
+            word = f[2:].rpartition(":")[0]
         else:
             continue
-        if not word.isalnum():
-            continue  # a character n-gram across punctuation says nothing to a reader
+        if len(word) < 2 or not word.isalnum():
+            continue
         w = model.column(f, column)
         if w > 0.05:
             rows.append((word, w))

@@ -27,13 +27,15 @@ The model (bot/model.py) weighs them; the lexicon no longer decides alone.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import add
 from typing import Protocol
 
 __all__ = ["NGRAM", "message_features"]
 
 NGRAM = 3  # the longest character n-gram read
 
-_ROLE = ("k", "c", "u", "o")  # keyword, cue, urgent, other: the lexicon index's first four roles
+_ROLE = ("k", "c", "u", "o")
+_W, _C = "w:", "c:"  # keyword, cue, urgent, other: the lexicon index's first four roles
 
 
 class _Match(Protocol):
@@ -67,12 +69,13 @@ def _context(m: _Match, factors: list[float] | None) -> str:
 def message_features(a: _Lexical, route_category: str, route_subcategory: str | None,
                      route_urgent: bool) -> set[str]:
     """The features of one analysed message and the lexicon's route of it."""
-    feats = {"w:" + t for t in a.tokens}
+    feats = set(map(_W.__add__, a.tokens))
     text = "".join(a.text.split())
-    n = len(text)
-    feats.update("c:" + ch for ch in text)
-    feats.update("c:" + text[i:i + 2] for i in range(n - 1))
-    feats.update("c:" + text[i:i + 3] for i in range(n - 2))
+    # The n-grams built by C-level maps: this runs on every message.
+    pairs = list(map(add, text, text[1:]))
+    feats.update(map(_C.__add__, text))
+    feats.update(map(_C.__add__, pairs))
+    feats.update(map(_C.__add__, map(add, pairs, text[2:])))
     factors = a.clause_factor
     for m in a.matches:
         ctx = _context(m, factors)

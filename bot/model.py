@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,15 +46,23 @@ def split_label(label: str) -> tuple[str, str | None]:
     return category, sub or None
 
 
-def best_route(label_p: dict[str, float]) -> tuple[str, str | None, float]:
+def best_route(label_p: dict[str, float], category_p: dict[str, float] | None = None) -> tuple[str, str | None, float]:
     """The category with the highest summed probability, its likeliest subcategory, and that sum."""
+    if category_p:
+        category = max(category_p, key=category_p.__getitem__)
+        prefix = category + "/"
+        subs = [lb for lb in label_p if lb.startswith(prefix)]
+        sub = max(subs, key=label_p.__getitem__)[len(prefix):] if subs else None
+        return category, sub, category_p[category]
     by_cat: dict[str, float] = {}
+    best: dict[str, tuple[float, str | None]] = {}
     for label, p in label_p.items():
-        cat = split_label(label)[0]
+        cat, _, sub = label.partition("/")
         by_cat[cat] = by_cat.get(cat, 0.0) + p
+        if p > best.get(cat, (-1.0, None))[0]:
+            best[cat] = (p, sub or None)
     category = max(by_cat, key=by_cat.__getitem__)
-    best = max((lb for lb in label_p if split_label(lb)[0] == category), key=label_p.__getitem__)
-    return category, split_label(best)[1], by_cat[category]
+    return category, best[category][1], by_cat[category]
 
 
 def pack(weights: Sequence[float]) -> int:
@@ -79,7 +87,7 @@ class Prediction:
     label_p: dict[str, float]  # probability of every label
     category_p: dict[str, float]  # summed over each category's labels
     p_danger: float
-    features: frozenset[str] = field(default_factory=frozenset)
+    features: Set[str] = field(default_factory=frozenset)
 
 
 class RouteModel:
@@ -94,6 +102,8 @@ class RouteModel:
         self.settings = {"danger_threshold": 0.5, **(settings or {})}
         self.meta = dict(meta or {})
         self._fields = len(self.labels) + 1
+        self._packed_bias = pack([*self.bias, self.danger_bias])
+        self._ovr = self.settings.get("link") == "ovr"
         self._cat_index: dict[str, list[int]] = {}
         for i, label in enumerate(self.labels):
             self._cat_index.setdefault(split_label(label)[0], []).append(i)
@@ -117,24 +127,23 @@ class RouteModel:
 
     def predict(self, feats: Iterable[str]) -> Prediction:
         """Label probabilities and P(danger) of a message's features."""
-        feats = frozenset(feats)
-        hits = [h for h in map(self.packed.get, feats) if h is not None]
-        scores = list(self.bias)
-        danger = self.danger_bias
-        if hits:
-            sums = unpack(sum(hits), len(hits), self._fields)
-            scores = [s + w for s, w in zip(scores, sums, strict=False)]
-            danger += sums[-1]
-        if self.settings.get("link") == "ovr":
+        if not isinstance(feats, (set, frozenset)):
+            feats = frozenset(feats)
+        hits = list(filter(None, map(self.packed.get, feats)))
+        hits.append(self._packed_bias)  # the biases ride along as one more feature
+        sums = unpack(sum(hits), len(hits), self._fields)
+        danger = sums.pop()
+        exp = math.exp
+        if self._ovr:
             # One label against the rest: each label's own probability, shared out.
-            exps = [1.0 / (1.0 + math.exp(-s)) if s > -700 else 0.0 for s in scores]
+            exps = [1.0 / (1.0 + exp(min(-s, 700.0))) for s in sums]
         else:
-            top = max(scores)
-            exps = [math.exp(s - top) for s in scores]
+            top = max(sums)
+            exps = [exp(s - top) for s in sums]
         z = sum(exps) or 1.0
-        label_p = {label: e / z for label, e in zip(self.labels, exps, strict=True)}
-        category_p = {c: sum(exps[i] for i in idx) / z for c, idx in self._cat_index.items()}
-        p_danger = 1.0 / (1.0 + math.exp(-danger)) if danger > -700 else 0.0
+        label_p = dict(zip(self.labels, [e / z for e in exps], strict=True))
+        category_p = {c: sum([exps[i] for i in idx]) / z for c, idx in self._cat_index.items()}
+        p_danger = 1.0 / (1.0 + exp(min(-danger, 700.0)))
         return Prediction(label_p, category_p, p_danger, feats)
 
     def column(self, feature: str, column: int) -> float:

@@ -1340,7 +1340,7 @@ class Router:
         a = self._analyse(state, text)
         if state.model is None:
             return self._score(state, a)
-        return self._model_route(state, a, self._score(state, a))
+        return self._model_route(state, a, self._score(state, a, explain=False))
 
     def lexical(self, text: str) -> tuple[set[str], LexicalRead]:
         """The model's features of a message and the lexicon's reading of it (for training)."""
@@ -1369,11 +1369,12 @@ class Router:
         same = (d.category, d.subcategory) == (lex.category, lex.subcategory)
         column = model.index(label_of(d.category, d.subcategory)) if label_of(
             d.category, d.subcategory) in model.labels else None
-        model_words = readable_words(model, pred.features, column) if column is not None else []
+        words = ["w:" + t for t in dict.fromkeys(a.tokens)]  # whole words, in her order
+        model_words = readable_words(model, words, column) if column is not None else []
         lex_words = list(lex.keywords) if same or (d.category == lex.category and d.category != OTHER) else []
         keywords = tuple(dict.fromkeys([*lex_words, *model_words]))
         danger_words = list(lex.urgent_keywords) if d.urgent_by_rule else []
-        model_danger = readable_words(model, pred.features, -1, 3) if d.urgent_by_model else []
+        model_danger = readable_words(model, words, -1, 3) if d.urgent_by_model else []
         urgent_keywords = tuple(dict.fromkeys([*danger_words, *model_danger])) if d.urgent else ()
         explanation = explain_zh(state.lexicon.label, d, pred, model.danger_threshold, lex_words, model_words,
                                  danger_words, model_danger)
@@ -1405,7 +1406,7 @@ class Router:
         state = self._state
         return self._analyse(state, text, detail=True).detail or []
 
-    def _score(self, state: _State, a: _Analysis) -> Route:
+    def _score(self, state: _State, a: _Analysis, explain: bool = True) -> Route:
         lex = state.lexicon
         rules = lex.urgent
         cue: dict[str, float] = {}
@@ -1664,7 +1665,7 @@ class Router:
         explanation = self._explanation(
             category, subcategory, confidence, sub_words, cue_words, other_words,
             kind, danger, rules.threshold, urgent_words, {**total, OTHER: other_total}, learned_note,
-        )
+        ) if explain else ""  # the model's route explains itself (bot/explain.py)
         present = sum(eff for _w, _x, eff, _n, past, _k, _c in best_urgent.values() if eff > 0 and not past)
         return Route(
             category=category,

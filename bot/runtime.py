@@ -17,9 +17,9 @@ from bot.channels import channels
 from bot.channels.base import Endpoint
 from bot.inbound import Answer, Inbound
 from bot.intake import Intake
+from bot.learning import ModelWatcher
 from bot.routing import Router
 from bot.settings import Settings
-from bot.learning import ModelWatcher
 from bot.tuning import LexiconWatcher
 from models import Database
 

@@ -407,7 +407,10 @@ class Dialogue:
         log.info("ticket %s opened on %s: %s urgent=%s", ticket.reference, ticket.channel, category, urgent)
         if urgent:
             reached = self._alert(turn, ticket, "urgent at intake", list(route.urgent_keywords))
-            text = replies.URGENT_CREATED if reached else replies.URGENT_CREATED_QUEUED
+            if route.self_harm:
+                text = replies.URGENT_SELF_HARM_CREATED if reached else replies.URGENT_SELF_HARM_CREATED_QUEUED
+            else:
+                text = replies.URGENT_CREATED if reached else replies.URGENT_CREATED_QUEUED
             return text.format(reference=ticket.reference), ticket
         return replies.CREATED.format(
             reference=ticket.reference,

@@ -61,6 +61,21 @@ URGENT_CREATED_QUEUED = (
     "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
 )
 
+# Her own intent to harm herself (bot/decide.py's self_harm_to_counselling):
+# the mental-health hotline beside 110, in her first reply.
+SELF_HARM_SAFETY = (
+    "如果您现在有危险，请立即拨打110；心里很难受、想伤害自己的时候，可以拨打心理援助热线12356，有人在听。\n"
+    "您愿意说出来，我们很珍惜。"
+)
+URGENT_SELF_HARM_CREATED = (
+    SELF_HARM_SAFETY + "我们已把您的求助列为紧急，并已通知值班工作人员，会优先联系您。工单号：{reference}。\n"
+    "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
+)
+URGENT_SELF_HARM_CREATED_QUEUED = (
+    SELF_HARM_SAFETY + "我们已把您的求助列为紧急，排在所有工单最前面，工作人员一上线就会看到。工单号：{reference}。\n"
+    "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
+)
+
 REGION_OPTIONS = "找到几个相近的地方，请回复数字：\n{options}\n都不是请回复“跳过”。"
 REGION_NOT_FOUND = "没有找到这个地方。请说村或社区（街道、镇）的名字，或回复“跳过”。"
 

@@ -57,7 +57,11 @@ from typing import Any
 
 import yaml
 
+from .decide import LexicalRead, decide
+from .explain import explain as explain_zh, readable_words
+from .features import message_features
 from .learned import CLASSES as LEARNED_CLASSES, LearnedModel
+from .model import RouteModel, label_of
 from .segment import FastCut
 from .text import ConditionalTypo, Normaliser, blank_stickers, fold, fold_script, is_clause_break, is_content, nfkc
 
@@ -65,6 +69,7 @@ __all__ = [
     "CATEGORIES",
     "DEFAULT_LEARNED",
     "DEFAULT_LEXICON",
+    "DEFAULT_MODEL",
     "DEFAULT_USERDICT",
     "Category",
     "Lexicon",
@@ -81,6 +86,7 @@ DEFAULT_USERDICT = DATA_DIR / "userdict.txt"
 # Weights of the learned layer, built from the labelled corpora by
 # bench/learned_cv.py --write (see data/corpus/README.md).
 DEFAULT_LEARNED = DATA_DIR / "learned.json"
+DEFAULT_MODEL = DATA_DIR / "model.json"
 
 ROUTED = ("consultation", "mediation", "service")
 OTHER = "other"
@@ -826,6 +832,15 @@ class Route:
     urgent_keywords: tuple[str, ...]
     needs_choice: bool
     explanation: str
+    # Her own intent to harm herself: her first reply gives 12356 beside 110.
+    self_harm: bool = False
+    p_danger: float | None = None  # the model's probability of danger (None: no model)
+    policies: tuple[str, ...] = ()  # the policies in code that changed this route (bot/decide.py)
+    # The lexicon's reading of its danger words: the sum of those that count
+    # now (not negated, not past, not unreal, not harmless), and whether it
+    # found some and read every one out of the present.
+    lexicon_danger: float = 0.0
+    lexicon_cleared: bool = False
 
     def to_dict(self) -> dict:
         """Plain dict, the deciding fields first."""
@@ -838,6 +853,11 @@ class Route:
             "urgent_keywords": list(self.urgent_keywords),
             "needs_choice": self.needs_choice,
             "explanation": self.explanation,
+            "self_harm": self.self_harm,
+            "p_danger": None if self.p_danger is None else round(self.p_danger, 3),
+            "policies": list(self.policies),
+            "lexicon_danger": self.lexicon_danger,
+            "lexicon_cleared": self.lexicon_cleared,
         }
 
 
@@ -878,6 +898,7 @@ class _State:
     route_of_kind: dict[str, tuple[str, str]] = field(default_factory=dict)
     learned: LearnedModel | None = None
     cut: Any = None  # the tokenizer's cut(text, HMM=False), fused (bot/segment.py)
+    model: RouteModel | None = None  # reads first when present (the naive Bayes layer is then off)
 
 
 _tokenizer_lock = threading.Lock()
@@ -924,26 +945,42 @@ def _load_learned(learned: LearnedModel | str | Path | None | object) -> Learned
     return LearnedModel.load(learned)
 
 
-class Router:
-    """Routes messages with a lexicon (and learned weights); one jieba tokenizer per Router.
+def _load_model(model: RouteModel | str | Path | None | object) -> RouteModel | None:
+    if model is _SHIPPED:
+        if not DEFAULT_MODEL.is_file():
+            log.warning("no routing model at %s: routing on the lexicon", DEFAULT_MODEL)
+            return None
+        return RouteModel.load(DEFAULT_MODEL)
+    if model is None or isinstance(model, RouteModel):
+        return model
+    return RouteModel.load(model)
 
-    ``learned`` is a LearnedModel, a path to one, or None for the lexicon
-    alone; left out, the weights shipped in bot/data are used when present.
+
+class Router:
+    """Routes messages: the learned model reads first, the lexicon guards; one jieba tokenizer per Router.
+
+    ``model`` is a RouteModel, a path to one, or None; left out, the model
+    shipped in bot/data is used when present. Without a model the lexicon
+    routes, with ``learned`` (a naive Bayes LearnedModel, a path, or None)
+    adding its evidence as before.
     """
 
     def __init__(self, lexicon: Lexicon, userdict: str | Path | None = None,
-                 learned: LearnedModel | str | Path | None | object = _SHIPPED) -> None:
+                 learned: LearnedModel | str | Path | None | object = _SHIPPED,
+                 model: RouteModel | str | Path | None | object = _SHIPPED) -> None:
         self._userdict = Path(userdict) if userdict is not None else None
         if self._userdict is not None and not self._userdict.is_file():
             raise FileNotFoundError(f"user dictionary not found: {self._userdict}")
         fold_script("")  # build the character table and its pattern now, not on the first message
-        self._state = self._build(lexicon, _load_learned(learned))
+        loaded = _load_model(model)
+        self._state = self._build(lexicon, None if loaded is not None else _load_learned(learned), loaded)
 
     @classmethod
     def from_files(cls, lexicon_path: str | Path, userdict_path: str | Path | None = None,
-                   learned: LearnedModel | str | Path | None | object = _SHIPPED) -> Router:
-        """A Router from a lexicon file, an optional jieba user dictionary and learned weights."""
-        return cls(Lexicon.load(lexicon_path), userdict_path, learned)
+                   learned: LearnedModel | str | Path | None | object = _SHIPPED,
+                   model: RouteModel | str | Path | None | object = _SHIPPED) -> Router:
+        """A Router from a lexicon file, an optional jieba user dictionary, a model and learned weights."""
+        return cls(Lexicon.load(lexicon_path), userdict_path, learned, model)
 
     @classmethod
     def default(cls) -> Router:
@@ -958,10 +995,14 @@ class Router:
     def learned(self) -> LearnedModel | None:
         return self._state.learned
 
-    def _build(self, lexicon: Lexicon, learned: LearnedModel | None) -> _State:
+    @property
+    def model(self) -> RouteModel | None:
+        return self._state.model
+
+    def _build(self, lexicon: Lexicon, learned: LearnedModel | None, model: RouteModel | None = None) -> _State:
         tk = _new_tokenizer(self._userdict, lexicon.tokenizer_words(), lexicon.pivot_words())
         kinds = {k.key: (k.category, k.subcategory) for k in lexicon.urgent.kinds}
-        return _State(lexicon, tk, kinds, learned, FastCut(tk).cut)
+        return _State(lexicon, tk, kinds, learned, FastCut(tk).cut, model)
 
     def reload(self, lexicon: Lexicon) -> None:
         """Swap in a new lexicon; routing in flight finishes with the old one."""
@@ -969,12 +1010,26 @@ class Router:
         # whole; one attribute assignment makes the swap atomic. The learned
         # weights stay: most of their features are bigrams, which do not
         # depend on the tokenizer (rebuild them after a large lexicon change).
-        self._state = self._build(lexicon, self._state.learned)
+        self._state = self._build(lexicon, self._state.learned, self._state.model)
 
     def use_learned(self, learned: LearnedModel | None) -> None:
-        """Swap the learned weights (None: the lexicon alone), keeping the tokenizer."""
+        """Swap the naive Bayes weights (None: the lexicon alone), keeping the tokenizer."""
         state = self._state
-        self._state = _State(state.lexicon, state.tokenizer, state.route_of_kind, learned, state.cut)
+        self._state = _State(state.lexicon, state.tokenizer, state.route_of_kind, learned, state.cut, state.model)
+
+    def use_model(self, model: RouteModel | None) -> None:
+        """Swap the routing model (None: the lexicon routes); routing in flight finishes with the old one."""
+        state = self._state
+        learned = None if model is not None else state.learned
+        self._state = _State(state.lexicon, state.tokenizer, state.route_of_kind, learned, state.cut, model)
+
+    def with_model(self, model: RouteModel | None) -> Router:
+        """A router sharing this one's lexicon and tokenizer that routes with another model."""
+        other = Router.__new__(Router)
+        other._userdict = self._userdict
+        other._state = self._state
+        other.use_model(model)
+        return other
 
     def label(self, category: str, subcategory: str | None = None) -> str:
         """Chinese label of a route, e.g. "调解 · 婆媳/姻亲矛盾"."""
@@ -1282,7 +1337,62 @@ class Router:
     def route(self, text: str) -> Route:
         """Route one message."""
         state = self._state
-        return self._score(state, self._analyse(state, text))
+        a = self._analyse(state, text)
+        if state.model is None:
+            return self._score(state, a)
+        return self._model_route(state, a, self._score(state, a, explain=False))
+
+    def lexical(self, text: str) -> tuple[set[str], LexicalRead]:
+        """The model's features of a message and the lexicon's reading of it (for training)."""
+        state = self._state
+        if state.learned is not None:
+            state = _State(state.lexicon, state.tokenizer, state.route_of_kind, None, state.cut, state.model)
+        a = self._analyse(state, text)
+        lex = self._score(state, a)
+        return message_features(a, lex.category, lex.subcategory, lex.urgent), self._read(state, lex)
+
+    @staticmethod
+    def _read(state: _State, lex: Route) -> LexicalRead:
+        kinds = state.route_of_kind
+        lex_route = (lex.category, lex.subcategory)
+        victim = state.lexicon.urgent.victim
+        violence = kinds.get(victim.from_kind) if victim is not None else None
+        return LexicalRead(lex.category, lex.subcategory, lex.urgent, lex_route == violence,
+                           lex.urgent and lex_route == kinds.get(_SELF_HARM), lex.lexicon_cleared,
+                           lex.confidence)
+
+    def _model_route(self, state: _State, a: _Analysis, lex: Route) -> Route:
+        """The model reads first; the lexicon's route is one of its features and its danger rule a safety net."""
+        model = state.model
+        pred = model.predict(message_features(a, lex.category, lex.subcategory, lex.urgent))
+        d = decide(pred, self._read(state, lex), model.danger_threshold, state.lexicon.threshold)
+        same = (d.category, d.subcategory) == (lex.category, lex.subcategory)
+        column = model.index(label_of(d.category, d.subcategory)) if label_of(
+            d.category, d.subcategory) in model.labels else None
+        words = ["w:" + t for t in dict.fromkeys(a.tokens)]  # whole words, in her order
+        model_words = readable_words(model, words, column) if column is not None else []
+        lex_words = list(lex.keywords) if same or (d.category == lex.category and d.category != OTHER) else []
+        keywords = tuple(dict.fromkeys([*lex_words, *model_words]))
+        danger_words = list(lex.urgent_keywords) if d.urgent_by_rule else []
+        model_danger = readable_words(model, words, -1, 3) if d.urgent_by_model else []
+        urgent_keywords = tuple(dict.fromkeys([*danger_words, *model_danger])) if d.urgent else ()
+        explanation = explain_zh(state.lexicon.label, d, pred, model.danger_threshold, lex_words, model_words,
+                                 danger_words, model_danger)
+        return Route(
+            category=d.category,
+            subcategory=d.subcategory,
+            urgent=d.urgent,
+            confidence=d.confidence,
+            keywords=keywords,
+            urgent_keywords=urgent_keywords,
+            needs_choice=d.needs_choice,
+            explanation=explanation,
+            self_harm=d.self_harm,
+            p_danger=pred.p_danger,
+            policies=d.policies,
+            lexicon_danger=lex.lexicon_danger,
+            lexicon_cleared=lex.lexicon_cleared,
+        )
 
     def explain(self, text: str) -> list[dict]:
         """Per token: surface, normalised form, what it matched, weight, negated/past.
@@ -1296,7 +1406,7 @@ class Router:
         state = self._state
         return self._analyse(state, text, detail=True).detail or []
 
-    def _score(self, state: _State, a: _Analysis) -> Route:
+    def _score(self, state: _State, a: _Analysis, explain: bool = True) -> Route:
         lex = state.lexicon
         rules = lex.urgent
         cue: dict[str, float] = {}
@@ -1555,7 +1665,8 @@ class Router:
         explanation = self._explanation(
             category, subcategory, confidence, sub_words, cue_words, other_words,
             kind, danger, rules.threshold, urgent_words, {**total, OTHER: other_total}, learned_note,
-        )
+        ) if explain else ""  # the model's route explains itself (bot/explain.py)
+        present = sum(eff for _w, _x, eff, _n, past, _k, _c in best_urgent.values() if eff > 0 and not past)
         return Route(
             category=category,
             subcategory=subcategory,
@@ -1565,6 +1676,8 @@ class Router:
             urgent_keywords=urgent_kw,
             needs_choice=needs_choice,
             explanation=explanation,
+            lexicon_danger=round(present, 3),
+            lexicon_cleared=bool(best_urgent) and not present,
         )
 
     @staticmethod

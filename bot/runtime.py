@@ -18,6 +18,7 @@ from bot.channels.base import Endpoint
 from bot.freshness import NonceStore, nonce_store
 from bot.inbound import Answer, Inbound
 from bot.intake import Intake
+from bot.learning import ModelWatcher
 from bot.routing import Route, Router
 from bot.settings import Settings
 from bot.spool import Spool
@@ -57,11 +58,16 @@ class Runtime:
     def lexicon_watcher(self) -> LexiconWatcher:
         return LexiconWatcher(self.router)
 
+    @cached_property
+    def model_watcher(self) -> ModelWatcher:
+        return ModelWatcher(self.router, self.router.model)
+
     def refresh_lexicon(self) -> bool:
-        """Put the router on the newest lexicon revision supervisors saved, if any."""
+        """Put the router on the newest lexicon revision and routing model supervisors installed, if any."""
         try:
             with self.db.session() as session:
-                return self.lexicon_watcher.refresh(session)
+                changed = self.lexicon_watcher.refresh(session)
+                return self.model_watcher.refresh(session) or changed
         except SQLAlchemyError as exc:  # e.g. a database not migrated yet
             log.debug("lexicon revisions not readable: %s", type(exc).__name__)
             return False

@@ -499,9 +499,11 @@ def main() -> None:
 def _register_groups() -> None:
     # Kept in their own module; added here so `niangjia --help` lists them.
     from handlers.cli_accounts import tokens, users
+    from handlers.model_cli import model
 
     cli.add_command(users)
     cli.add_command(tokens)
+    cli.add_command(model)
     # The command's older name, kept for scripts and the README's first steps.
     cli.add_command(users.commands["add"], "create-user")
 

@@ -49,6 +49,7 @@ EVENT_LABELS = {
     "voice_added": "她发来语音",
     "location_added": "她发来位置",
     "marked_urgent": "标为紧急",
+    "urgent_cleared": "取消紧急",
     "urgent_alert": "紧急提醒",
     "viewed": "查看工单",
     "claimed": "认领",

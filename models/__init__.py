@@ -6,6 +6,7 @@ from models.base import Base, utcnow
 from models.conversation import Conversation
 from models.db import Database
 from models.followup import FollowUp
+from models.learning import RouteExample, RouteModelRevision
 from models.lexicon import LexiconRevision
 from models.message import InboundReceipt, Message, WebhookNonce
 from models.note import TicketNote
@@ -32,6 +33,8 @@ __all__ = [
     "OutboxMessage",
     "ReferenceCounter",
     "Region",
+    "RouteExample",
+    "RouteModelRevision",
     "StaffUser",
     "Ticket",
     "TicketEvent",

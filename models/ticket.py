@@ -584,20 +584,48 @@ class Ticket(Base):
         self.record("reopened", actor=by, reason=reason, previous_outcome=previous_outcome)
         self.clocks_changed(now)
 
-    def correct_route(self, session: Session, by: StaffUser, category: str, now: datetime) -> None:
-        """Put the ticket on the right route; the event keeps what the router saw, for tuning."""
+    def correct_route(self, session: Session, by: StaffUser, category: str, now: datetime,
+                      subcategory: str | None = None, urgent: bool | None = None,
+                      policy: clocks.Policy | None = None) -> bool:
+        """Put the ticket on the right route (and urgency); the event keeps what the router saw,
+        and her routed words are kept, numbers masked, as an example the router learns from.
+        A change of urgency goes through `set_urgent` (its clocks, its event) when `policy`
+        is given; True if the ticket became urgent (the caller raises the alert)."""
+        from models.learning import RouteExample
+
         if category not in CATEGORIES:
             raise InvalidInput("请选择咨询、调解或服务", "category")
-        if category == self.category:
+        new_urgent = self.urgent if urgent is None else urgent
+        if (category, subcategory) == (self.category, self.subcategory) and new_urgent == self.urgent:
             raise InvalidInput("工单已经在这个分类", "category")
         if self.status not in OPEN_STATUSES:
             raise Conflict("工单已办结，不能再改分类")
         self.record(
             "route_corrected", actor=by, from_category=self.category, from_subcategory=self.subcategory,
-            to_category=category, keywords=list(self.route_keywords or []),
-            explanation=self.route_explanation, confidence=self.confidence,
+            to_category=category, to_subcategory=subcategory, from_urgent=self.urgent, to_urgent=new_urgent,
+            keywords=list(self.route_keywords or []), explanation=self.route_explanation, confidence=self.confidence,
         )
-        self.category, self.subcategory, self.updated_at = category, None, now
+        became_urgent = new_urgent and not self.urgent
+        self.category, self.subcategory, self.updated_at = category, subcategory, now
+        if new_urgent != self.urgent:
+            if policy is not None:
+                self.set_urgent(by, new_urgent, "更正分流时一并更正", policy, now)
+            else:
+                self.record("marked_urgent" if new_urgent else "urgent_cleared", actor=by, via="route")
+                self.urgent = new_urgent
+        RouteExample.keep(session, self.id, self.routed_text(session), category, subcategory, new_urgent, by, now)
+        return became_urgent
+
+    def routed_text(self, session: Session) -> str:
+        """Her words the router read to open this ticket: her messages up to its opening."""
+        from models.message import Message
+
+        rows = session.scalars(
+            select(Message.text).where(Message.ticket_id == self.id, Message.direction == "in",
+                                       Message.kind.in_(("text", "voice")), Message.created_at <= self.created_at)
+            .order_by(Message.id)
+        ).all()
+        return "\n".join(t for t in rows if t)
 
     # -- clocks (models/clocks.py) ---------------------------------------------
 

@@ -275,7 +275,11 @@ def openapi_document() -> dict[str, Any]:
                 ["outcome"], ticket_ok),
             "/tickets/{reference}/reopen": _action("重新打开", {"reason": text}, ["reason"], ticket_ok),
             "/tickets/{reference}/route": _action(
-                "更正分类（记录供分流调优）", {"category": {"type": "string", "enum": list(CATEGORIES)}}, ["category"], ticket_ok),
+                "更正分类（她的原话去掉电话和身份证号后留作分流模型的训练样本）",
+                {"category": {"type": "string", "enum": list(CATEGORIES)},
+                 "subcategory": {"type": "string", "description": "该分类下的子类键，如 anti_dv_law；不填则不分子类"},
+                 "urgent": {"type": "boolean", "description": "同时更正紧急与否；不填则不变"}},
+                ["category"], ticket_ok),
             "/tickets/{reference}/contact": _action(
                 "登记电话联系（停止首次答复计时）", {"note": {"type": "string", "maxLength": 500}}, [], ticket_ok),
             "/tickets/{reference}/pause": _action(

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.alerts import AlertTicket, raise_alert
-from handlers.app import runtime
 from bot.inbound import unstorable
+from handlers.app import runtime
 from handlers.serializers import serialize_ticket_detail
 from models import FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
 from models.clocks import CHINA_TZ, LIGHTS, Policy
@@ -95,7 +95,10 @@ def perform(session: Session, user: StaffUser, ticket: Ticket, action: str, data
     if action == "reopen":
         return ticket.reopen(session, user, _str(data, "reason"), now)
     if action == "route":
-        return ticket.correct_route(session, user, _str(data, "category"), now)
+        category, subcategory, urgent = _route(data)
+        if ticket.correct_route(session, user, category, now, subcategory, urgent, policy()):
+            _alert_urgent(session, ticket, now)
+        return None
     if action == "contact":
         return ticket.record_contact(session, user, _str(data, "note"), now)
     if action == "pause":
@@ -104,9 +107,7 @@ def perform(session: Session, user: StaffUser, ticket: Ticket, action: str, data
         return ticket.resume(policy(), now, by=user)
     if action == "urgent":
         if ticket.set_urgent(user, _bool(data, "urgent"), _str(data, "reason"), policy(), now) and ticket.urgent:
-            about = AlertTicket(ticket.id, ticket.reference, ticket.category, ticket.region_id, ticket.assignee_id)
-            raise_alert(session.connection(), runtime().settings, about, kind="urgent", audience="chain",
-                        region_id=ticket.region_id, now=now, due=ticket.next_due_at)
+            _alert_urgent(session, ticket, now)
         return None
     if action == "extend":
         return ticket.request_extension(user, _when(data, "until"), _str(data, "reason"), now)
@@ -121,6 +122,13 @@ def perform(session: Session, user: StaffUser, ticket: Ticket, action: str, data
             raise InvalidInput("请填写她之前已关闭的工单号", "original")
         return ticket.link_redo(session, user, original, runtime().settings.dialogue.redo_days, now)
     raise ValueError(f"unknown action {action!r}")
+
+
+def _alert_urgent(session: Session, ticket: Ticket, now: datetime) -> None:
+    """Staff made the ticket urgent: everyone whose scope holds it is alerted."""
+    about = AlertTicket(ticket.id, ticket.reference, ticket.category, ticket.region_id, ticket.assignee_id)
+    raise_alert(session.connection(), runtime().settings, about, kind="urgent", audience="chain",
+                region_id=ticket.region_id, now=now, due=ticket.next_due_at)
 
 
 def _str(data: Mapping[str, Any], field: str) -> str:
@@ -156,6 +164,24 @@ def _when(data: Mapping[str, Any], field: str, required: bool = True) -> datetim
     except ValueError:
         raise InvalidInput("时间格式应为 2026-12-01T18:00", field) from None
     return moment.replace(tzinfo=CHINA_TZ) if moment.tzinfo is None else moment
+
+
+def _route(data: Mapping[str, Any]) -> tuple[str, str | None, bool | None]:
+    """Category, subcategory (checked against the lexicon in force) and urgency of a correction."""
+    category = _str(data, "category")
+    subcategory = _str(data, "subcategory").strip() or None
+    if not category and _str(data, "route"):  # the ticket page's one select: "consultation/anti_dv_law"
+        category, _, sub = _str(data, "route").partition("/")
+        subcategory = sub or None
+    known = runtime().router.lexicon.category(category)
+    if subcategory is not None and (known is None or known.subcategory(subcategory) is None):
+        raise InvalidInput("这个分类下没有这个子类", "subcategory")
+    urgent = data.get("urgent")
+    if isinstance(urgent, str):  # a form's checkbox or select
+        urgent = {"": None, "true": True, "1": True, "on": True, "false": False, "0": False}.get(urgent.lower(), urgent)
+    if urgent is not None and not isinstance(urgent, bool):
+        raise InvalidInput("urgent 应为 true 或 false", "urgent")
+    return category, subcategory, urgent
 
 
 def _region(session: Session, user: StaffUser, data: Mapping[str, Any]) -> Region:

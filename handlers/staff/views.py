@@ -226,6 +226,15 @@ def _refused(session, user: StaffUser, ticket: Ticket, action: str, message: str
     return page, status
 
 
+def _route_options() -> list[dict[str, Any]]:
+    """Every category and subcategory a caseworker may correct a route to, as the lexicon names them."""
+    lexicon = runtime().router.lexicon
+    return [
+        {"label": c.label, "options": [{"value": f"{c.key}/{s.key}", "label": s.label} for s in c.subcategories]}
+        for c in lexicon.categories() if c.key in CATEGORY_LABELS and c.key != "other"
+    ]
+
+
 def _render_ticket(session, user: StaffUser, ticket: Ticket, error: str | None = None,
                    field: str | None = None, form: Any = None, action: str | None = None) -> str:
     """The ticket page; opening her record is recorded (and committed) first. A
@@ -249,6 +258,7 @@ def _render_ticket(session, user: StaffUser, ticket: Ticket, error: str | None =
         regions = _regions_in_scope(session, user)
     return render_template(
         "staff/ticket.html",
+        route_options=_route_options(),
         me=serialize_staff(user),
         t=detail,
         may=may,

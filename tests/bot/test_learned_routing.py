@@ -28,7 +28,7 @@ TRAINING = [
 
 def _toy_router(**combine) -> Router:
     """The shipped lexicon with a learned layer trained on TRAINING alone."""
-    plain = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None)
+    plain = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None, model=None)
     records = [
         {"tokens": plain._analyse(plain._state, text).words, "category": cat, "urgent": urgent}
         for text, cat, urgent in TRAINING
@@ -51,7 +51,7 @@ def test_learned_evidence_tips_weak_danger_and_is_named_in_the_explanation(route
 
 
 def test_the_same_words_without_the_layer_are_not_urgent():
-    plain = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None)
+    plain = Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, learned=None, model=None)
     assert not plain.route(f"他喝多了，又{DANGER}").urgent
 
 
@@ -87,8 +87,14 @@ def test_category_evidence_is_added_and_shown(router):
     assert route.category == "mediation" and "learned" in route.explanation, route.explanation
 
 
+def _shipped_lexicon_router() -> Router:
+    """The router as it routes without a model: the lexicon and the naive Bayes layer (the
+    learned routing model, bot/model.py, reads first when present and turns this layer off)."""
+    return Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT, model=None)
+
+
 def test_shipped_router_loads_the_shipped_weights():
-    router = Router.default()
+    router = _shipped_lexicon_router()
     assert router.learned is not None
     assert router.learned.meta.get("trained_on")
     # The held-out files are the only honest measure left: never trained on.
@@ -128,7 +134,7 @@ def test_the_larger_weight_needs_present_danger_the_lexicon_saw(faint_router, te
 
 def test_shipped_layer_counts_more_once_the_lexicon_saw_danger():
     # Chosen by bench/learned_cv.py --urgent (data/corpus/README.md).
-    combine = Router.default().learned.combine
+    combine = _shipped_lexicon_router().learned.combine
     assert combine["urgent_weight_seen"] > combine["urgent_weight"]
     assert combine["urgent_cap"] < 1.0  # still never the alarm on its own
 
@@ -185,6 +191,6 @@ def test_the_guard_is_what_keeps_a_weak_word_out(eager_router):
 
 def test_shipped_layer_is_heard_sooner_only_behind_the_guard():
     # Chosen by bench/learned_cv.py --urgent, round 7 (data/corpus/README.md).
-    combine = Router.default().learned.combine
+    combine = _shipped_lexicon_router().learned.combine
     assert combine["urgent_offset_eager"] < combine["urgent_offset"]
     assert combine["urgent_eager_min"] > 0.7  # a lone 刀 or 打 (0.7) does not lower the bar

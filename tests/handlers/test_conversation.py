@@ -85,6 +85,13 @@ def test_urgent_message_gets_safety_first_and_an_urgent_ticket_before_any_questi
     assert ticket_of(db, chat.user).status == "new"
 
 
+def test_her_own_intent_to_harm_herself_gets_12356_beside_110_and_counselling(chat, db):
+    first = chat.say("我真的不想活了，药都买好了，今晚就吃下去")
+    assert "110" in first.splitlines()[0] and "12356" in first.splitlines()[0]
+    ticket = ticket_of(db, chat.user)
+    assert ticket.urgent and (ticket.category, ticket.subcategory) == ("service", "counselling")
+
+
 def test_anonymous_contact_and_skipped_region(chat, db):
     chat.say(GRIEVANCE)
     assert "手机号" in chat.say("跳过")

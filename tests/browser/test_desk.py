@@ -23,6 +23,7 @@ def shoot(page, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(folder) / f"{name}-first-screen.png"))
 
 
 @pytest.mark.parametrize("size", [PHONE_SIZE, DESKTOP_SIZE], ids=["phone", "desktop"])
@@ -97,3 +98,38 @@ def test_the_login_forms_labels_sit_over_boxes_of_one_width(live_server, browser
             "l => { const r = document.createRange(); r.selectNodeContents(l.firstChild); return r.getBoundingClientRect().toJSON(); }")
         assert round(text["x"]) == round(boxes[0]["x"])
     shoot(page, f"login-{size['width']}")
+
+
+@pytest.mark.parametrize("size", [PHONE_SIZE, DESKTOP_SIZE], ids=["phone", "desktop"])
+def test_a_walk_in_visit_is_recorded_from_the_workspace(live_server, browser, db, size):
+    make_staff(db, "li", "caseworker", "T01", "李姐")
+    page = browser.new_context(viewport=size, locale="zh-CN").new_page()
+    log_in(page, live_server, "li")
+    page.get_by_role("link", name="登记来电/来访").click()
+    page.get_by_label("来访（妇女之家）").check()
+    page.get_by_label("她讲述的情况").fill("丈夫常年在外打工不寄钱回家，想咨询能不能要求他给孩子抚养费")
+    page.get_by_label("她所在区域").select_option("T0101")
+    page.get_by_label("匿名，不留电话").check()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shoot(page, f"record-{size['width']}")
+    page.get_by_role("button", name="登记为工单").click()
+    expect(page.get_by_text("已登记为工单")).to_be_visible()
+    expect(page.locator(".head-badges")).to_contain_text("处理中")
+    expect(page.get_by_text("电话或来访登记的工单无法在线回复")).to_be_visible()
+    page.goto(f"{live_server}/staff/?tab=mine&channel=visit")
+    expect(page.locator("table.queue tbody tr .badge.offline")).to_have_text("来访")
+
+
+@pytest.mark.parametrize("size", [PHONE_SIZE, DESKTOP_SIZE], ids=["phone", "desktop"])
+def test_an_admin_edits_a_canned_reply_in_the_workspace(live_server, browser, db, size):
+    make_staff(db, "admin", "admin", "T01", "县管理员")
+    page = browser.new_context(viewport=size, locale="zh-CN").new_page()
+    log_in(page, live_server, "admin")
+    page.get_by_role("link", name="常用回复").click()
+    first = page.locator("ol.canned-list > li").first
+    first.get_by_label("标题").fill("已收到，马上处理")
+    first.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("常用回复已保存")).to_be_visible()
+    expect(page.locator("ol.canned-list > li").first.get_by_label("标题")).to_have_value("已收到，马上处理")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shoot(page, f"canned-{size['width']}")

@@ -300,6 +300,8 @@ def audit_phone_search(
         last = seen.get(key)
         if last and now - datetime.fromisoformat(last) < PHONE_SEARCH_AUDIT_EVERY:
             return
+        for old in [k for k, at in seen.items() if now - datetime.fromisoformat(at) >= PHONE_SEARCH_AUDIT_EVERY]:
+            del seen[old]  # the session cookie keeps only the window's look-ups
         seen[key] = now.isoformat()
     AuditEvent.record(
         session, now, "ticket.phone_search", actor=user, via=via, phone=mask_mobile(filters.phone),

@@ -12,6 +12,7 @@ from bot import replies
 from bot.dialogue import INTAKE_STATES
 from models import Conversation, FollowUp, OutboxMessage, Ticket
 from models.desk import Desk
+from models.ticket import OFFLINE_CHANNELS
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,8 @@ def ask_resolved(session: Session, now: datetime, limit: int = 100) -> int:
     # about is skipped, not asked twice (SQLite's writers take turns anyway).
     tickets = session.scalars(
         select(Ticket)
-        .where(Ticket.status == "resolved", ~asked_since_resolved)
+        # A call or a visit has no chat to ask in: staff call her back (bot/offline.py).
+        .where(Ticket.status == "resolved", ~asked_since_resolved, Ticket.channel.not_in(OFFLINE_CHANNELS))
         .order_by(Ticket.resolved_at)
         .limit(limit)
         .with_for_update(skip_locked=True)

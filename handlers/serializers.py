@@ -11,7 +11,7 @@ from models.clocks import CLOCK_LABELS, LIGHTS, PAUSE_REASONS, Clock, Policy
 from models.followup import SATISFACTION_LABELS
 from models.outbox import OUTBOX_STATUS_LABELS
 from models.region import LEVEL_LABELS
-from models.ticket import CATEGORY_LABELS, CHINA_TZ, OUTCOME_LABELS, OUTCOMES, STATUS_LABELS
+from models.ticket import CATEGORY_LABELS, CHANNEL_LABELS, CHINA_TZ, OUTCOME_LABELS, STATUS_LABELS, outcomes_for
 
 
 def serialize_ticket_row(ticket: Ticket) -> dict[str, Any]:
@@ -23,7 +23,8 @@ def serialize_ticket_row(ticket: Ticket) -> dict[str, Any]:
         "urgent": ticket.urgent,
         "status": ticket.status,
         "region": ticket.region.code,
-        "created": ticket.created_at.isoformat(timespec="seconds"),
+        # China time, as the pages show it (the offset keeps it unambiguous).
+        "created": ticket.created_at.astimezone(CHINA_TZ).isoformat(timespec="seconds"),
     }
 
 
@@ -86,6 +87,8 @@ EVENT_LABELS = {
     "redo_linked": "关联为重办",
     "redone": "已被重办",
     "anonymised": "保存期满，个人信息已匿名化",
+    "phone_revealed": "查看她的电话",
+    "phone_searched": "按电话号码查到此工单",
 }
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
 ACTOR_LABELS = {"system": "系统", "woman": "她本人"}
@@ -163,6 +166,10 @@ def serialize_ticket_summary(ticket: Ticket, now: datetime, policy: Policy | Non
         "overdue": bool(due and due < now),
         "outcome": ticket.outcome,
         "outcome_label": OUTCOME_LABELS.get(ticket.outcome) if ticket.outcome else None,
+        "channel": ticket.channel,
+        "channel_label": CHANNEL_LABELS.get(ticket.channel, ticket.channel),
+        # She wrote since its assignee last opened it.
+        "unread": ticket.unread_at is not None,
     }
 
 
@@ -263,7 +270,7 @@ def serialize_ticket_detail(
             "outcome_label": OUTCOME_LABELS.get(ticket.outcome) if ticket.outcome else None,
             "note": ticket.resolution_note or "",
         } if ticket.outcome else None,
-        outcomes=[{"value": o, "label": OUTCOME_LABELS[o]} for o in OUTCOMES.get(ticket.category, ())],
+        outcomes=[{"value": o, "label": OUTCOME_LABELS[o]} for o in outcomes_for(ticket.category, ticket.subcategory)],
         messages=[serialize_message(m, deliveries.get(m.id), authors) for m in messages],
         attachments=[
             serialize_message(m, None, authors) for m in messages if m.kind in ("image", "voice", "location")

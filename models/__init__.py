@@ -2,6 +2,7 @@
 
 from models.alert import AlertDelivery, StaffAlert
 from models.audit import AuditEvent
+from models.canned import CannedReply
 from models.base import Base, utcnow
 from models.conversation import Conversation
 from models.db import Database
@@ -22,6 +23,7 @@ __all__ = [
     "StaffAlert",
     "ApiToken",
     "AuditEvent",
+    "CannedReply",
     "Base",
     "Conversation",
     "Database",

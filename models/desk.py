@@ -153,10 +153,10 @@ class TicketRow:
                 setattr(self, name, value)
         self.desk._ticket_changes.setdefault(self.id, {}).update(values)
 
-    def record(self, action: str, actor_type: str = "system", **detail: Any) -> None:
+    def record(self, action: str, actor_type: str = "system", actor_id: int | None = None, **detail: Any) -> None:
         """Append a line to the ticket's audit trail (inserted at `Desk.save`)."""
         self.desk._events.append(
-            {"ticket_id": self.id, "actor_type": actor_type, "actor_id": None, "action": action, "detail": detail}
+            {"ticket_id": self.id, "actor_type": actor_type, "actor_id": actor_id, "action": action, "detail": detail}
         )
 
     # -- her changes, from the chat ---------------------------------------------
@@ -516,6 +516,7 @@ class Desk:
         for ticket_id, values in self._ticket_changes.items():
             self.connection.execute(_UPDATE_TICKET, {"row_id": ticket_id, **values})
         self._ticket_changes.clear()
+        self._mark_unread()
         for message in self._messages:
             if message.id is None:
                 self.message_id(message)
@@ -538,6 +539,23 @@ class Desk:
                 ).scalar_one()
             else:
                 self.connection.execute(_UPDATE_CONVERSATION, {"row_id": conversation.id, **values})
+
+    def _mark_unread(self) -> None:
+        """She wrote on a claimed ticket: its assignee sees 新消息 until they open it."""
+        written: dict[int, datetime] = {}
+        for message in self._messages:
+            if message.direction != "in" or message.ticket_id is None or message.kind == "event":
+                continue
+            ticket = self._tickets.get(message.ticket_id)
+            if ticket is not None and (ticket.status != "claimed" or ticket.assignee_id is None):
+                continue
+            written.setdefault(message.ticket_id, message.created_at)
+        for ticket_id, at in written.items():
+            self.connection.execute(
+                update(TICKETS)
+                .where(TICKETS.c.id == ticket_id, TICKETS.c.status == "claimed", TICKETS.c.assignee_id.is_not(None))
+                .values(unread_at=func.coalesce(TICKETS.c.unread_at, at))
+            )
 
     def _queue(self, message: MessageRow) -> None:
         """Hand an outbound line to the outbox worker (channels without passive replies)."""

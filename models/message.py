@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, ForeignKey, Index, String, Text, UniqueConstraint, delete, select
+from sqlalchemy import Connection, ForeignKey, Index, String, Text, UniqueConstraint, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -42,6 +42,19 @@ class Message(Base):
     @classmethod
     def transcript(cls, session: Session, ticket: Ticket) -> list[Message]:
         return list(session.scalars(select(cls).where(cls.ticket_id == ticket.id).order_by(cls.id)))
+
+    @classmethod
+    def first_words(cls, session: Session, ticket_ids: list[int], chars: int = 20) -> dict[int, str]:
+        """The start of her first written message on each ticket (the queue's preview)."""
+        if not ticket_ids:
+            return {}
+        first = (
+            select(func.min(cls.id))
+            .where(cls.ticket_id.in_(ticket_ids), cls.direction == "in", cls.kind == "text", cls.text != "")
+            .group_by(cls.ticket_id)
+        )
+        rows = session.execute(select(cls.ticket_id, func.substr(cls.text, 1, chars + 1)).where(cls.id.in_(first)))
+        return {ticket_id: text[:chars] + ("…" if len(text) > chars else "") for ticket_id, text in rows}
 
 
 class InboundReceipt(Base):

@@ -19,6 +19,8 @@ ROLES = ("caseworker", "supervisor", "admin")
 ROLE_LABELS = {"caseworker": "个案工作者", "supervisor": "督办人", "admin": "管理员"}
 # Roles that may assign and transfer tickets anywhere in their subtree.
 SUPERVISING_ROLES = ("supervisor", "admin")
+# Roles that work cases: a ticket is given only to one of these (admins keep the system).
+CASE_ROLES = ("caseworker", "supervisor")
 
 # Argon2id at OWASP's second recommended setting (19 MiB, 2 passes, 1 lane): about 75 ms
 # on the 2-core test machine against 400 ms for argon2-cffi's default (64 MiB, 3 passes,
@@ -133,6 +135,24 @@ class StaffUser(Base):
                 .order_by(Region.path, cls.display_name)
             )
         )
+
+    @classmethod
+    def may_take(cls, session: Session, region: Region) -> list[StaffUser]:
+        """Who a ticket of `region` may be given to: active caseworkers and supervisors
+        whose grid holds it (its region or one above it), nearest first."""
+        chain = [r.id for r in region.chain()]
+        return list(
+            session.scalars(
+                select(cls)
+                .join(cls.region)
+                .where(cls.active.is_(True), cls.role.in_(CASE_ROLES), cls.region_id.in_(chain))
+                .order_by(Region.path.desc(), cls.display_name)
+            )
+        )
+
+    @property
+    def takes_cases(self) -> bool:
+        return self.role in CASE_ROLES
 
     # -- scope ----------------------------------------------------------------
 

@@ -41,6 +41,11 @@ OUTCOMES = {
     "mediation": ("agreement", "no_agreement", "referred"),
     "service": ("provided", "referred", "declined"),
 }
+# A violence case ends in protection, not only in an answer (the rights-protection route).
+VIOLENCE_OUTCOMES = (
+    "protection_order_applied", "protection_order_granted", "warning_letter",
+    "referred_police", "referred_shelter", "referred_legal_aid", "answered", "referred",
+)
 OUTCOME_LABELS = {
     "answered": "已解答",
     "referred": "已转介",
@@ -48,6 +53,12 @@ OUTCOME_LABELS = {
     "no_agreement": "未达成协议",
     "provided": "已提供服务",
     "declined": "本人谢绝",
+    "protection_order_applied": "已申请人身安全保护令",
+    "protection_order_granted": "已获人身安全保护令",
+    "warning_letter": "公安已出具告诫书",
+    "referred_police": "已转介公安",
+    "referred_shelter": "已转介庇护场所",
+    "referred_legal_aid": "已转介法律援助",
 }
 
 # What staff may do to a ticket they can see (see Ticket.permits). "view" is its queue
@@ -59,6 +70,20 @@ ACTIONS = (
 # Routes read on a need-to-know basis, besides every urgent ticket: violence is a
 # rights-protection case, and her words in the wrong hands can put her in danger.
 NEED_TO_KNOW_ROUTES = {("consultation", "anti_dv_law")}
+# The routes her case can be resolved on: violence gets its own outcomes.
+VIOLENCE_ROUTES = NEED_TO_KNOW_ROUTES
+# Channels staff record by hand (线下: a phone call, a walk-in visit): no chat to answer in.
+OFFLINE_CHANNELS = ("phone", "visit")
+CHANNEL_LABELS = {"wechat": "微信公众号", "telegram": "Telegram", "phone": "电话", "visit": "来访"}
+
+
+def outcomes_for(category: str, subcategory: str | None) -> tuple[str, ...]:
+    """The outcomes that fit a route (a violence case: protection orders, 告诫书, referrals)."""
+    if (category, subcategory) in VIOLENCE_ROUTES:
+        return VIOLENCE_OUTCOMES
+    return OUTCOMES.get(category, ())
+
+
 # Only supervisors and admins; everything else is for the assignee (or a supervisor).
 SUPERVISOR_ACTIONS = ("assign", "transfer", "decide_extension")
 
@@ -197,6 +222,8 @@ class Ticket(Base):
     returns: Mapped[int] = mapped_column(default=0, server_default="0")
     # 重办: the closed ticket of hers this one redoes.
     redo_of_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    # When she first wrote on it, while claimed, since its assignee last opened it (未读).
+    unread_at: Mapped[datetime | None]
 
     region: Mapped[Region] = relationship()
     assignee: Mapped[StaffUser | None] = relationship(foreign_keys=[assignee_id])
@@ -376,11 +403,17 @@ class Ticket(Base):
             query = query.where(cls.urgent.is_(True))
         if filters.light:
             query = query.where(cls.light_is(filters.light, filters.now or utcnow()))
+        if filters.channel:
+            query = query.where(cls.channel == filters.channel)
         text = filters.text.strip()
-        if text:
+        if filters.phone:
+            # The number she gives when she calls the hotline: the whole number, never a part
+            # of one (a partial match would let anyone browse numbers). The caller audits it.
+            query = query.where(cls.contact_phone == filters.phone)
+        elif text:
             # References are searched as typed ("0042", "nj-20261121"); the route's words
-            # (婆婆, 抚养权) through the router's explanation. Her messages are not searched
-            # here: a list of hits would show her words to whoever typed the search.
+            # (婆婆, 抚养权) through the router's explanation; her own words only in the
+            # tickets whose record the searcher may read anyway (their own, or as supervisor).
             if _WHOLE_REFERENCE.fullmatch(text.upper()):
                 query = query.where(cls.reference == text.upper())  # read out on the phone: the index
             else:
@@ -388,9 +421,44 @@ class Ticket(Base):
                     or_(
                         cls.reference.contains(text.upper(), autoescape=True),
                         cls.route_explanation.contains(text, autoescape=True),
+                        cls._her_words(user, text),
                     )
                 )
         return query
+
+    @classmethod
+    def _her_words(cls, user: StaffUser, text: str) -> Any:
+        """Tickets where she wrote `text`, among those `user` reads: the assignee's, or any for supervisors."""
+        from models.message import Message  # message.py imports this module
+
+        wrote = (
+            select(Message.id)
+            .where(Message.ticket_id == cls.id, Message.direction == "in", Message.text.contains(text, autoescape=True))
+            .exists()
+        )
+        return wrote if user.supervises else (cls.assignee_id == user.id) & wrote
+
+    def others_of_hers(self, session: Session, user: StaffUser, limit: int = 20) -> list[Ticket]:
+        """Her other tickets that `user` may see: the same chat account, or the same phone number."""
+        same = (Ticket.channel == self.channel) & (Ticket.channel_user == self.channel_user)
+        if self.contact_phone:
+            same = same | (Ticket.contact_phone == self.contact_phone)
+        return list(
+            session.scalars(
+                select(Ticket)
+                .where(same, Ticket.id != self.id, Ticket.visible_to(user))
+                .options(joinedload(Ticket.region))
+                .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                .limit(limit)
+            )
+        )
+
+    def mark_read(self, user: StaffUser) -> bool:
+        """Its assignee opened it: what she wrote is read. True if that changed the row."""
+        if self.unread_at is None or self.assignee_id != user.id:
+            return False
+        self.unread_at = None
+        return True
 
     @classmethod
     def light_is(cls, light: str, now: datetime) -> Any:
@@ -481,6 +549,8 @@ class Ticket(Base):
         """A supervisor gives the ticket to a colleague who works in its region."""
         if not assignee.active or not assignee.sees(self.region):
             raise InvalidInput("该工作人员不负责这个工单所在的区域", "assignee")
+        if not assignee.takes_cases:
+            raise InvalidInput("管理员不承办工单，请指派给个案工作者或督办人", "assignee")
         if self.assignee_id == assignee.id and self.status == "claimed":
             raise InvalidInput("工单已由该工作人员处理", "assignee")
         previous = self.assignee_id
@@ -541,6 +611,8 @@ class Ticket(Base):
         from models.outbox import OutboxMessage  # outbox.py imports this module
 
         text = _text(text, "text", MAX_REPLY_CHARS)
+        if self.channel in OFFLINE_CHANNELS:
+            raise Conflict("来电或来访登记的工单没有在线对话，请电话联系她并登记电话联系")
         if self.status != "claimed":
             raise Conflict("请先认领工单再回复" if self.status == "new" else "工单已办结；如需继续处理，请先重新打开")
         item = OutboxMessage.enqueue(
@@ -556,7 +628,7 @@ class Ticket(Base):
 
     def resolve(self, session: Session, by: StaffUser, outcome: str, note: str, now: datetime) -> None:
         """办结: close the work with an outcome that fits the route; follow-up comes next."""
-        allowed = OUTCOMES.get(self.category, ())
+        allowed = outcomes_for(self.category, self.subcategory)
         if outcome not in allowed:
             labels = "、".join(OUTCOME_LABELS[o] for o in allowed)
             raise InvalidInput(f"请选择办结结果：{labels}", "outcome")
@@ -809,6 +881,10 @@ class QueueFilter:
     # green | yellow | red (models/clocks.py), as of `now` (default: the current time).
     light: str | None = None
     now: datetime | None = None
+    # wechat | telegram | phone | visit: the online and offline tracks apart.
+    channel: str | None = None
+    # A whole phone number searched for (normalised), instead of `text`.
+    phone: str | None = None
 
 
 def _same(column: Any, value: int | None) -> Any:

@@ -8,9 +8,9 @@ from typing import Any
 from models.clocks import CLOCKS, LIGHTS, PAUSE_REASONS
 from models.clocks import STATES as CLOCK_STATES
 from models.followup import SATISFACTION
-from models.ticket import CATEGORIES, OUTCOMES, STATUSES, TABS
+from models.ticket import CATEGORIES, CHANNEL_LABELS, OFFLINE_CHANNELS, OUTCOME_LABELS, STATUSES, TABS
 
-ALL_OUTCOMES = sorted({o for outcomes in OUTCOMES.values() for o in outcomes})
+ALL_OUTCOMES = sorted(OUTCOME_LABELS)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -93,6 +93,10 @@ def openapi_document() -> dict[str, Any]:
         "paused": {"type": "boolean", "description": "计时是否暂停（等待她补充 / 她要求在安全时间联系）"},
         "clocks": {"type": "array", "items": _ref("Clock"), "description": "签收、首次答复、办结三个时限"},
         "light": nullable({"type": "string", "enum": list(LIGHTS), "description": "计时中的时限里最紧的信号灯"}),
+        "channel": {"type": "string", "enum": list(CHANNEL_LABELS),
+                    "description": "线上（wechat、telegram）或线下（phone 来电、visit 来访）"},
+        "channel_label": text,
+        "unread": {"type": "boolean", "description": "认领后她又发来消息，承办人尚未打开工单"},
     }
     clock = {
         "type": "object",
@@ -223,7 +227,10 @@ def openapi_document() -> dict[str, Any]:
                     query("region", "区域代码（须在管辖范围内）", text),
                     query("urgent", "仅紧急", {"type": "string", "enum": ["1", "true"]}),
                     query("light", "信号灯：green 正常 / yellow 临期 / red 超期", {"type": "string", "enum": list(LIGHTS)}),
-                    query("q", "工单号或分流关键词", {"type": "string", "maxLength": 100}),
+                    query("channel", "渠道：线上 wechat / telegram，线下 phone 来电 / visit 来访",
+                          {"type": "string", "enum": list(CHANNEL_LABELS)}),
+                    query("q", "工单号、分流关键词、她的完整电话号码（精确匹配，记入审计），或她留言中的词"
+                          "（仅在本人承办的工单中；督办人在管辖范围内）", {"type": "string", "maxLength": 100}),
                     query("page", "页码，从 1 开始", {"type": "integer", "minimum": 1, "default": 1}),
                     query("per_page", "每页条数", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
                 ],
@@ -236,6 +243,26 @@ def openapi_document() -> dict[str, Any]:
                     }, "required": ["items", "page", "per_page", "total", "counts"]}, "一页工单"),
                     **_errors(401, 422),
                 },
+            }, "post": {
+                "summary": "登记来电或来访（线下）为工单",
+                "tags": ["tickets"],
+                "description": "工作人员把电话或妇女之家来访记录为工单：按她讲述的内容自动分流，与线上工单同样计时、督办和统计。"
+                               "紧急的会立即提醒。claim 为 true 时由登记人承办，来电或来访即记为首次联系。",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {
+                        "channel": {"type": "string", "enum": list(OFFLINE_CHANNELS), "description": "phone 来电 / visit 来访"},
+                        "text": {"type": "string", "maxLength": 4000, "description": "她讲述的情况（按她的原话记录）"},
+                        "region": {"type": "string", "description": "她所在区域的代码（须在管辖范围内）"},
+                        "phone": {"type": "string", "description": "她的电话：手机或带区号的座机"},
+                        "anonymous": {"type": "boolean", "description": "不留电话（匿名）"},
+                        "category": {"type": "string", "enum": list(CATEGORIES), "description": "不填则由系统分流"},
+                        "claim": {"type": "boolean", "description": "由登记人承办"},
+                    },
+                    "required": ["channel", "text", "region"],
+                    "additionalProperties": True,
+                }}}},
+                "responses": {"201": ticket_ok, **_errors(401, 422)},
             }},
             "/tickets/{reference}": {"get": {
                 "summary": "工单详情（对话记录、联系方式、备注、处理记录）",

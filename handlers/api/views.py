@@ -18,7 +18,8 @@ from handlers.serializers import (
     serialize_delivery, serialize_note, serialize_region, serialize_staff, serialize_ticket_summary,
 )
 from handlers.staff.actions import (
-    ACTIONS, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, page_args, perform, policy, queue_filters, ticket_detail,
+    ACTIONS, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, audit_phone_search, page_args, perform, policy,
+    queue_filters, record_call_or_visit, ticket_detail,
 )
 from models import Region, StaffUser, Ticket, utcnow
 from models.ticket import Conflict, InvalidInput, TicketError
@@ -133,10 +134,27 @@ def tickets():
     now = utcnow()
     counts = Ticket.tab_counts(session, user, filters)
     rows = Ticket.queue(session, user, filters, page, per_page, total=counts[filters.tab])
+    if filters.phone:
+        audit_phone_search(session, user, filters, rows, now, "api")
+        session.commit()
     return jsonify(
         items=[serialize_ticket_summary(t, now, policy()) for t in rows],
         page=page, per_page=per_page, total=counts[filters.tab], counts=counts, tab=filters.tab,
     )
+
+
+@bp.post("/tickets")
+def record_ticket():
+    """A phone call or a walk-in visit recorded as a ticket (线下): `channel` phone|visit."""
+    session, user = db_session(), _me()
+    try:
+        found = record_call_or_visit(session, user, _body(), utcnow())
+    except TicketError as exc:
+        session.rollback()
+        return error(422, exc.message, exc.field or "body")
+    session.commit()
+    log.info("ticket %s recorded by staff %s (api)", found.reference, user.id)
+    return jsonify(ticket=_summary(found)), 201
 
 
 @bp.get("/tickets/<reference>")

@@ -9,20 +9,26 @@ commits afterwards.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.alerts import AlertTicket, raise_alert
+from bot.dialogue import mask_mobile, parse_mobile
 from bot.inbound import unstorable
+from bot.offline import Account, record_offline
 from handlers.app import runtime
 from handlers.serializers import serialize_ticket_detail
-from models import FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
+from models import AuditEvent, FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
 from models.clocks import CHINA_TZ, LIGHTS, Policy
-from models.ticket import CATEGORIES, STATUSES, TABS, InvalidInput, QueueFilter
+from models.desk import Desk, RegionRow
+from models.ticket import CATEGORIES, CHANNEL_LABELS, OFFLINE_CHANNELS, STATUSES, TABS, InvalidInput, QueueFilter
 
 MAX_PER_PAGE = 100
 
@@ -207,6 +213,40 @@ def _staff(session: Session, user: StaffUser, data: Mapping[str, Any], field: st
     return staff
 
 
+def record_call_or_visit(session: Session, user: StaffUser, data: Mapping[str, Any], now: datetime) -> Ticket:
+    """A phone call or a walk-in visit as a ticket (线下): routed, clocked and alerted like
+    a chat ticket (bot/offline.py); optionally claimed at once by who took it down, the
+    call or visit itself then being the first contact. The caller commits."""
+    channel = _str(data, "channel").strip()
+    if channel not in OFFLINE_CHANNELS:
+        raise InvalidInput("渠道应为 phone（电话）或 visit（来访）", "channel")
+    region = _region(session, user, data)
+    anonymous = _bool(data, "anonymous") if data.get("anonymous") not in (None, "") else False
+    typed = _str(data, "phone").strip()
+    phone = None
+    if typed and not anonymous:
+        phone = phone_number(typed)
+        if phone is None:
+            raise InvalidInput("电话号码不对：手机号 11 位，座机请带区号", "phone")
+    elif not anonymous:
+        raise InvalidInput("请填写她的电话，或选择匿名（不留电话）", "phone")
+    category = _str(data, "category").strip() or None
+    claim = _bool(data, "claim") if data.get("claim") not in (None, "") else False
+    if claim and not user.takes_cases:
+        raise InvalidInput("管理员不承办工单；请不要勾选“由我承办”", "claim")
+    account = Account(channel, _str(data, "text"), RegionRow(region.id, region.code, region.name, region.level,
+                                                             region.path, None), phone, category)
+    session.flush()
+    desk = Desk(session.connection())
+    row = record_offline(desk, runtime().settings, runtime().router, account, now, user.id)
+    desk.save()
+    ticket = session.get(Ticket, row.id)
+    if claim:
+        ticket.claim(session, user, now)
+        ticket.record_contact(session, user, CHANNEL_LABELS[channel] + "登记", now)
+    return ticket
+
+
 def queue_filters(
     session: Session, user: StaffUser, args: Mapping[str, str], default_tab: str = "unclaimed"
 ) -> tuple[QueueFilter, dict[str, str]]:
@@ -242,12 +282,59 @@ def queue_filters(
         filters.light = light
     elif light:
         errors["light"] = "信号灯应为 green、yellow 或 red"
+    channel = args.get("channel", "")
+    if channel in CHANNEL_LABELS:
+        filters.channel = channel
+    elif channel:
+        errors["channel"] = "渠道应为 " + "、".join(CHANNEL_LABELS)
     text = args.get("q", "")
     if len(text) > 100:
         errors["q"] = "搜索词最多 100 个字"
     else:
         filters.text = text
+        filters.phone = phone_number(text)
     return filters, errors
+
+
+# A landline as staff type it: area code and number, with or without a dash.
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+
+
+def phone_number(text: str) -> str | None:
+    """A whole phone number typed or given (mobile in any common form, or a landline), normalised."""
+    mobile = parse_mobile(text)
+    if mobile:
+        return mobile
+    folded = re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", text or ""))
+    return folded.replace("-", "") if _LANDLINE.match(folded) else None
+
+
+# A repeated look-up of the same number (the queue refreshing itself) is one audit entry.
+PHONE_SEARCH_AUDIT_EVERY = timedelta(minutes=10)
+
+
+def audit_phone_search(
+    session: Session, user: StaffUser, filters: QueueFilter, found: list[Ticket], now: datetime, via: str,
+    seen: dict[str, str] | None = None,
+) -> None:
+    """Searching by her phone number is on the record: who, when, which tickets it found
+    (each ticket's trail too). `seen` (the web session's) keeps a refresh from repeating it."""
+    if not filters.phone:
+        return
+    key = hashlib.sha256(f"{user.id}:{filters.phone}".encode()).hexdigest()[:16]
+    if seen is not None:
+        last = seen.get(key)
+        if last and now - datetime.fromisoformat(last) < PHONE_SEARCH_AUDIT_EVERY:
+            return
+        for old in [k for k, at in seen.items() if now - datetime.fromisoformat(at) >= PHONE_SEARCH_AUDIT_EVERY]:
+            del seen[old]  # the session cookie keeps only the window's look-ups
+        seen[key] = now.isoformat()
+    AuditEvent.record(
+        session, now, "ticket.phone_search", actor=user, via=via, phone=mask_mobile(filters.phone),
+        found=[t.reference for t in found],
+    )
+    for ticket in found:
+        ticket.record("phone_searched", actor=user, via=via)
 
 
 def page_args(args: Mapping[str, str], default_per_page: int) -> tuple[int, int, dict[str, str]]:

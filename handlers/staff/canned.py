@@ -1,31 +1,23 @@
-"""Canned replies: data in canned_replies.yaml, read once per process."""
+"""Canned replies (常用回复): rows admins edit in the workspace, first seeded from
+canned_replies.yaml (the shipped set, also what a fresh installation starts with)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from sqlalchemy.orm import Session
 
+from models import CannedReply, utcnow
 from models.ticket import CATEGORIES, MAX_REPLY_CHARS
 
 CANNED_FILE = Path(__file__).with_name("canned_replies.yaml")
 
 
-@dataclass(frozen=True)
-class CannedReply:
-    title: str
-    text: str
-    routes: tuple[str, ...]
-
-    def suits(self, category: str) -> bool:
-        return not self.routes or category in self.routes
-
-
 @lru_cache(maxsize=4)
-def load_canned(path: Path = CANNED_FILE) -> tuple[CannedReply, ...]:
-    """Every canned reply in the file; a broken file is an error naming the entry."""
+def load_canned(path: Path = CANNED_FILE) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """Every (title, text, routes) in the file; a broken file is an error naming the entry."""
     entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     if not isinstance(entries, list):
         raise ValueError(f"{path}: expected a list of replies")
@@ -39,10 +31,17 @@ def load_canned(path: Path = CANNED_FILE) -> tuple[CannedReply, ...]:
         text = entry["text"].strip()
         if len(text) > MAX_REPLY_CHARS:
             raise ValueError(f"{path}: reply {number} ({entry['title']}) is longer than {MAX_REPLY_CHARS} characters")
-        replies.append(CannedReply(entry["title"].strip(), text, routes))
+        replies.append((entry["title"].strip(), text, routes))
     return tuple(replies)
 
 
-def canned_for(category: str) -> list[CannedReply]:
-    """The canned replies that suit a route, in file order."""
-    return [r for r in load_canned() if r.suits(category)]
+def canned_replies(session: Session) -> list[CannedReply]:
+    """Every active canned reply, seeding the table from the file the first time."""
+    if CannedReply.seed(session, list(load_canned()), utcnow()):
+        session.commit()
+    return CannedReply.listed(session)
+
+
+def canned_for(session: Session, category: str) -> list[CannedReply]:
+    """The canned replies that suit a route, in their order."""
+    return [r for r in canned_replies(session) if r.suits(category)]

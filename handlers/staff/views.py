@@ -5,28 +5,30 @@ with 409 (the ticket moved on) or 422 (the input was wrong), never as a 500."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.alerts import is_for
+from bot.dialogue import mask_mobile
 from handlers.app import runtime
 from handlers.auth import db_session
 from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff.actions import (
-    ACTIONS, DONE, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, page_args, perform, policy, queue_filters,
-    ticket_detail,
+    ACTIONS, DONE, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, audit_phone_search, page_args, perform, policy,
+    queue_filters, record_call_or_visit, ticket_detail,
 )
 from handlers.staff.canned import canned_for
-from models import Region, StaffAlert, StaffUser, Ticket, utcnow
+from models import Message, Region, StaffAlert, StaffUser, Ticket, utcnow
 from models.clocks import LIGHT_LABELS
 from models.region import LEVELS
 from models.ticket import (
-    CATEGORY_LABELS, STATUS_LABELS, TAB_LABELS, TABS, Conflict, TicketError,
+    CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS, TAB_LABELS, TABS, Conflict, TicketError,
 )
 
 log = logging.getLogger(__name__)
@@ -107,10 +109,16 @@ def queue():
     counts = Ticket.tab_counts(session, user, filters)
     tickets = Ticket.queue(session, user, filters, page, PER_PAGE, total=counts[filters.tab])
     pages = max((counts[filters.tab] + PER_PAGE - 1) // PER_PAGE, 1)
+    if filters.phone:
+        audit_phone_search(session, user, filters, tickets, now, "web", seen=flask_session.setdefault("phone_searches", {}))
+        flask_session.modified = True
+        session.commit()
+    previews = Message.first_words(session, [t.id for t in tickets if _may_preview(t, user)])
     return render_template(
         "staff/queue.html",
         me=serialize_staff(user),
-        rows=[serialize_ticket_summary(t, now, policy()) for t in tickets],
+        rows=[serialize_ticket_summary(t, now, policy()) | {"preview": previews.get(t.id)} for t in tickets],
+        channel_labels=CHANNEL_LABELS,
         counts=counts,
         tabs=[(tab, TAB_LABELS[tab]) for tab in TABS],
         filters=filters,
@@ -122,6 +130,13 @@ def queue():
     ), 422 if errors else 200
 
 
+def _may_preview(ticket: Ticket, user: StaffUser) -> bool:
+    """The queue shows the first words of her message only where they are harmless at a
+    glance: never for an urgent or violence ticket (a queue is read on shared screens),
+    and only to those who may read the record anyway."""
+    return not ticket.need_to_know and ticket.permits(user, "read")
+
+
 def _regions_in_scope(session, user: StaffUser) -> list[dict[str, Any]]:
     regions = session.scalars(
         select(Region).where(Region.path.startswith(user.region.path, autoescape=True)).order_by(Region.path).limit(2000)
@@ -130,6 +145,35 @@ def _regions_in_scope(session, user: StaffUser) -> list[dict[str, Any]]:
     return [
         {"code": r.code, "name": r.name, "depth": max(LEVELS.index(r.level) - top, 0)} for r in regions
     ]
+
+
+# -- both tracks: a call or a visit recorded as a ticket ---------------------------------
+
+
+@bp.route("/record", methods=["GET", "POST"])
+@login_required
+def record():
+    """登记来电 / 来访: her account, taken down by a caseworker, becomes a ticket."""
+    session = db_session()
+    user = current_user._get_current_object()
+    error = field = None
+    if request.method == "POST":
+        try:
+            found = record_call_or_visit(session, user, request.form, utcnow())
+        except TicketError as exc:
+            session.rollback()
+            error, field = exc.message, exc.field
+        else:
+            session.commit()
+            log.info("ticket %s recorded by staff %s", found.reference, user.id)
+            flash(f"已登记为工单 {found.reference}", "success")
+            return redirect(url_for("staff.ticket", reference=found.reference), 303)
+    page = render_template(
+        "staff/record.html", me=serialize_staff(user), regions=_regions_in_scope(session, user),
+        form=request.form if request.method == "POST" else {"channel": request.args.get("channel", "phone")},
+        error=error, field=field, takes_cases=user.takes_cases,
+    )
+    return page, 422 if error else 200
 
 
 # -- alerts: what open pages poll for ------------------------------------------------
@@ -246,25 +290,30 @@ def _render_ticket(session, user: StaffUser, ticket: Ticket, error: str | None =
             may_claim=ticket.permits(user, "claim"), error=error,
         )
     ticket.record_view(user, "web")
+    ticket.mark_read(user)
     session.commit()
     detail = ticket_detail(session, ticket, now)
     may = {action: ticket.permits(user, permission) for action, permission in ACTIONS.items()}
-    colleagues = regions = []
+    colleagues = takers = regions = []
     if may["assign"] or may["transfer"]:
-        colleagues = [
-            {"username": s.username, "label": f"{s.display_name}（{s.region.name}）"}
-            for s in StaffUser.in_region(session, user.region)
-        ]
+        # Assigning: only who may take this ticket (active, its grid, a case role).
+        takers = [_staff_option(s) for s in StaffUser.may_take(session, ticket.region)]
+        colleagues = [_staff_option(s) for s in StaffUser.in_region(session, user.region) if s.takes_cases]
         regions = _regions_in_scope(session, user)
+    phone = ticket.contact_phone
     return render_template(
         "staff/ticket.html",
         route_options=_route_options(),
         me=serialize_staff(user),
         t=detail,
         may=may,
-        canned=canned_for(ticket.category),
+        canned=canned_for(session, ticket.category),
         colleagues=colleagues,
+        takers=takers,
         regions=regions,
+        phone={"masked": mask_mobile(phone), "shown": phone if _phone_shown(ticket) else None} if phone else None,
+        others=[serialize_ticket_summary(t, now) for t in ticket.others_of_hers(session, user)],
+        stamp=_stamp(session, ticket),
         error=error,
         field=field,
         failed=action,
@@ -272,6 +321,58 @@ def _render_ticket(session, user: StaffUser, ticket: Ticket, error: str | None =
         views=[e for e in detail["events"] if e["action"] == "viewed"][-20:],
         trail=[e for e in detail["events"] if e["action"] != "viewed"],
     )
+
+
+def _staff_option(staff: StaffUser) -> dict[str, str]:
+    return {"username": staff.username, "label": f"{staff.display_name}（{staff.region.name}，{staff.role_label}）"}
+
+
+# A revealed number stays shown on that ticket page for a while, then is masked again.
+PHONE_SHOWN_FOR = timedelta(minutes=10)
+
+
+def _phone_shown(ticket: Ticket) -> bool:
+    shown = flask_session.get("phones_shown", {}).get(ticket.reference)
+    return bool(shown) and utcnow() - datetime.fromisoformat(shown) < PHONE_SHOWN_FOR
+
+
+@bp.post("/tickets/<reference>/phone")
+@login_required
+def reveal_phone(reference: str):
+    """Show her number (to call her): each reveal is on the ticket's record."""
+    session = db_session()
+    user = current_user._get_current_object()
+    found = Ticket.find_visible(session, user, reference)
+    if found is None:
+        abort(404)
+    if not found.permits(user, "read"):
+        abort(403)
+    if found.contact_phone:
+        now = utcnow()
+        found.record("phone_revealed", actor=user, via="web")
+        session.commit()
+        shown = {k: v for k, v in flask_session.get("phones_shown", {}).items()
+                 if now - datetime.fromisoformat(v) < PHONE_SHOWN_FOR}
+        flask_session["phones_shown"] = shown | {found.reference: now.isoformat()}
+    return redirect(url_for("staff.ticket", reference=found.reference) + "#contact", 303)
+
+
+def _stamp(session, ticket: Ticket) -> str:
+    """What changes when anything on the ticket page would: her last line, state, assignee."""
+    last = session.scalar(select(func.max(Message.id)).where(Message.ticket_id == ticket.id)) or 0
+    return f"{last}-{ticket.status}-{ticket.assignee_id or 0}-{ticket.updated_at.isoformat()}"
+
+
+@bp.get("/tickets/<reference>/stamp")
+@login_required
+def ticket_stamp(reference: str):
+    """For an open ticket page: whether it changed (then it reloads its parts). No personal data."""
+    session = db_session()
+    user = current_user._get_current_object()
+    found = Ticket.find_visible(session, user, reference)
+    if found is None:
+        abort(404)
+    return {"stamp": _stamp(session, found), "unread": found.unread_at is not None}
 
 
 @bp.errorhandler(404)

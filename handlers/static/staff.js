@@ -77,22 +77,47 @@
     box.appendChild(banner);
     banner.dataset.sound = beep() ? "played" : "none";
   };
-  var refreshQueue = function () {
-    var filters = document.querySelector("form.filters");
-    if (!queue || (filters && filters.contains(document.activeElement))) return;
+  // Fetch this page again and swap in the parts that show what changed (never a form
+  // someone may be typing in).
+  var refreshParts = function (selectors, done) {
     fetch(window.location.href, {credentials: "same-origin"}).then(function (r) {
       return r.ok ? r.text() : null;
     }).then(function (html) {
       if (!html) return;
       var fresh = new DOMParser().parseFromString(html, "text/html");
-      ["table.queue", "nav.tabs"].forEach(function (selector) {
+      selectors.forEach(function (selector) {
         var now = document.querySelector(selector), next = fresh.querySelector(selector);
         if (now && next) now.replaceWith(next);
       });
-      queue = document.querySelector("table.queue[data-refresh]");
-      if (queue) queue.dataset.refreshedAt = String(Date.now());
+      if (done) done(fresh);
     }).catch(function () {});
   };
+  var refreshQueue = function () {
+    var filters = document.querySelector("form.filters");
+    if (!queue || (filters && filters.contains(document.activeElement))) return;
+    refreshParts(["table.queue", "nav.tabs"], function () {
+      queue = document.querySelector("table.queue[data-refresh]");
+      if (queue) queue.dataset.refreshedAt = String(Date.now());
+    });
+  };
+  // The ticket page asks every TICKET_POLL_MS whether anything on it changed (a cheap
+  // stamp, no personal data) and only then reloads its transcript, head and trail.
+  var TICKET_POLL_MS = 10000;
+  var ticketPage = document.querySelector(".ticket-page[data-stamp-url]");
+  if (ticketPage) {
+    window.setInterval(function () {
+      fetch(ticketPage.dataset.stampUrl, {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data || data.stamp === ticketPage.dataset.stamp) return;
+          refreshParts([".head-badges", ".head-facts", "ol.transcript", "#clocks ul.clocks", "ol.trail"], function (fresh) {
+            var next = fresh.querySelector(".ticket-page[data-stamp]");
+            if (next) ticketPage.dataset.stamp = next.dataset.stamp;
+            ticketPage.dataset.refreshedAt = String(Date.now());
+          });
+        }).catch(function () {});
+    }, TICKET_POLL_MS);
+  }
   if (box) {
     var poll = function () {
       fetch(box.dataset.poll + "?after=" + encodeURIComponent(box.dataset.after), {credentials: "same-origin"})

@@ -229,3 +229,17 @@ def test_retention_counts_on_a_dry_run_then_anonymises(url):
             assert all(m.text == "" for m in session.scalars(select(Message).where(Message.ticket_id == ticket.id)))
     finally:
         db.dispose()
+
+
+def test_tickets_prints_china_time_as_the_pages_do(db, database_url):
+    from datetime import datetime, timezone
+
+    from tests.handlers.staff.factories import make_ticket
+
+    reference = make_ticket(db, now=datetime(2026, 12, 6, 20, 30, tzinfo=timezone.utc))
+    listed = niangjia("tickets", database_url=database_url)
+    assert listed.returncode == 0, listed.stderr
+    line = next(line for line in listed.stdout.splitlines() if line.startswith(reference))
+    assert "2026-12-07T04:30:00+08:00" in line
+    as_json = json.loads(niangjia("tickets", "--json", database_url=database_url).stdout)
+    assert as_json[0]["created"] == "2026-12-07T04:30:00+08:00"

@@ -1,0 +1,96 @@
+"""Both tracks (线上线下双轨): a phone call to the hotline or a walk-in visit at a 妇女之家,
+recorded by a caseworker as a ticket like one she wrote herself.
+
+Her words as told are routed by the same router, the ticket gets the same clocks, an
+urgent one alerts the same people, and it is counted by channel (`phone`, `visit`), so
+the queue and the figures tell the tracks apart. There is no chat to answer in: staff
+reach her by phone, so the call or visit itself is recorded as the first contact.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import metrics
+from bot.alerts import AlertTicket, raise_alert
+from bot.routing import Router
+from bot.settings import Settings
+from models.desk import Desk, MessageRow, RegionRow, TicketRow
+from models.ticket import CATEGORIES, OFFLINE_CHANNELS, InvalidInput
+
+log = logging.getLogger(__name__)
+
+MAX_WORDS_CHARS = 4000
+# The route an urgent account takes when the router names no category (as in the chat).
+URGENT_FALLBACK_CATEGORY = "consultation"
+
+
+@dataclass(frozen=True)
+class Account:
+    """What a caseworker took down: how she came, what she said, where she lives, her number."""
+
+    channel: str
+    text: str
+    region: RegionRow
+    phone: str | None
+    category: str | None = None  # the caseworker's choice; None: the router decides
+
+
+def record_offline(
+    desk: Desk, settings: Settings, router: Router, account: Account, now: datetime, by_id: int
+) -> TicketRow:
+    """Open the ticket for a call or a visit (in the caller's transaction; the caller commits)."""
+    if account.channel not in OFFLINE_CHANNELS:
+        raise InvalidInput("渠道应为 phone（电话）或 visit（来访）", "channel")
+    text = (account.text or "").strip()
+    if not text:
+        raise InvalidInput("请记录她讲述的情况", "text")
+    if len(text) > MAX_WORDS_CHARS:
+        raise InvalidInput(f"最多 {MAX_WORDS_CHARS} 个字", "text")
+    if account.category is not None and account.category not in CATEGORIES:
+        raise InvalidInput("分类应为咨询、调解或服务（或留空由系统分流）", "category")
+    route = router.route(text)
+    category, subcategory = route.category, route.subcategory
+    if account.category is not None and account.category != route.category:
+        category, subcategory = account.category, None
+    if category not in CATEGORIES:
+        if not route.urgent:
+            raise InvalidInput("系统无法判断分类，请选择咨询、调解或服务", "category")
+        category, subcategory = URGENT_FALLBACK_CATEGORY, None
+    # Her identity on this track: her number when she gave one (so her calls link up),
+    # else a fresh anonymous one.
+    channel_user = f"{account.channel}:{account.phone or 'anon-' + uuid.uuid4().hex[:16]}"
+    explanation = route.explanation if category == route.category else f"{category}: chosen by staff ({route.explanation})"
+    ticket = desk.open_ticket(
+        reference_prefix=settings.intake.reference_prefix,
+        channel=account.channel,
+        channel_user=channel_user,
+        category=category,
+        subcategory=subcategory,
+        urgent=route.urgent,
+        confidence=route.confidence if category == route.category else 1.0,
+        keywords=[*route.keywords, *(k for k in route.urgent_keywords if k not in route.keywords)],
+        explanation=explanation,
+        region_id=account.region.id,
+        now=now,
+        deadlines=settings.policy.deadlines(now, category, route.urgent),
+    )
+    ticket.change(contact_phone=account.phone)
+    ticket.record("recorded_offline", actor_type="staff", actor_id=by_id, channel=account.channel,
+                  anonymous=account.phone is None)
+    desk.add_message(MessageRow(account.channel, channel_user, "in", now, text=text, ticket_id=ticket.id))
+    if route.urgent:
+        about = AlertTicket(ticket.id, ticket.reference, ticket.category, ticket.region_id, None)
+        notified = raise_alert(
+            desk.connection, settings, about, kind="urgent", audience="chain", region_id=ticket.region_id,
+            now=now, due=ticket.claim_due_at,
+        )
+        ticket.record("urgent_alert", reason="urgent at intake", keywords=list(route.urgent_keywords),
+                      notifiers=notified)
+    metrics.message_in(account.channel, category, route.urgent)
+    log.info("ticket %s recorded from a %s by staff %s: %s urgent=%s",
+             ticket.reference, account.channel, by_id, category, route.urgent)
+    return ticket

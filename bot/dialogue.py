@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from bot.alerts import AlertTicket, on_duty, raise_alert
 from bot.inbound import Inbound
 from bot.routing import Route, Router
 from bot.settings import Settings
+from bot.words import Words, find_mobile, shipped
 from models.desk import ConversationRow, Desk, FollowUpRow, MessageRow, RegionRow, TicketRow
 from models.ticket import CATEGORY_LABELS, STATUS_LABELS
 
@@ -37,16 +37,6 @@ CHOICES = {
     "2": "mediation", "调解": "mediation",
     "3": "service", "服务": "service",
 }
-STATUS_WORDS = {"查询", "进度", "查进度", "查询进度", "工单", "我的工单"}
-RESET_WORDS = {"取消", "重新开始", "重来", "重新来"}
-WITHDRAW_WORDS = {"撤销", "撤销工单", "撤回"}
-HUMAN_WORDS = {"人工", "人工服务", "转人工", "找人工"}
-ERASE_WORDS = {"删除", "删除我的信息", "删除信息", "删除记录"}
-YES_WORDS = {"确定", "确认", "是", "是的", "对", "好", "好的", "1"}
-CONFIRM_WORDS = {"确认", "确定", "对", "是", "是的", "好", "好的", "没问题", "提交", "1"}
-CHANGE_WORDS = {"修改", "改", "不对", "2"}
-SKIP_WORDS = {"跳过", "不知道", "不方便", "不想说", "不说"}
-ANONYMOUS_WORDS = {"匿名", "不留", "不用", "不方便", "跳过", "不要打电话", "这里联系", "就在这里联系", "微信联系"}
 SOLVED_WORDS = {"1": True, "解决了": True, "已解决": True, "2": False, "没解决": False, "没有解决": False, "未解决": False}
 SATISFACTION_WORDS = {
     "1": "satisfied", "满意": "satisfied", "非常满意": "satisfied",
@@ -60,15 +50,13 @@ INTAKE_STATES = {"choose_route", "ask_region", "choose_region", "ask_contact", "
 SHORT_ANSWER = 6
 PLACE_SUFFIXES = ("村", "社区", "小区", "街道", "街", "镇", "乡", "区", "县", "市", "路", "号", "组", "屯", "庄")
 URGENT_FALLBACK_CATEGORY = "consultation"
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# The question each intake step asks, to ask again after a detour.
+QUESTIONS = {"ask_region": replies.ASK_REGION, "ask_contact": replies.ASK_CONTACT, "confirm": replies.CONFIRM_AGAIN}
 
 
 def parse_mobile(text: str) -> str | None:
-    """A mainland mobile number written any common way (full-width, spaces, +86), or None."""
-    folded = unicodedata.normalize("NFKC", text)
-    digits = re.sub(r"[\s\-()（）]", "", folded)
-    digits = re.sub(r"^(\+?86)", "", digits)
-    return digits if MOBILE.match(digits) else None
+    """A mainland mobile number anywhere in her words (full-width, spaces, dashes, +86), or None."""
+    return find_mobile(text)
 
 
 def looks_like_place(text: str) -> bool:
@@ -106,6 +94,7 @@ class Dialogue:
         # Looked up once per process: tickets are filed there until she names her place.
         self._default_region_id: int | None = None
         self.settings = settings
+        self.words: Words = shipped()
         self.policy = settings.policy
         self.session_timeout = timedelta(minutes=settings.dialogue.session_timeout_minutes)
         self.steps: dict[str, Callable[[Turn], Reply]] = {
@@ -183,26 +172,28 @@ class Dialogue:
     # -- commands that work in every state ------------------------------------
 
     def command(self, turn: Turn) -> Reply | None:
+        """A command by its meaning (bot/data/words.yaml), in whatever state she is."""
         text = turn.text
-        if text in STATUS_WORDS:
+        command = self.words.command(text)
+        if command == "status":
             return self.status(turn.desk, turn.inbound), None
-        if text in RESET_WORDS:
+        if command == "reset":
             return self.reset(turn)
-        if text in HUMAN_WORDS:
+        if command == "human":
             ticket = turn.desk.open_ticket_for(turn.inbound.channel, turn.inbound.user)
             if ticket is None:
                 return replies.HUMAN_NO_TICKET, None
             turn.message.ticket_id = ticket.id
             ticket.record("person_requested", actor_type="woman", notify_assignee=ticket.assignee_id)
             return replies.HUMAN_REQUESTED.format(reference=ticket.reference), ticket
-        if text in WITHDRAW_WORDS:
+        if command == "withdraw":
             ticket = turn.desk.open_ticket_for(turn.inbound.channel, turn.inbound.user)
             if ticket is None:
                 return replies.NO_OPEN_TICKET, None
             turn.message.ticket_id = ticket.id
             turn.conversation.move("confirm_action", turn.now, action="withdraw", ticket_id=ticket.id)
             return replies.WITHDRAW_CONFIRM.format(reference=ticket.reference), ticket
-        if text in ERASE_WORDS:
+        if command == "erase":
             turn.conversation.move("confirm_action", turn.now, action="erase")
             return replies.ERASE_CONFIRM, None
         match = ADD_PREFIX.match(text)
@@ -260,8 +251,20 @@ class Dialogue:
             turn.conversation.move("idle", turn.now)
             return self.idle(turn)
         turn.message.ticket_id = ticket.id
-        if turn.text in SKIP_WORDS:
+        if self.words.means("skip", turn.text):
             return self._ask_contact(turn, ticket)
+        if self.words.means("change", turn.text):
+            return replies.CHANGE_REGION, ticket
+        mobile = parse_mobile(turn.text)
+        if mobile:
+            # The answer to the next question: kept, and the place asked again.
+            self._take_mobile(turn, ticket, mobile)
+            turn.conversation.data["have_contact"] = True
+            return replies.MOBILE_TAKEN + replies.ASK_REGION, ticket
+        return self._region_answer(turn, ticket)
+
+    def _region_answer(self, turn: Turn, ticket: TicketRow) -> Reply:
+        """Her words taken as the place she lives: one match is set, several are offered."""
         matches = turn.desk.regions_matching(turn.text)
         if len(matches) == 1:
             return self._set_region(turn, ticket, matches[0])
@@ -279,6 +282,9 @@ class Dialogue:
     def choose_region(self, turn: Turn) -> Reply:
         ticket = self._conversation_ticket(turn.desk, turn.conversation)
         options = turn.conversation.data.get("options", [])
+        if self.words.means("change", turn.text):
+            turn.conversation.move("ask_region", turn.now, **_keep(turn.conversation))
+            return replies.CHANGE_REGION, ticket
         if ticket is not None and turn.text.isdigit() and 1 <= int(turn.text) <= len(options):
             turn.message.ticket_id = ticket.id
             region = turn.desk.region(options[int(turn.text) - 1])
@@ -295,17 +301,27 @@ class Dialogue:
         turn.message.ticket_id = ticket.id
         mobile = parse_mobile(turn.text)
         if mobile:
-            ticket.change(contact_phone=mobile)
-            ticket.record("contact_given", actor_type="woman", kind="mobile")
-            # Her number is personal data: the transcript keeps only that she gave one.
-            turn.message.text = "［手机号已记录在工单联系方式中］"
+            self._take_mobile(turn, ticket, mobile)
             return self._summary(turn, ticket)
-        if turn.text in ANONYMOUS_WORDS:
+        digits = sum(c.isdigit() for c in turn.text)
+        if digits < 5 and self.words.means("anonymous", turn.text):
             ticket.change(contact_phone=None)
             ticket.record("contact_given", actor_type="woman", kind="anonymous")
             return self._summary(turn, ticket)
-        attempt = len(turn.text) <= SHORT_ANSWER or sum(c.isdigit() for c in turn.text) >= 5
+        if self.words.means("change", turn.text):
+            turn.conversation.move("ask_region", turn.now, **_keep(turn.conversation))
+            return replies.CHANGE_REGION, ticket
+        if digits < 5 and looks_like_place(turn.text) and turn.desk.regions_matching(turn.text):
+            # The answer to the step before: her place, taken; the number is still asked.
+            return self._region_answer(turn, ticket)
+        attempt = len(turn.text) <= SHORT_ANSWER or digits >= 5
         return self._not_an_answer(turn, ticket, replies.CONTACT_INVALID, replies.ASK_CONTACT, attempt=attempt)
+
+    def _take_mobile(self, turn: Turn, ticket: TicketRow, mobile: str) -> None:
+        ticket.change(contact_phone=mobile)
+        ticket.record("contact_given", actor_type="woman", kind="mobile")
+        # Her number is personal data: the transcript keeps only that she gave one.
+        turn.message.text = replies.MOBILE_PLACEHOLDER
 
     def confirm(self, turn: Turn) -> Reply:
         ticket = self._conversation_ticket(turn.desk, turn.conversation)
@@ -313,15 +329,21 @@ class Dialogue:
             turn.conversation.move("idle", turn.now)
             return self.idle(turn)
         turn.message.ticket_id = ticket.id
-        if turn.text in CONFIRM_WORDS:
+        if self.words.means("confirm", turn.text):
             ticket.record("confirmed", actor_type="woman")
             turn.conversation.move("idle", turn.now)
             return replies.CONFIRMED.format(
                 reference=ticket.reference, claim_within=self._claim_within(ticket)
             ), ticket
-        if turn.text in CHANGE_WORDS:
+        if turn.text == "2" or self.words.means("change", turn.text):
+            if self.words.means("change_contact", turn.text):
+                return self._ask_contact(turn, ticket)
             turn.conversation.move("ask_region", turn.now, **_keep(turn.conversation))
-            return replies.ASK_REGION, ticket
+            return replies.CHANGE_REGION, ticket
+        mobile = parse_mobile(turn.text)
+        if mobile:
+            self._take_mobile(turn, ticket, mobile)
+            return self._summary(turn, ticket)
         return self._not_an_answer(
             turn, ticket, replies.CONFIRM_AGAIN, replies.CONFIRM_AGAIN, attempt=len(turn.text) <= SHORT_ANSWER
         )
@@ -330,7 +352,7 @@ class Dialogue:
         action = turn.conversation.data.get("action")
         ticket = self._conversation_ticket(turn.desk, turn.conversation)
         turn.conversation.move("idle", turn.now)
-        if turn.text not in YES_WORDS:
+        if not self.words.means("agree", turn.text):
             return replies.ACTION_KEPT, None
         if action == "withdraw" and ticket is not None and ticket.is_open:
             turn.message.ticket_id = ticket.id
@@ -461,6 +483,8 @@ class Dialogue:
                 "region_set", actor_type="woman", region=region.code, previous=previous.code if previous else None
             )
             ticket.change(region_id=region.id)
+        if turn.conversation.data.get("have_contact"):
+            return self._summary(turn, ticket)
         return self._ask_contact(turn, ticket)
 
     def _ask_contact(self, turn: Turn, ticket: TicketRow) -> Reply:
@@ -534,5 +558,5 @@ class Dialogue:
 
 def _keep(conversation: ConversationRow) -> dict:
     """The parts of the conversation's memory that carry from step to step."""
-    return {k: v for k, v in conversation.data.items() if k in ("ticket_id", "unconfirmed", "follow_up_id")}
+    return {k: v for k, v in conversation.data.items() if k in ("ticket_id", "unconfirmed", "follow_up_id", "have_contact")}
 

@@ -68,7 +68,14 @@ ASK_CONTACT = (
     "工作人员怎么联系您方便？请留一个手机号；"
     "不方便接电话请回复“匿名”，我们就在这里和您联系。"
 )
-CONTACT_INVALID = "这个号码好像不对，请输入11位手机号，或回复“匿名”。"
+CONTACT_INVALID = (
+    "这一步需要的是联系方式：请发11位手机号（例如 139 1234 5678）；"
+    "不想留号码请回复“匿名”，我们就在这里和您联系。"
+)
+MOBILE_TAKEN = "手机号已记下。"
+# What the transcript keeps in place of a message that gave her number.
+MOBILE_PLACEHOLDER = "［手机号已记录在工单联系方式中］"
+CHANGE_REGION = "好的，重新填写。" + ASK_REGION
 
 SUMMARY = (
     "请确认：\n"

@@ -45,11 +45,13 @@ SATISFACTION_WORDS = {
 }
 ADD_PREFIX = re.compile(r"^补充[:：\s]*")
 # Intake states expire when she goes quiet; follow-up states wait for the follow-up job.
-INTAKE_STATES = {"choose_route", "ask_region", "choose_region", "ask_contact", "confirm", "confirm_action"}
+INTAKE_STATES = {"new_or_add", "choose_route", "ask_region", "choose_region", "ask_contact", "confirm", "confirm_action"}
 # Up to this long, a message in a step that expects a short answer is taken as a try at one.
 SHORT_ANSWER = 6
 PLACE_SUFFIXES = ("村", "社区", "小区", "街道", "街", "镇", "乡", "区", "县", "市", "路", "号", "组", "屯", "庄")
 URGENT_FALLBACK_CATEGORY = "consultation"
+# How many finished tickets 查询 lists besides every open one.
+STATUS_FINISHED = 5
 # The question each intake step asks, to ask again after a detour.
 QUESTIONS = {"ask_region": replies.ASK_REGION, "ask_contact": replies.ASK_CONTACT, "confirm": replies.CONFIRM_AGAIN}
 
@@ -105,6 +107,7 @@ class Dialogue:
             "ask_contact": self.ask_contact,
             "confirm": self.confirm,
             "confirm_action": self.confirm_action,
+            "new_or_add": self.new_or_add,
             "follow_up_solved": self.follow_up_solved,
             "follow_up_satisfaction": self.follow_up_satisfaction,
         }
@@ -216,9 +219,25 @@ class Dialogue:
 
     def idle(self, turn: Turn) -> Reply:
         route = self._route(turn)
+        noise = not route.urgent and route.category == "other" and self.words.is_noise(turn.text)
         open_ticket = turn.desk.open_ticket_for(turn.inbound.channel, turn.inbound.user)
         if open_ticket is not None:
+            if noise:
+                # Kept on her ticket for the caseworker, but not announced as news.
+                turn.message.ticket_id = open_ticket.id
+                return replies.NOISE_OPEN_TICKET.format(reference=open_ticket.reference), open_ticket
+            if self._other_matter(route, open_ticket):
+                if route.urgent:
+                    # Danger is never held up by a question: a ticket of its own at once.
+                    return self._open(turn, route, route.category, route.subcategory)
+                turn.conversation.move(
+                    "new_or_add", turn.now, ticket_id=open_ticket.id, route=route.to_dict(),
+                    pending=[turn.desk.message_id(turn.message)],
+                )
+                return replies.NEW_OR_ADD.format(reference=open_ticket.reference), None
             return self._add(turn, open_ticket, route)
+        if noise:
+            return replies.NOISE, None
         if route.urgent:
             category = route.category if route.category != "other" else URGENT_FALLBACK_CATEGORY
             return self._open(turn, route, category, route.subcategory)
@@ -244,6 +263,27 @@ class Dialogue:
             pending=[*turn.conversation.data.get("pending", []), turn.desk.message_id(turn.message)],
         )
         return replies.CHOOSE, None
+
+    def new_or_add(self, turn: Turn) -> Reply:
+        """Her answer to "a new matter, or more of ticket NJ-…?"."""
+        data = turn.conversation.data
+        ticket = self._conversation_ticket(turn.desk, turn.conversation)
+        pending = data.get("pending", [])
+        if self.words.means("new_matter", turn.text) or ticket is None or not ticket.is_open:
+            route = _route_from(data["route"])
+            turn.conversation.move("idle", turn.now, pending=pending)
+            return self._open(turn, route, route.category, route.subcategory)
+        turn.desk.attach_messages(pending, ticket.id)
+        turn.conversation.move("idle", turn.now)
+        if self.words.means("same_matter", turn.text):
+            return self._add(turn, ticket, _route_from(data["route"]))
+        # Neither: what she wrote first stays with the ticket she has, and this is read afresh.
+        ticket.record("message_added", actor_type="woman", notify_assignee=ticket.assignee_id)
+        return self.idle(turn)
+
+    def _other_matter(self, route: Route, ticket: TicketRow) -> bool:
+        """Whether her words are clearly about something else than her open ticket."""
+        return not route.needs_choice and route.category not in ("other", ticket.category)
 
     def ask_region(self, turn: Turn) -> Reply:
         ticket = self._conversation_ticket(turn.desk, turn.conversation)
@@ -512,11 +552,14 @@ class Dialogue:
         log.info("erasure on %s: %d loose messages blanked", inbound.channel, erased)
 
     def status(self, desk: Desk, inbound: Inbound) -> str:
-        tickets = desk.tickets_of(inbound.channel, inbound.user, limit=5)
+        tickets = desk.tickets_of(inbound.channel, inbound.user)
         if not tickets:
             return replies.NO_TICKETS
+        # Every open matter of hers, then the latest finished ones.
+        open_tickets = [ticket for ticket in tickets if ticket.is_open]
+        finished = [ticket for ticket in tickets if not ticket.is_open][: max(0, STATUS_FINISHED - len(open_tickets))]
         lines = [replies.STATUS_HEADER]
-        for ticket in tickets:
+        for ticket in open_tickets + finished:
             lines.append(
                 replies.STATUS_LINE.format(
                     reference=ticket.reference,
@@ -554,6 +597,11 @@ class Dialogue:
     def _claim_within(self, ticket: TicketRow) -> str:
         span = self.policy.durations(ticket.category, ticket.urgent).claim
         return replies.claim_within(span, working_days=self.policy.working_time and not ticket.urgent)
+
+
+def _route_from(data: dict) -> Route:
+    """A route kept in the conversation's memory, as the router gave it."""
+    return Route(**{**data, "keywords": tuple(data["keywords"]), "urgent_keywords": tuple(data["urgent_keywords"])})
 
 
 def _keep(conversation: ConversationRow) -> dict:

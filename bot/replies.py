@@ -130,6 +130,11 @@ IMAGE_NO_TICKET = "图片已收到。请再用文字简单说说遇到了什么�
 LOCATION_ADDED = "位置已收到，已记在您的工单 {reference} 中。"
 LOCATION_NO_TICKET = "位置已收到。请再用文字简单说说遇到了什么，我们好安排就近的工作人员。"
 
+# A message with nothing in it to work on: no menu, no ticket, a gentle request.
+NOISE = "我们在这里听您说。方便的话，用几句话说说发生了什么、需要什么帮助就可以。遇到危险请立即拨打110。"
+NOISE_OPEN_TICKET = "我们在。想补充情况的话，直接说说发生了什么就可以（工单 {reference}）；发“查询”可以看进度。"
+NEW_OR_ADD = "这是新的问题，还是工单 {reference} 的补充？回复 1 新问题，2 补充"
+
 VOICE_UNCLEAR = "这段语音没能听清。方便的话请再说一次，或者打字告诉我们。"
 
 NO_TICKETS = "您目前还没有工单。直接把遇到的事告诉我们就可以。"

@@ -168,3 +168,63 @@ def test_a_story_with_a_command_word_inside_is_still_her_story(her):
     ticket = her.confirmed(GRIEVANCE)
     answer = her.say("他把离婚起诉撤回了，又开始天天骂我")
     assert "补充" in answer and "确定要撤销" not in answer
+
+
+# -- 2. each matter its own ticket ------------------------------------------------------------
+
+def test_a_different_matter_after_a_confirmed_ticket_is_asked_about_and_opens_a_new_ticket(her):
+    training = her.confirmed(TRAINING)
+    her.say("重新开始")
+    question = her.say(SUPPORT)
+    assert f"这是新的问题，还是工单 {training.reference} 的补充？回复 1 新问题，2 补充" in question
+    assert len(her.tickets()) == 1 and SUPPORT not in her.lines(training)
+    opened = her.say("1")
+    first, second = her.tickets()
+    assert second.reference in opened and second.category == "consultation"
+    assert SUPPORT in her.lines(second) and SUPPORT not in her.lines(first)
+    assert first.status == second.status == "new"
+    her.say("跳过")
+    her.say("匿名")
+    her.say("确认")
+    status = her.say("查询")
+    assert first.reference in status and second.reference in status
+
+
+def test_she_may_say_it_belongs_to_her_open_ticket(her):
+    training = her.confirmed(TRAINING)
+    her.say(SUPPORT)
+    assert training.reference in her.say("2")
+    assert len(her.tickets()) == 1 and SUPPORT in her.lines(training)
+
+
+def test_more_of_the_same_matter_is_added_without_asking(her):
+    ticket = her.confirmed(GRIEVANCE)
+    answer = her.say("她今天又嫌我做饭不好吃，还跟邻居说我懒")
+    assert "已补充" in answer and "新的问题" not in answer
+    assert len(her.tickets()) == 1
+
+
+def test_danger_in_a_different_matter_opens_an_urgent_ticket_at_once(her):
+    her.confirmed(TRAINING)
+    answer = her.say("他喝多了拿着刀在门口，我和孩子躲在卧室里")
+    assert "110" in answer.splitlines()[0] and "新的问题" not in answer
+    first, second = her.tickets()
+    assert second.urgent and not first.urgent
+
+
+# -- 3. noise opens nothing -------------------------------------------------------------------
+
+@pytest.mark.parametrize("noise", ["asdfghjkl", "😭😭😭", "[捂脸]", "嗯", "哦", "[捂脸][捂脸]😭"])
+def test_noise_gets_a_gentle_request_and_opens_nothing(her, noise):
+    answer = her.say(noise)
+    assert "发生了什么" in answer and "1 咨询" not in answer
+    assert "发生了什么" in her.say("1")
+    assert her.tickets() == []
+    assert her.state() == "idle"
+
+
+def test_noise_on_an_open_ticket_is_not_reported_as_more_of_her_story(her):
+    ticket = her.confirmed(GRIEVANCE)
+    answer = her.say("嗯")
+    assert "补充" not in answer or "直接" in answer
+    assert "message_added" not in [e.action for e in her.events(ticket)]

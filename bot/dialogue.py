@@ -22,6 +22,7 @@ from bot import replies
 from bot.alerts import AlertTicket, on_duty, raise_alert
 from bot.inbound import Inbound
 from bot.routing import Route, Router
+from bot.safetime import parse_safe_time
 from bot.settings import Settings
 from bot.words import Words, find_mobile, shipped
 from models.desk import ConversationRow, Desk, FollowUpRow, MessageRow, RegionRow, TicketRow
@@ -45,11 +46,13 @@ SATISFACTION_WORDS = {
 }
 ADD_PREFIX = re.compile(r"^补充[:：\s]*")
 # Intake states expire when she goes quiet; follow-up states wait for the follow-up job.
-INTAKE_STATES = {"new_or_add", "choose_route", "ask_region", "choose_region", "ask_contact", "confirm", "confirm_action"}
+INTAKE_STATES = {"ask_safe_time", "new_or_add", "choose_route", "ask_region", "choose_region", "ask_contact", "confirm", "confirm_action"}
 # Up to this long, a message in a step that expects a short answer is taken as a try at one.
 SHORT_ANSWER = 6
 PLACE_SUFFIXES = ("村", "社区", "小区", "街道", "街", "镇", "乡", "区", "县", "市", "路", "号", "组", "屯", "庄")
 URGENT_FALLBACK_CATEGORY = "consultation"
+# Her safe time is kept in her words, up to the column's length.
+SAFE_TIME_CHARS = 100
 # How many finished tickets 查询 lists besides every open one.
 STATUS_FINISHED = 5
 # The question each intake step asks, to ask again after a detour.
@@ -108,6 +111,7 @@ class Dialogue:
             "confirm": self.confirm,
             "confirm_action": self.confirm_action,
             "new_or_add": self.new_or_add,
+            "ask_safe_time": self.ask_safe_time,
             "follow_up_solved": self.follow_up_solved,
             "follow_up_satisfaction": self.follow_up_satisfaction,
         }
@@ -128,6 +132,8 @@ class Dialogue:
             step = self.steps.get(conversation.state, self.idle)
             reply = step(turn)
         text, ticket = reply
+        if ticket is not None and conversation.state != "ask_safe_time" and self.words.silent(turn.text):
+            text = self._ask_safe_time(turn, ticket, text)
         conversation.updated_at = now
         return (prefix + text if text and prefix else text), ticket
 
@@ -228,7 +234,10 @@ class Dialogue:
                 return replies.NOISE_OPEN_TICKET.format(reference=open_ticket.reference), open_ticket
             if self._other_matter(route, open_ticket):
                 if route.urgent:
-                    # Danger is never held up by a question: a ticket of its own at once.
+                    # Danger is never held up by a question. Beside a family matter it belongs
+                    # to it (raised to urgent); beside a sign-up it is a ticket of its own.
+                    if open_ticket.category != "service":
+                        return self._add(turn, open_ticket, route)
                     return self._open(turn, route, route.category, route.subcategory)
                 turn.conversation.move(
                     "new_or_add", turn.now, ticket_id=open_ticket.id, route=route.to_dict(),
@@ -280,6 +289,39 @@ class Dialogue:
         # Neither: what she wrote first stays with the ticket she has, and this is read afresh.
         ticket.record("message_added", actor_type="woman", notify_assignee=ticket.assignee_id)
         return self.idle(turn)
+
+    def _ask_safe_time(self, turn: Turn, ticket: TicketRow, said: str | None) -> str:
+        """She cannot talk: the silent options, and when it is safe to contact her. The step
+        she was at is taken up again after her answer."""
+        conversation = turn.conversation
+        resume = {"state": conversation.state, "data": dict(conversation.data)}
+        conversation.move("ask_safe_time", turn.now, ticket_id=ticket.id, resume=resume)
+        ticket.record("cannot_talk", actor_type="woman")
+        options = self.settings.dialogue.silent_options or replies.SILENT_OPTIONS
+        return "\n".join(part for part in (said, options, replies.ASK_SAFE_TIME) if part)
+
+    def ask_safe_time(self, turn: Turn) -> Reply:
+        """Her safe time: kept on the ticket in her words, and the clocks wait for it."""
+        ticket = self._conversation_ticket(turn.desk, turn.conversation)
+        resume = turn.conversation.data.get("resume") or {"state": "idle", "data": {}}
+        turn.conversation.move(resume["state"], turn.now, **resume["data"])
+        if ticket is None:
+            return self.idle(turn)
+        turn.message.ticket_id = ticket.id
+        if self.words.means("no_safe_time", turn.text):
+            text = replies.SAFE_TIME_NONE
+        else:
+            words = turn.text[: SAFE_TIME_CHARS]
+            until = parse_safe_time(turn.text, turn.now) or turn.now + timedelta(
+                hours=self.settings.dialogue.safe_time_hours
+            )
+            ticket.change(safe_contact_time=words, updated_at=turn.now)
+            ticket.record("safe_time_given", actor_type="woman", until=until.isoformat(timespec="minutes"))
+            if ticket.is_open and ticket.paused_at is None:
+                ticket.pause_for_her(turn.now, "safe_time", until)
+            text = replies.SAFE_TIME_RECORDED
+        question = QUESTIONS.get(resume["state"])
+        return (text + "\n" + question if question else text), ticket
 
     def _other_matter(self, route: Route, ticket: TicketRow) -> bool:
         """Whether her words are clearly about something else than her open ticket."""
@@ -443,6 +485,10 @@ class Dialogue:
     def _open(self, turn: Turn, route: Route | None, category: str, subcategory: str | None, chosen: bool = False) -> Reply:
         """Open her ticket, give it the messages that waited for it, and ask where she lives."""
         urgent = bool(route and route.urgent)
+        self_harm = urgent and self.words.self_harm(turn.text)
+        if self_harm:
+            # Her own life at risk: the counselling route, whatever else she mentioned.
+            category, subcategory = "service", "counselling"
         explanation = route.explanation if route else ""
         if chosen:
             explanation = f"{category}: chosen by her" + (f" (router unsure: {route.explanation})" if route else "")
@@ -469,9 +515,12 @@ class Dialogue:
         log.info("ticket %s opened on %s: %s urgent=%s", ticket.reference, ticket.channel, category, urgent)
         if urgent:
             reached = self._alert(turn, ticket, "urgent at intake", list(route.urgent_keywords))
-            text = replies.URGENT_CREATED if reached else replies.URGENT_CREATED_QUEUED
-            return text.format(reference=ticket.reference), ticket
+            text = (replies.URGENT_CREATED if reached else replies.URGENT_CREATED_QUEUED).format(
+                reference=ticket.reference, safety=replies.SAFETY_SELF_HARM if self_harm else replies.SAFETY,
+            )
+            return (text + "\n" + replies.COUNSELLING if self_harm else text), ticket
         return replies.CREATED.format(
+            opener=replies.OPENERS.get(subcategory or "", replies.OPENERS[category]),
             reference=ticket.reference,
             category=CATEGORY_LABELS[category],
             claim_within=self._claim_within(ticket),
@@ -484,12 +533,23 @@ class Dialogue:
         ticket.record("message_added", actor_type="woman", notify_assignee=ticket.assignee_id)
         if ticket.paused_at is not None and ticket.pause_reason == "awaiting_her":
             ticket.resume(self.policy, turn.now, why="she wrote")
+        self_harm = self.words.self_harm(turn.text)
         if route.urgent and ticket.mark_urgent(list(route.urgent_keywords)):
             ticket.raise_deadlines(self.policy, turn.now)
             reached = self._alert(turn, ticket, "marked urgent by a later message")
             log.warning("ticket %s raised to urgent", ticket.reference)
-            text = (replies.URGENT_ADDED if reached else replies.URGENT_ADDED_QUEUED).format(reference=ticket.reference)
+            text = (replies.URGENT_ADDED if reached else replies.URGENT_ADDED_QUEUED).format(
+                reference=ticket.reference, safety=replies.SAFETY_SELF_HARM if self_harm else replies.SAFETY,
+            )
+            if self_harm:
+                text += "\n" + replies.COUNSELLING
             return (text + "\n" + question if question else text), ticket
+        if self_harm:
+            text = replies.SAFETY_SELF_HARM + "\n" + replies.COUNSELLING
+            return (text + "\n" + question if question else text), ticket
+        if self.words.silent(turn.text):
+            # Answered by the silent options that follow, not with "added".
+            return (question or ""), ticket
         if question:
             return replies.ADDED_THEN.format(reference=ticket.reference, question=question), ticket
         return replies.ADDED.format(reference=ticket.reference), ticket

@@ -122,6 +122,11 @@ class DialogueSettings:
     followup_timeout_hours: int = 72
     # A new ticket of hers may be linked as a redo (重办) of one closed within this many days.
     redo_days: int = 30
+    # What she is told when she cannot talk (he would hear); empty: the shipped text
+    # (bot/replies.py SILENT_OPTIONS). Say whether her province takes SMS to 12110.
+    silent_options: str = ""
+    # Her safe time, when her words name no hour, pauses the clocks for this long at most.
+    safe_time_hours: int = 24
 
 
 @dataclass

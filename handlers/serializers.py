@@ -244,6 +244,8 @@ def serialize_ticket_detail(
     data.update(
         channel=ticket.channel,
         contact_phone=ticket.contact_phone,
+        # She cannot talk freely: when it is safe, in her words, read before anything else.
+        safe_contact_time=ticket.safe_contact_time,
         route={
             "category": ticket.category,
             "subcategory": ticket.subcategory,

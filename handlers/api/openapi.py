@@ -143,6 +143,7 @@ def openapi_document() -> dict[str, Any]:
                 "properties": {
                     "channel": text,
                     "contact_phone": nullable(text),
+                    "safe_contact_time": nullable({"type": "string", "description": "她说的安全联系时间（原话）"}),
                     "route": {"type": "object", "properties": {
                         "category": text, "subcategory": nullable(text), "keywords": {"type": "array", "items": text},
                         "explanation": text, "confidence": {"type": "number"},

@@ -228,3 +228,52 @@ def test_noise_on_an_open_ticket_is_not_reported_as_more_of_her_story(her):
     answer = her.say("嗯")
     assert "补充" not in answer or "直接" in answer
     assert "message_added" not in [e.action for e in her.events(ticket)]
+
+
+# -- 4. safety in her words -------------------------------------------------------------------
+
+def test_she_cannot_talk_gets_silent_options_and_a_safe_time_that_pauses_the_clocks(her):
+    ticket = her.confirmed(GRIEVANCE)
+    answer = her.say("我不敢打电话，他会听见")
+    assert "12110" in answer and "继续在这里" in answer and "什么时间" in answer
+    assert "已补充" not in answer
+    assert her.state() == "ask_safe_time"
+    assert "已记下" in her.say("明天上午9点以后他去上班了")
+    ticket = her.ticket()
+    assert ticket.safe_contact_time == "明天上午9点以后他去上班了"
+    assert ticket.paused_at is not None and ticket.pause_reason == "safe_time"
+    # 9:00 China time on the next day is 01:00 UTC.
+    assert ticket.pause_until.replace(tzinfo=None) == datetime(2026, 3, 3, 1, 0)
+    assert her.state() == "idle"
+
+
+def test_silent_as_her_first_message_is_urgent_with_silent_options_then_the_questions_go_on(her):
+    answer = her.say("我不敢打电话，他会听见")
+    assert "110" in answer.splitlines()[0] and "12110" in answer and "什么时间" in answer
+    assert "村或社区" in her.say("晚上八点")
+    ticket = her.ticket()
+    assert ticket.safe_contact_time == "晚上八点" and ticket.pause_reason == "safe_time"
+    assert her.state() == "ask_region"
+
+
+def test_silent_options_text_is_configurable(db, settings, router):
+    settings.dialogue.silent_options = "不方便说话就继续在这里打字；本省可编辑短信到12110报警。"
+    her = Her(db, Intake(router, settings))
+    her.confirmed(GRIEVANCE)
+    assert "本省可编辑短信到12110报警" in her.say("不方便说话")
+
+
+def test_her_intent_to_harm_herself_gets_12356_beside_110_and_counselling(her):
+    answer = her.say("我真的不想活了，活着没意思")
+    first = answer.splitlines()[0]
+    assert "12356" in first and "110" in first
+    assert "心理" in answer
+    ticket = her.ticket()
+    assert ticket.urgent and ticket.subcategory == "counselling"
+
+
+def test_the_first_reply_fits_the_route(her):
+    sign_up = her.say(TRAINING)
+    assert "您不是一个人" not in sign_up and "收到" in sign_up
+    other = Her(her.db, her.intake, user="o-her-2")
+    assert "您不是一个人" in other.say(GRIEVANCE)

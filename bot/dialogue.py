@@ -167,6 +167,7 @@ class Dialogue:
                 kind=inbound.kind,
                 text=inbound.label if inbound.kind == "location" else inbound.text,
                 media_id=inbound.media_id,
+                media_state="pending" if _kept_media(inbound) else None,
                 latitude=inbound.latitude,
                 longitude=inbound.longitude,
                 ticket_id=ticket.id if ticket else None,
@@ -657,6 +658,11 @@ class Dialogue:
     def _claim_within(self, ticket: TicketRow) -> str:
         span = self.policy.durations(ticket.category, ticket.urgent).claim
         return replies.claim_within(span, working_days=self.policy.working_time and not ticket.urgent)
+
+
+def _kept_media(inbound: Inbound) -> bool:
+    """Her WeChat image or voice, whose file the worker fetches before WeChat deletes it."""
+    return bool(inbound.media_id) and inbound.kind in ("image", "voice") and inbound.channel == "wechat"
 
 
 def _route_from(data: dict) -> Route:

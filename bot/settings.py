@@ -130,6 +130,16 @@ class DialogueSettings:
 
 
 @dataclass
+class MediaSettings:
+    # Where her images and voice are kept once fetched from WeChat (bot/media.py).
+    dir: str = "instance/media"
+    # A larger file is not kept (WeChat's own caps: images 10 MB, voice 2 MB).
+    max_bytes: int = 10 * 1024 * 1024
+    # Tries per file before it is given up (each worker round tries once).
+    max_attempts: int = 5
+
+
+@dataclass
 class WorkerSettings:
     # Run the outbox / follow-up worker inside `niangjia serve` (the embedded default).
     in_service: bool = True
@@ -212,6 +222,7 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     login: LoginSettings = field(default_factory=LoginSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
@@ -254,6 +265,10 @@ class Settings:
     @property
     def spool_path(self) -> Path:
         return self.resolve_path(self.webhook.spool_dir, self.base_dir / "instance" / "spool")
+
+    @property
+    def media_path(self) -> Path:
+        return self.resolve_path(self.media.dir, self.base_dir / "instance" / "media")
 
     @property
     def database_url(self) -> str:

@@ -51,6 +51,9 @@ EVENT_LABELS = {
     "marked_urgent": "标为紧急",
     "urgent_alert": "紧急提醒",
     "viewed": "查看工单",
+    "media_viewed": "查看她发来的图片或语音",
+    "cannot_talk": "她不方便说话",
+    "safe_time_given": "她说了安全联系时间",
     "claimed": "认领",
     "released": "释放",
     "assigned": "指派",
@@ -190,6 +193,9 @@ def serialize_message(message: Message, delivery: OutboxMessage | None, authors:
     }
     if message.media_id:
         data["media_id"] = message.media_id
+    if message.media_state:
+        # Her file as the worker kept it (bot/media.py): stored, pending, failed, too_large, removed.
+        data["media_state"] = message.media_state
     if message.latitude is not None and message.longitude is not None:
         data["location"] = {"latitude": message.latitude, "longitude": message.longitude}
     return data

@@ -230,6 +230,8 @@ class MessageRow:
     latitude: float | None = None
     longitude: float | None = None
     ticket_id: int | None = None
+    # "pending" for her image or voice on WeChat: the worker keeps the file (bot/media.py).
+    media_state: str | None = None
     id: int | None = None
     # Delivered by the outbox worker (channels without passive replies).
     queued: bool = False
@@ -241,6 +243,7 @@ class MessageRow:
             "ticket_id": self.ticket_id, "channel": self.channel, "channel_user": self.channel_user,
             "direction": self.direction, "kind": self.kind, "text": self.text, "media_id": self.media_id,
             "latitude": self.latitude, "longitude": self.longitude, "created_at": self.created_at,
+            "media_state": self.media_state,
         }
 
 

@@ -131,6 +131,7 @@ def openapi_document() -> dict[str, Any]:
             "author": nullable(text),
             "delivery": nullable(_ref("Delivery")),
             "media_id": text,
+            "media_state": {"type": "string", "enum": ["pending", "stored", "failed", "too_large", "removed"]},
             "location": {"type": "object", "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}}},
         },
         "required": ["id", "direction", "kind", "text", "at"],

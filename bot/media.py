@@ -96,32 +96,42 @@ class MediaKeeper:
                 select(Message.id, Message.media_id, Message.created_at, Message.media_attempts)
                 .where(Message.media_state == "pending").order_by(Message.id).limit(limit)
             ).all()
-        kept = 0
-        for row in rows:
-            if now - row.created_at > WINDOW:
-                self._settle(row.id, media_state="failed")
-                log.warning("media of message %s not fetched within WeChat's 3 days", row.id)
-                continue
-            try:
-                fetched = self.fetcher.fetch(row.media_id, self.settings.media.max_bytes)
-                extension = EXTENSIONS.get(fetched.content_type)
-                if extension is None:
-                    raise MediaError(f"unexpected type {fetched.content_type[:40]}", permanent=True)
-            except MediaError as error:
-                attempts = row.media_attempts + 1
-                permanent = error.permanent or attempts >= self.settings.media.max_attempts
-                state = "too_large" if str(error) == "too_large" else ("failed" if permanent else "pending")
-                self._settle(row.id, media_state=state, media_attempts=attempts)
-                log.warning("media of message %s: %s (%s)", row.id, error, state)
-                continue
-            name = f"{row.id}{extension}"
-            self._write(name, fetched.content)
-            self._settle(
-                row.id, media_state="stored", media_path=name, media_type=fetched.content_type,
-                media_size=len(fetched.content), media_attempts=row.media_attempts + 1,
-            )
-            kept += 1
-        return kept
+        return sum(self._keep(row, now) for row in rows)
+
+    def keep_media_id(self, media_id: str, now: datetime) -> int:
+        """Keep the pending file of one media id at once (the simulator's upload)."""
+        with self.db.engine.connect() as connection:
+            rows = connection.execute(
+                select(Message.id, Message.media_id, Message.created_at, Message.media_attempts)
+                .where(Message.media_state == "pending", Message.media_id == media_id)
+            ).all()
+        return sum(self._keep(row, now) for row in rows)
+
+    def _keep(self, row, now: datetime) -> int:
+        """One pending line's file fetched and kept: 1 if it was."""
+        if now - row.created_at > WINDOW:
+            self._settle(row.id, media_state="failed")
+            log.warning("media of message %s not fetched within WeChat's 3 days", row.id)
+            return 0
+        try:
+            fetched = self.fetcher.fetch(row.media_id, self.settings.media.max_bytes)
+            extension = EXTENSIONS.get(fetched.content_type)
+            if extension is None:
+                raise MediaError(f"unexpected type {fetched.content_type[:40]}", permanent=True)
+        except MediaError as error:
+            attempts = row.media_attempts + 1
+            permanent = error.permanent or attempts >= self.settings.media.max_attempts
+            state = "too_large" if str(error) == "too_large" else ("failed" if permanent else "pending")
+            self._settle(row.id, media_state=state, media_attempts=attempts)
+            log.warning("media of message %s: %s (%s)", row.id, error, state)
+            return 0
+        name = f"{row.id}{extension}"
+        self._write(name, fetched.content)
+        self._settle(
+            row.id, media_state="stored", media_path=name, media_type=fetched.content_type,
+            media_size=len(fetched.content), media_attempts=row.media_attempts + 1,
+        )
+        return 1
 
     def _write(self, name: str, content: bytes) -> None:
         """Written whole or not at all (temp file, fsync, rename), readable by the service only."""

@@ -277,3 +277,13 @@ def test_the_first_reply_fits_the_route(her):
     assert "您不是一个人" not in sign_up and "收到" in sign_up
     other = Her(her.db, her.intake, user="o-her-2")
     assert "您不是一个人" in other.say(GRIEVANCE)
+
+
+def test_a_plain_yes_confirms_and_a_plain_no_keeps(her):
+    her.say(GRIEVANCE)
+    her.say("跳过")
+    her.say("匿名")
+    assert "已提交" in her.say("好")
+    assert "确定要撤销" in her.say("撤销")
+    assert "没有改动" in her.say("算了")  # 好的，什么都没有改动
+    assert her.ticket().status == "new"

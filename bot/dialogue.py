@@ -46,7 +46,10 @@ SATISFACTION_WORDS = {
 }
 ADD_PREFIX = re.compile(r"^补充[:：\s]*")
 # Intake states expire when she goes quiet; follow-up states wait for the follow-up job.
-INTAKE_STATES = {"ask_safe_time", "new_or_add", "choose_route", "ask_region", "choose_region", "ask_contact", "confirm", "confirm_action"}
+INTAKE_STATES = {
+    "choose_route", "ask_region", "choose_region", "ask_contact", "confirm", "confirm_action", "new_or_add",
+    "ask_safe_time",
+}
 # Up to this long, a message in a step that expects a short answer is taken as a try at one.
 SHORT_ANSWER = 6
 PLACE_SUFFIXES = ("村", "社区", "小区", "街道", "街", "镇", "乡", "区", "县", "市", "路", "号", "组", "屯", "庄")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +22,9 @@ from bot import replies
 from bot.alerts import AlertTicket, on_duty, raise_alert
 from bot.inbound import Inbound
 from bot.routing import Route, Router
+from bot.safetime import parse_safe_time
 from bot.settings import Settings
+from bot.words import Words, find_mobile, shipped
 from models.desk import ConversationRow, Desk, FollowUpRow, MessageRow, RegionRow, TicketRow
 from models.ticket import CATEGORY_LABELS, STATUS_LABELS
 
@@ -37,16 +38,6 @@ CHOICES = {
     "2": "mediation", "调解": "mediation",
     "3": "service", "服务": "service",
 }
-STATUS_WORDS = {"查询", "进度", "查进度", "查询进度", "工单", "我的工单"}
-RESET_WORDS = {"取消", "重新开始", "重来", "重新来"}
-WITHDRAW_WORDS = {"撤销", "撤销工单", "撤回"}
-HUMAN_WORDS = {"人工", "人工服务", "转人工", "找人工"}
-ERASE_WORDS = {"删除", "删除我的信息", "删除信息", "删除记录"}
-YES_WORDS = {"确定", "确认", "是", "是的", "对", "好", "好的", "1"}
-CONFIRM_WORDS = {"确认", "确定", "对", "是", "是的", "好", "好的", "没问题", "提交", "1"}
-CHANGE_WORDS = {"修改", "改", "不对", "2"}
-SKIP_WORDS = {"跳过", "不知道", "不方便", "不想说", "不说"}
-ANONYMOUS_WORDS = {"匿名", "不留", "不用", "不方便", "跳过", "不要打电话", "这里联系", "就在这里联系", "微信联系"}
 SOLVED_WORDS = {"1": True, "解决了": True, "已解决": True, "2": False, "没解决": False, "没有解决": False, "未解决": False}
 SATISFACTION_WORDS = {
     "1": "satisfied", "满意": "satisfied", "非常满意": "satisfied",
@@ -55,20 +46,25 @@ SATISFACTION_WORDS = {
 }
 ADD_PREFIX = re.compile(r"^补充[:：\s]*")
 # Intake states expire when she goes quiet; follow-up states wait for the follow-up job.
-INTAKE_STATES = {"choose_route", "ask_region", "choose_region", "ask_contact", "confirm", "confirm_action"}
+INTAKE_STATES = {
+    "choose_route", "ask_region", "choose_region", "ask_contact", "confirm", "confirm_action", "new_or_add",
+    "ask_safe_time",
+}
 # Up to this long, a message in a step that expects a short answer is taken as a try at one.
 SHORT_ANSWER = 6
 PLACE_SUFFIXES = ("村", "社区", "小区", "街道", "街", "镇", "乡", "区", "县", "市", "路", "号", "组", "屯", "庄")
 URGENT_FALLBACK_CATEGORY = "consultation"
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# Her safe time is kept in her words, up to the column's length.
+SAFE_TIME_CHARS = 100
+# How many finished tickets 查询 lists besides every open one.
+STATUS_FINISHED = 5
+# The question each intake step asks, to ask again after a detour.
+QUESTIONS = {"ask_region": replies.ASK_REGION, "ask_contact": replies.ASK_CONTACT, "confirm": replies.CONFIRM_AGAIN}
 
 
 def parse_mobile(text: str) -> str | None:
-    """A mainland mobile number written any common way (full-width, spaces, +86), or None."""
-    folded = unicodedata.normalize("NFKC", text)
-    digits = re.sub(r"[\s\-()（）]", "", folded)
-    digits = re.sub(r"^(\+?86)", "", digits)
-    return digits if MOBILE.match(digits) else None
+    """A mainland mobile number anywhere in her words (full-width, spaces, dashes, +86), or None."""
+    return find_mobile(text)
 
 
 def looks_like_place(text: str) -> bool:
@@ -106,6 +102,7 @@ class Dialogue:
         # Looked up once per process: tickets are filed there until she names her place.
         self._default_region_id: int | None = None
         self.settings = settings
+        self.words: Words = shipped()
         self.policy = settings.policy
         self.session_timeout = timedelta(minutes=settings.dialogue.session_timeout_minutes)
         self.steps: dict[str, Callable[[Turn], Reply]] = {
@@ -116,6 +113,8 @@ class Dialogue:
             "ask_contact": self.ask_contact,
             "confirm": self.confirm,
             "confirm_action": self.confirm_action,
+            "new_or_add": self.new_or_add,
+            "ask_safe_time": self.ask_safe_time,
             "follow_up_solved": self.follow_up_solved,
             "follow_up_satisfaction": self.follow_up_satisfaction,
         }
@@ -136,6 +135,8 @@ class Dialogue:
             step = self.steps.get(conversation.state, self.idle)
             reply = step(turn)
         text, ticket = reply
+        if ticket is not None and conversation.state != "ask_safe_time" and self.words.silent(turn.text):
+            text = self._ask_safe_time(turn, ticket, text)
         conversation.updated_at = now
         return (prefix + text if text and prefix else text), ticket
 
@@ -169,6 +170,7 @@ class Dialogue:
                 kind=inbound.kind,
                 text=inbound.label if inbound.kind == "location" else inbound.text,
                 media_id=inbound.media_id,
+                media_state="pending" if _kept_media(inbound) else None,
                 latitude=inbound.latitude,
                 longitude=inbound.longitude,
                 ticket_id=ticket.id if ticket else None,
@@ -183,26 +185,28 @@ class Dialogue:
     # -- commands that work in every state ------------------------------------
 
     def command(self, turn: Turn) -> Reply | None:
+        """A command by its meaning (bot/data/words.yaml), in whatever state she is."""
         text = turn.text
-        if text in STATUS_WORDS:
+        command = self.words.command(text)
+        if command == "status":
             return self.status(turn.desk, turn.inbound), None
-        if text in RESET_WORDS:
+        if command == "reset":
             return self.reset(turn)
-        if text in HUMAN_WORDS:
+        if command == "human":
             ticket = turn.desk.open_ticket_for(turn.inbound.channel, turn.inbound.user)
             if ticket is None:
                 return replies.HUMAN_NO_TICKET, None
             turn.message.ticket_id = ticket.id
             ticket.record("person_requested", actor_type="woman", notify_assignee=ticket.assignee_id)
             return replies.HUMAN_REQUESTED.format(reference=ticket.reference), ticket
-        if text in WITHDRAW_WORDS:
+        if command == "withdraw":
             ticket = turn.desk.open_ticket_for(turn.inbound.channel, turn.inbound.user)
             if ticket is None:
                 return replies.NO_OPEN_TICKET, None
             turn.message.ticket_id = ticket.id
             turn.conversation.move("confirm_action", turn.now, action="withdraw", ticket_id=ticket.id)
             return replies.WITHDRAW_CONFIRM.format(reference=ticket.reference), ticket
-        if text in ERASE_WORDS:
+        if command == "erase":
             turn.conversation.move("confirm_action", turn.now, action="erase")
             return replies.ERASE_CONFIRM, None
         match = ADD_PREFIX.match(text)
@@ -225,9 +229,28 @@ class Dialogue:
 
     def idle(self, turn: Turn) -> Reply:
         route = self._route(turn)
+        noise = not route.urgent and route.category == "other" and self.words.is_noise(turn.text)
         open_ticket = turn.desk.open_ticket_for(turn.inbound.channel, turn.inbound.user)
         if open_ticket is not None:
+            if noise:
+                # Kept on her ticket for the caseworker, but not announced as news.
+                turn.message.ticket_id = open_ticket.id
+                return replies.NOISE_OPEN_TICKET.format(reference=open_ticket.reference), open_ticket
+            if self._other_matter(route, open_ticket):
+                if route.urgent:
+                    # Danger is never held up by a question. Beside a family matter it belongs
+                    # to it (raised to urgent); beside a sign-up it is a ticket of its own.
+                    if open_ticket.category != "service":
+                        return self._add(turn, open_ticket, route)
+                    return self._open(turn, route, route.category, route.subcategory)
+                turn.conversation.move(
+                    "new_or_add", turn.now, ticket_id=open_ticket.id, route=route.to_dict(),
+                    pending=[turn.desk.message_id(turn.message)],
+                )
+                return replies.NEW_OR_ADD.format(reference=open_ticket.reference), None
             return self._add(turn, open_ticket, route)
+        if noise:
+            return replies.NOISE, None
         if route.urgent:
             category = route.category if route.category != "other" else URGENT_FALLBACK_CATEGORY
             return self._open(turn, route, category, route.subcategory)
@@ -254,14 +277,80 @@ class Dialogue:
         )
         return replies.CHOOSE, None
 
+    def new_or_add(self, turn: Turn) -> Reply:
+        """Her answer to "a new matter, or more of ticket NJ-…?"."""
+        data = turn.conversation.data
+        ticket = self._conversation_ticket(turn.desk, turn.conversation)
+        pending = data.get("pending", [])
+        if self.words.means("new_matter", turn.text) or ticket is None or not ticket.is_open:
+            route = _route_from(data["route"])
+            turn.conversation.move("idle", turn.now, pending=pending)
+            return self._open(turn, route, route.category, route.subcategory)
+        turn.desk.attach_messages(pending, ticket.id)
+        turn.conversation.move("idle", turn.now)
+        if self.words.means("same_matter", turn.text):
+            return self._add(turn, ticket, _route_from(data["route"]))
+        # Neither: what she wrote first stays with the ticket she has, and this is read afresh.
+        ticket.record("message_added", actor_type="woman", notify_assignee=ticket.assignee_id)
+        return self.idle(turn)
+
+    def _ask_safe_time(self, turn: Turn, ticket: TicketRow, said: str | None) -> str:
+        """She cannot talk: the silent options, and when it is safe to contact her. The step
+        she was at is taken up again after her answer."""
+        conversation = turn.conversation
+        resume = {"state": conversation.state, "data": dict(conversation.data)}
+        conversation.move("ask_safe_time", turn.now, ticket_id=ticket.id, resume=resume)
+        ticket.record("cannot_talk", actor_type="woman")
+        options = self.settings.dialogue.silent_options or replies.SILENT_OPTIONS
+        return "\n".join(part for part in (said, options, replies.ASK_SAFE_TIME) if part)
+
+    def ask_safe_time(self, turn: Turn) -> Reply:
+        """Her safe time: kept on the ticket in her words, and the clocks wait for it."""
+        ticket = self._conversation_ticket(turn.desk, turn.conversation)
+        resume = turn.conversation.data.get("resume") or {"state": "idle", "data": {}}
+        turn.conversation.move(resume["state"], turn.now, **resume["data"])
+        if ticket is None:
+            return self.idle(turn)
+        turn.message.ticket_id = ticket.id
+        if self.words.means("no_safe_time", turn.text):
+            text = replies.SAFE_TIME_NONE
+        else:
+            words = turn.text[: SAFE_TIME_CHARS]
+            until = parse_safe_time(turn.text, turn.now) or turn.now + timedelta(
+                hours=self.settings.dialogue.safe_time_hours
+            )
+            ticket.change(safe_contact_time=words, updated_at=turn.now)
+            ticket.record("safe_time_given", actor_type="woman", until=until.isoformat(timespec="minutes"))
+            if ticket.is_open and ticket.paused_at is None:
+                ticket.pause_for_her(turn.now, "safe_time", until)
+            text = replies.SAFE_TIME_RECORDED
+        question = QUESTIONS.get(resume["state"])
+        return (text + "\n" + question if question else text), ticket
+
+    def _other_matter(self, route: Route, ticket: TicketRow) -> bool:
+        """Whether her words are clearly about something else than her open ticket."""
+        return not route.needs_choice and route.category not in ("other", ticket.category)
+
     def ask_region(self, turn: Turn) -> Reply:
         ticket = self._conversation_ticket(turn.desk, turn.conversation)
         if ticket is None:
             turn.conversation.move("idle", turn.now)
             return self.idle(turn)
         turn.message.ticket_id = ticket.id
-        if turn.text in SKIP_WORDS:
+        if self.words.means("skip", turn.text):
             return self._ask_contact(turn, ticket)
+        if self.words.means("change", turn.text):
+            return replies.CHANGE_REGION, ticket
+        mobile = parse_mobile(turn.text)
+        if mobile:
+            # The answer to the next question: kept, and the place asked again.
+            self._take_mobile(turn, ticket, mobile)
+            turn.conversation.data["have_contact"] = True
+            return replies.MOBILE_TAKEN + replies.ASK_REGION, ticket
+        return self._region_answer(turn, ticket)
+
+    def _region_answer(self, turn: Turn, ticket: TicketRow) -> Reply:
+        """Her words taken as the place she lives: one match is set, several are offered."""
         matches = turn.desk.regions_matching(turn.text)
         if len(matches) == 1:
             return self._set_region(turn, ticket, matches[0])
@@ -279,6 +368,9 @@ class Dialogue:
     def choose_region(self, turn: Turn) -> Reply:
         ticket = self._conversation_ticket(turn.desk, turn.conversation)
         options = turn.conversation.data.get("options", [])
+        if self.words.means("change", turn.text):
+            turn.conversation.move("ask_region", turn.now, **_keep(turn.conversation))
+            return replies.CHANGE_REGION, ticket
         if ticket is not None and turn.text.isdecimal() and 1 <= int(turn.text) <= len(options):
             turn.message.ticket_id = ticket.id
             region = turn.desk.region(options[int(turn.text) - 1])
@@ -295,17 +387,27 @@ class Dialogue:
         turn.message.ticket_id = ticket.id
         mobile = parse_mobile(turn.text)
         if mobile:
-            ticket.change(contact_phone=mobile)
-            ticket.record("contact_given", actor_type="woman", kind="mobile")
-            # Her number is personal data: the transcript keeps only that she gave one.
-            turn.message.text = "［手机号已记录在工单联系方式中］"
+            self._take_mobile(turn, ticket, mobile)
             return self._summary(turn, ticket)
-        if turn.text in ANONYMOUS_WORDS:
+        digits = sum(c.isdecimal() for c in turn.text)
+        if digits < 5 and self.words.means("anonymous", turn.text):
             ticket.change(contact_phone=None)
             ticket.record("contact_given", actor_type="woman", kind="anonymous")
             return self._summary(turn, ticket)
-        attempt = len(turn.text) <= SHORT_ANSWER or sum(c.isdecimal() for c in turn.text) >= 5
+        if self.words.means("change", turn.text):
+            turn.conversation.move("ask_region", turn.now, **_keep(turn.conversation))
+            return replies.CHANGE_REGION, ticket
+        if digits < 5 and looks_like_place(turn.text) and turn.desk.regions_matching(turn.text):
+            # The answer to the step before: her place, taken; the number is still asked.
+            return self._region_answer(turn, ticket)
+        attempt = len(turn.text) <= SHORT_ANSWER or digits >= 5
         return self._not_an_answer(turn, ticket, replies.CONTACT_INVALID, replies.ASK_CONTACT, attempt=attempt)
+
+    def _take_mobile(self, turn: Turn, ticket: TicketRow, mobile: str) -> None:
+        ticket.change(contact_phone=mobile)
+        ticket.record("contact_given", actor_type="woman", kind="mobile")
+        # Her number is personal data: the transcript keeps only that she gave one.
+        turn.message.text = replies.MOBILE_PLACEHOLDER
 
     def confirm(self, turn: Turn) -> Reply:
         ticket = self._conversation_ticket(turn.desk, turn.conversation)
@@ -313,15 +415,21 @@ class Dialogue:
             turn.conversation.move("idle", turn.now)
             return self.idle(turn)
         turn.message.ticket_id = ticket.id
-        if turn.text in CONFIRM_WORDS:
+        if self.words.means("confirm", turn.text):
             ticket.record("confirmed", actor_type="woman")
             turn.conversation.move("idle", turn.now)
             return replies.CONFIRMED.format(
                 reference=ticket.reference, claim_within=self._claim_within(ticket)
             ), ticket
-        if turn.text in CHANGE_WORDS:
+        if turn.text == "2" or self.words.means("change", turn.text):
+            if self.words.means("change_contact", turn.text):
+                return self._ask_contact(turn, ticket)
             turn.conversation.move("ask_region", turn.now, **_keep(turn.conversation))
-            return replies.ASK_REGION, ticket
+            return replies.CHANGE_REGION, ticket
+        mobile = parse_mobile(turn.text)
+        if mobile:
+            self._take_mobile(turn, ticket, mobile)
+            return self._summary(turn, ticket)
         return self._not_an_answer(
             turn, ticket, replies.CONFIRM_AGAIN, replies.CONFIRM_AGAIN, attempt=len(turn.text) <= SHORT_ANSWER
         )
@@ -330,7 +438,7 @@ class Dialogue:
         action = turn.conversation.data.get("action")
         ticket = self._conversation_ticket(turn.desk, turn.conversation)
         turn.conversation.move("idle", turn.now)
-        if turn.text not in YES_WORDS:
+        if not self.words.means("agree", turn.text):
             return replies.ACTION_KEPT, None
         if action == "withdraw" and ticket is not None and ticket.is_open:
             turn.message.ticket_id = ticket.id
@@ -381,6 +489,11 @@ class Dialogue:
     def _open(self, turn: Turn, route: Route | None, category: str, subcategory: str | None, chosen: bool = False) -> Reply:
         """Open her ticket, give it the messages that waited for it, and ask where she lives."""
         urgent = bool(route and route.urgent)
+        # Her own intent to harm herself: the router's policy (bot/decide.py) or her words.
+        self_harm = urgent and (bool(route and route.self_harm) or self.words.self_harm(turn.text))
+        if self_harm:
+            # Her own life at risk: the counselling route, whatever else she mentioned.
+            category, subcategory = "service", "counselling"
         explanation = route.explanation if route else ""
         if chosen:
             explanation = f"{category}: chosen by her" + (f" (router unsure: {route.explanation})" if route else "")
@@ -407,12 +520,12 @@ class Dialogue:
         log.info("ticket %s opened on %s: %s urgent=%s", ticket.reference, ticket.channel, category, urgent)
         if urgent:
             reached = self._alert(turn, ticket, "urgent at intake", list(route.urgent_keywords))
-            if route.self_harm:
-                text = replies.URGENT_SELF_HARM_CREATED if reached else replies.URGENT_SELF_HARM_CREATED_QUEUED
-            else:
-                text = replies.URGENT_CREATED if reached else replies.URGENT_CREATED_QUEUED
-            return text.format(reference=ticket.reference), ticket
+            text = (replies.URGENT_CREATED if reached else replies.URGENT_CREATED_QUEUED).format(
+                reference=ticket.reference, safety=replies.SAFETY_SELF_HARM if self_harm else replies.SAFETY,
+            )
+            return (text + "\n" + replies.COUNSELLING if self_harm else text), ticket
         return replies.CREATED.format(
+            opener=replies.OPENERS.get(subcategory or "", replies.OPENERS[category]),
             reference=ticket.reference,
             category=CATEGORY_LABELS[category],
             claim_within=self._claim_within(ticket),
@@ -425,12 +538,23 @@ class Dialogue:
         ticket.record("message_added", actor_type="woman", notify_assignee=ticket.assignee_id)
         if ticket.paused_at is not None and ticket.pause_reason == "awaiting_her":
             ticket.resume(self.policy, turn.now, why="she wrote")
+        self_harm = self.words.self_harm(turn.text)
         if route.urgent and ticket.mark_urgent(list(route.urgent_keywords)):
             ticket.raise_deadlines(self.policy, turn.now)
             reached = self._alert(turn, ticket, "marked urgent by a later message")
             log.warning("ticket %s raised to urgent", ticket.reference)
-            text = (replies.URGENT_ADDED if reached else replies.URGENT_ADDED_QUEUED).format(reference=ticket.reference)
+            text = (replies.URGENT_ADDED if reached else replies.URGENT_ADDED_QUEUED).format(
+                reference=ticket.reference, safety=replies.SAFETY_SELF_HARM if self_harm else replies.SAFETY,
+            )
+            if self_harm:
+                text += "\n" + replies.COUNSELLING
             return (text + "\n" + question if question else text), ticket
+        if self_harm:
+            text = replies.SAFETY_SELF_HARM + "\n" + replies.COUNSELLING
+            return (text + "\n" + question if question else text), ticket
+        if self.words.silent(turn.text):
+            # Answered by the silent options that follow, not with "added".
+            return (question or ""), ticket
         if question:
             return replies.ADDED_THEN.format(reference=ticket.reference, question=question), ticket
         return replies.ADDED.format(reference=ticket.reference), ticket
@@ -464,6 +588,8 @@ class Dialogue:
                 "region_set", actor_type="woman", region=region.code, previous=previous.code if previous else None
             )
             ticket.change(region_id=region.id)
+        if turn.conversation.data.get("have_contact"):
+            return self._summary(turn, ticket)
         return self._ask_contact(turn, ticket)
 
     def _ask_contact(self, turn: Turn, ticket: TicketRow) -> Reply:
@@ -491,11 +617,14 @@ class Dialogue:
         log.info("erasure on %s: %d loose messages blanked", inbound.channel, erased)
 
     def status(self, desk: Desk, inbound: Inbound) -> str:
-        tickets = desk.tickets_of(inbound.channel, inbound.user, limit=5)
+        tickets = desk.tickets_of(inbound.channel, inbound.user)
         if not tickets:
             return replies.NO_TICKETS
+        # Every open matter of hers, then the latest finished ones.
+        open_tickets = [ticket for ticket in tickets if ticket.is_open]
+        finished = [ticket for ticket in tickets if not ticket.is_open][: max(0, STATUS_FINISHED - len(open_tickets))]
         lines = [replies.STATUS_HEADER]
-        for ticket in tickets:
+        for ticket in open_tickets + finished:
             lines.append(
                 replies.STATUS_LINE.format(
                     reference=ticket.reference,
@@ -535,7 +664,17 @@ class Dialogue:
         return replies.claim_within(span, working_days=self.policy.working_time and not ticket.urgent)
 
 
+def _kept_media(inbound: Inbound) -> bool:
+    """Her WeChat image or voice, whose file the worker fetches before WeChat deletes it."""
+    return bool(inbound.media_id) and inbound.kind in ("image", "voice") and inbound.channel == "wechat"
+
+
+def _route_from(data: dict) -> Route:
+    """A route kept in the conversation's memory, as the router gave it."""
+    return Route(**{**data, "keywords": tuple(data["keywords"]), "urgent_keywords": tuple(data["urgent_keywords"])})
+
+
 def _keep(conversation: ConversationRow) -> dict:
     """The parts of the conversation's memory that carry from step to step."""
-    return {k: v for k, v in conversation.data.items() if k in ("ticket_id", "unconfirmed", "follow_up_id")}
+    return {k: v for k, v in conversation.data.items() if k in ("ticket_id", "unconfirmed", "follow_up_id", "have_contact")}
 

@@ -92,7 +92,7 @@ class Intake:
         if inbound.kind in ("text", "voice"):
             if not inbound.text.strip():
                 self.dialogue.store(desk, inbound, desk.open_ticket_for(inbound.channel, inbound.user))
-                return replies.VOICE_UNCLEAR if inbound.kind == "voice" else replies.MENU, None
+                return replies.VOICE_UNCLEAR if inbound.kind == "voice" else replies.NOISE, None
             return self.dialogue.text(desk, inbound, now, route)
         if inbound.kind == "image":
             return self._image(desk, inbound)

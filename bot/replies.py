@@ -14,6 +14,23 @@ SAFETY = (
     "请尽量先到安全的地方（邻居、亲友家或派出所）。"
 )
 
+# Her own intent to harm herself: the mental-health hotline beside 110.
+SAFETY_SELF_HARM = (
+    "如果您现在有伤害自己的念头，请立即拨打110或120；也可以拨打心理援助热线12356，"
+    "有人24小时接听。请尽量待在有人陪着的地方。"
+)
+COUNSELLING = "我们会请心理咨询方面的工作人员联系您，您愿意的话也可以一直在这里和我们说。"
+
+# She cannot talk now (he would hear): what she can do without a voice. Configurable
+# (dialogue.silent_options): 12110 takes SMS only in provinces that opened it.
+SILENT_OPTIONS = (
+    "不方便说话没关系：您可以继续在这里打字，我们只用文字和您联系，不会给您打电话。"
+    "遇到危险又不能出声时，可以发短信到12110报警（多数省份已开通，短信里写清地址和情况）。"
+)
+ASK_SAFE_TIME = "什么时间联系您比较安全？比如“明天上午9点以后”。不确定请回复“不知道”，我们只在这里联系您。"
+SAFE_TIME_RECORDED = "已记下，工作人员会在您说的安全时间再联系您，之前只在这里用文字联系。"
+SAFE_TIME_NONE = "好的，我们只在这里用文字和您联系，不会打电话。"
+
 MENU = (
     "您好，这里是妇联“娘家人”。直接把遇到的事告诉我们就可以，我们会转给合适的工作人员：\n"
     "1 咨询（婚姻家庭、法律政策）\n"
@@ -41,8 +58,18 @@ SLOW_DOWN = (
 
 ASK_REGION = "为了安排离您最近的工作人员，请告诉我们您住在哪个村或社区（也可以发送位置；不方便说请回复“跳过”）。"
 
+# The first words of the first reply fit what she asked for: comfort for a grievance,
+# plain thanks for a sign-up or a question (by route; a subcategory may have its own).
+OPENERS = {
+    "consultation": "我们收到了您的问题，会请懂政策法律的工作人员为您解答。",
+    "mediation": "我们收到了，您不是一个人。",
+    "service": "收到您的需求，谢谢您来找“娘家人”。",
+    "counselling": "我们收到了，您不是一个人。",
+    "anti_dv_law": "我们收到了，您不是一个人。",
+}
+
 CREATED = (
-    "我们收到了，您不是一个人。\n"
+    "{opener}\n"
     "您的工单号：{reference}（查询时报这个号就可以），已转到“{category}”，"
     "工作人员会在{claim_within}内联系您。\n" + ASK_REGION
 )
@@ -50,29 +77,14 @@ CREATED = (
 # The urgent replies promise only what is true: "notified" only when an alert went to a
 # configured notifier or to staff with the workspace open (bot/alerts.py).
 URGENT_CREATED = (
-    SAFETY + "\n"
+    "{safety}\n"
     "我们已把您的求助列为紧急，并已通知值班工作人员，会优先联系您。工单号：{reference}。\n"
     "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
 )
 URGENT_CREATED_QUEUED = (
-    SAFETY + "\n"
+    "{safety}\n"
     "我们已把您的求助列为紧急，排在所有工单最前面，工作人员一上线就会看到。"
     "现在有危险请先拨打110。工单号：{reference}。\n"
-    "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
-)
-
-# Her own intent to harm herself (bot/decide.py's self_harm_to_counselling):
-# the mental-health hotline beside 110, in her first reply.
-SELF_HARM_SAFETY = (
-    "如果您现在有危险，请立即拨打110；心里很难受、想伤害自己的时候，可以拨打心理援助热线12356，有人在听。\n"
-    "您愿意说出来，我们很珍惜。"
-)
-URGENT_SELF_HARM_CREATED = (
-    SELF_HARM_SAFETY + "我们已把您的求助列为紧急，并已通知值班工作人员，会优先联系您。工单号：{reference}。\n"
-    "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
-)
-URGENT_SELF_HARM_CREATED_QUEUED = (
-    SELF_HARM_SAFETY + "我们已把您的求助列为紧急，排在所有工单最前面，工作人员一上线就会看到。工单号：{reference}。\n"
     "方便时告诉我们您在哪个村或社区，也可以直接发送位置。"
 )
 
@@ -83,7 +95,14 @@ ASK_CONTACT = (
     "工作人员怎么联系您方便？请留一个手机号；"
     "不方便接电话请回复“匿名”，我们就在这里和您联系。"
 )
-CONTACT_INVALID = "这个号码好像不对，请输入11位手机号，或回复“匿名”。"
+CONTACT_INVALID = (
+    "这一步需要的是联系方式：请发11位手机号（例如 139 1234 5678）；"
+    "不想留号码请回复“匿名”，我们就在这里和您联系。"
+)
+MOBILE_TAKEN = "手机号已记下。"
+# What the transcript keeps in place of a message that gave her number.
+MOBILE_PLACEHOLDER = "［手机号已记录在工单联系方式中］"
+CHANGE_REGION = "好的，重新填写。" + ASK_REGION
 
 SUMMARY = (
     "请确认：\n"
@@ -129,14 +148,19 @@ THANKS = "谢谢您的评价。以后有需要，随时来找“娘家人”。"
 ADDED = "已收到，已补充到您的工单 {reference}。负责的工作人员会看到。"
 ADDED_THEN = ADDED + "\n{question}"
 
-URGENT_ADDED = SAFETY + "\n已通知值班工作人员优先处理您的工单 {reference}。"
-URGENT_ADDED_QUEUED = SAFETY + "\n您的工单 {reference} 已列为紧急，排在最前面，工作人员一上线就会看到。"
+URGENT_ADDED = "{safety}\n已通知值班工作人员优先处理您的工单 {reference}。"
+URGENT_ADDED_QUEUED = "{safety}\n您的工单 {reference} 已列为紧急，排在最前面，工作人员一上线就会看到。"
 
 IMAGE_ADDED = "图片已收到，已作为材料附在您的工单 {reference} 中。"
 IMAGE_NO_TICKET = "图片已收到。请再用文字简单说说遇到了什么，我们好转给合适的工作人员。"
 
 LOCATION_ADDED = "位置已收到，已记在您的工单 {reference} 中。"
 LOCATION_NO_TICKET = "位置已收到。请再用文字简单说说遇到了什么，我们好安排就近的工作人员。"
+
+# A message with nothing in it to work on: no menu, no ticket, a gentle request.
+NOISE = "我们在这里听您说。方便的话，用几句话说说发生了什么、需要什么帮助就可以。遇到危险请立即拨打110。"
+NOISE_OPEN_TICKET = "我们在。想补充情况的话，直接说说发生了什么就可以（工单 {reference}）；发“查询”可以看进度。"
+NEW_OR_ADD = "这是新的问题，还是工单 {reference} 的补充？回复 1 新问题，2 补充"
 
 VOICE_UNCLEAR = "这段语音没能听清。方便的话请再说一次，或者打字告诉我们。"
 

@@ -122,6 +122,21 @@ class DialogueSettings:
     followup_timeout_hours: int = 72
     # A new ticket of hers may be linked as a redo (重办) of one closed within this many days.
     redo_days: int = 30
+    # What she is told when she cannot talk (he would hear); empty: the shipped text
+    # (bot/replies.py SILENT_OPTIONS). Say whether her province takes SMS to 12110.
+    silent_options: str = ""
+    # Her safe time, when her words name no hour, pauses the clocks for this long at most.
+    safe_time_hours: int = 24
+
+
+@dataclass
+class MediaSettings:
+    # Where her images and voice are kept once fetched from WeChat (bot/media.py).
+    dir: str = "instance/media"
+    # A larger file is not kept (WeChat's own caps: images 10 MB, voice 2 MB).
+    max_bytes: int = 10 * 1024 * 1024
+    # Tries per file before it is given up (each worker round tries once).
+    max_attempts: int = 5
 
 
 @dataclass
@@ -214,6 +229,7 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     login: LoginSettings = field(default_factory=LoginSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
@@ -256,6 +272,10 @@ class Settings:
     @property
     def spool_path(self) -> Path:
         return self.resolve_path(self.webhook.spool_dir, self.base_dir / "instance" / "spool")
+
+    @property
+    def media_path(self) -> Path:
+        return self.resolve_path(self.media.dir, self.base_dir / "instance" / "media")
 
     @property
     def database_url(self) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot import followup, sla
 from bot.delivery import Courier
+from bot.media import MediaKeeper
 from bot.notify import AlertCourier
 from bot.runtime import Runtime
 from models import utcnow
@@ -28,6 +29,11 @@ class Worker:
         self.stopping = threading.Event()
         self._swept_at: datetime | None = None
         self.alerts = AlertCourier(runtime.db, runtime.settings, write_lock=runtime.write_lock)
+        wechat = runtime.settings.wechat
+        # Her WeChat images and voice, fetched before WeChat deletes them (bot/media.py).
+        self.media = (
+            MediaKeeper(runtime.db, runtime.settings, runtime.write_lock) if wechat.enabled and wechat.appid else None
+        )
 
     def sweep_if_due(self, now: datetime) -> dict[str, int]:
         """The SLA sweep (bot/sla.py), at most once a minute per worker."""
@@ -52,7 +58,8 @@ class Worker:
         swept = self.sweep_if_due(now)
         delivered = self.courier.deliver_due()
         notified = self.alerts.deliver_due()
-        return {"replayed": replayed, "alerts_sent": notified, "follow_ups_asked": asked, "follow_ups_closed": closed,
+        kept = self.media.keep_due(now) if self.media is not None else 0
+        return {"media_kept": kept, "replayed": replayed, "alerts_sent": notified, "follow_ups_asked": asked, "follow_ups_closed": closed,
                 "delivered": delivered, "escalated": swept.get("escalated", 0), "reminded": swept.get("reminded", 0)}
 
     def run_forever(self) -> None:

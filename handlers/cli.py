@@ -416,20 +416,26 @@ def retention(ctx: click.Context, days: int, dry_run: bool) -> None:
     """Anonymise finished cases' personal data, keeping what the figures need."""
     from datetime import timedelta
 
+    from bot.media import remove_files
     from models import utcnow
     from models.retention import anonymise
 
     runtime = _migrated(ctx)
     now = utcnow()
     cutoff = now - timedelta(days=days)
+    removed = 0
     with runtime.db.transaction() as session:
         report = anonymise(session, cutoff, now, dry_run=dry_run)
+        if not dry_run:
+            removed = remove_files(runtime.settings.media_path, report.media_files)
     verb = "would anonymise" if dry_run else "anonymised"
     click.echo(
         f"{verb} {report.tickets} tickets finished before {cutoff:%Y-%m-%d} "
         f"({report.messages} transcript lines, {report.notes} notes, {report.outbox} outbox messages); "
         f"{report.loose_messages} lines outside any case; {report.conversations} quiet conversations"
         + (" removed" if not dry_run else "")
+        + f"; {removed if not dry_run else len(report.media_files)} media files"
+        + (" deleted" if not dry_run else " to delete")
     )
 
 

@@ -53,6 +53,9 @@ EVENT_LABELS = {
     "urgent_cleared": "取消紧急",
     "urgent_alert": "紧急提醒",
     "viewed": "查看工单",
+    "media_viewed": "查看她发来的图片或语音",
+    "cannot_talk": "她不方便说话",
+    "safe_time_given": "她说了安全联系时间",
     "claimed": "认领",
     "released": "释放",
     "assigned": "指派",
@@ -199,6 +202,9 @@ def serialize_message(message: Message, delivery: OutboxMessage | None, authors:
     }
     if message.media_id:
         data["media_id"] = message.media_id
+    if message.media_state:
+        # Her file as the worker kept it (bot/media.py): stored, pending, failed, too_large, removed.
+        data["media_state"] = message.media_state
     if message.latitude is not None and message.longitude is not None:
         data["location"] = {"latitude": message.latitude, "longitude": message.longitude}
     return data
@@ -253,6 +259,8 @@ def serialize_ticket_detail(
     data.update(
         channel=ticket.channel,
         contact_phone=ticket.contact_phone,
+        # She cannot talk freely: when it is safe, in her words, read before anything else.
+        safe_contact_time=ticket.safe_contact_time,
         route={
             "category": ticket.category,
             "subcategory": ticket.subcategory,

@@ -45,7 +45,7 @@ _TICKET_COLUMNS = [
         "assignee_id", "region_id", "contact_phone", "outcome", "claim_due_at",
         # The clocks (models/clocks.py): what a pause, urgency or her reopening changes.
         "first_reply_due_at", "resolve_due_at", "claimed_at", "first_response_at", "resolved_at",
-        "paused_at", "pause_reason", "created_at",
+        "paused_at", "pause_until", "pause_reason", "safe_contact_time", "created_at",
     )
 ]
 _PARENT = REGIONS.alias("parent")
@@ -120,7 +120,9 @@ class TicketRow:
     first_response_at: datetime | None
     resolved_at: datetime | None
     paused_at: datetime | None
+    pause_until: datetime | None
     pause_reason: str | None
+    safe_contact_time: str | None
     created_at: datetime
 
     @property
@@ -139,6 +141,12 @@ class TicketRow:
         reason = self.pause_reason
         self.change(paused_at=None, pause_until=None, pause_reason=None, updated_at=now, **moved)
         self.record("resumed", reason=reason, why=why)
+        self.clocks_changed(now)
+
+    def pause_for_her(self, now: datetime, reason: str, until: datetime | None) -> None:
+        """She asked to be contacted later (her safe time): the clocks wait until then."""
+        self.change(paused_at=now, pause_until=until, pause_reason=reason, updated_at=now)
+        self.record("paused", actor_type="woman", reason=reason, until=until.isoformat() if until else None)
         self.clocks_changed(now)
 
     def raise_deadlines(self, policy: clocks.Policy, now: datetime) -> None:
@@ -222,6 +230,8 @@ class MessageRow:
     latitude: float | None = None
     longitude: float | None = None
     ticket_id: int | None = None
+    # "pending" for her image or voice on WeChat: the worker keeps the file (bot/media.py).
+    media_state: str | None = None
     id: int | None = None
     # Delivered by the outbox worker (channels without passive replies).
     queued: bool = False
@@ -233,6 +243,7 @@ class MessageRow:
             "ticket_id": self.ticket_id, "channel": self.channel, "channel_user": self.channel_user,
             "direction": self.direction, "kind": self.kind, "text": self.text, "media_id": self.media_id,
             "latitude": self.latitude, "longitude": self.longitude, "created_at": self.created_at,
+            "media_state": self.media_state,
         }
 
 
@@ -407,7 +418,9 @@ class Desk:
             "first_response_at": None,
             "resolved_at": None,
             "paused_at": None,
+            "pause_until": None,
             "pause_reason": None,
+            "safe_contact_time": None,
         }
         ticket_id = self.connection.execute(_INSERT_TICKET, values).scalar_one()
         ticket = self._ticket_row({"id": ticket_id, **values})

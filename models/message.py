@@ -28,6 +28,13 @@ class Message(Base):
     kind: Mapped[str] = mapped_column(String(16), default="text")
     text: Mapped[str] = mapped_column(Text, default="")
     media_id: Mapped[str | None] = mapped_column(String(256))
+    # Her image or voice kept by the worker (bot/media.py) before WeChat deletes it after
+    # three days: pending | stored | failed | too_large | removed; None for other lines.
+    media_state: Mapped[str | None] = mapped_column(String(16), index=True)
+    media_path: Mapped[str | None] = mapped_column(String(255))
+    media_type: Mapped[str | None] = mapped_column(String(64))
+    media_size: Mapped[int | None]
+    media_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,10 +9,10 @@ follow-up answers, and the audit trail, which gains an `anonymised` event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from models.conversation import Conversation
@@ -33,6 +33,8 @@ class RetentionReport:
     outbox: int = 0
     loose_messages: int = 0
     conversations: int = 0
+    # Names of her kept media files (bot/media.py) the caller deletes from the media dir.
+    media_files: list[str] = field(default_factory=list)
 
 
 def _finished_before(cutoff: datetime):
@@ -73,8 +75,18 @@ def anonymise(session: Session, cutoff: datetime, now: datetime, dry_run: bool =
         ),
     )
     report.conversations = _count(session, Conversation, quiet)
+    # Kept files of those lines, and of lines she erased herself (their media id is gone).
+    kept = and_(
+        Message.media_path.is_not(None),
+        or_(Message.ticket_id.in_(ids) if ids else false(), loose, Message.media_id.is_(None)),
+    )
+    report.media_files = list(session.scalars(select(Message.media_path).where(kept)))
     if dry_run:
         return report
+    session.execute(
+        update(Message).where(kept).values(media_path=None, media_state="removed", media_type=None)
+        .execution_options(synchronize_session=False)
+    )
 
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]

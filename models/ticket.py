@@ -205,6 +205,9 @@ class Ticket(Base):
     paused_at: Mapped[datetime | None]
     pause_until: Mapped[datetime | None]
     pause_reason: Mapped[str | None] = mapped_column(String(24))
+    # When she said it is safe to contact her, in her words (she cannot talk while he is
+    # near); shown first on the ticket page.
+    safe_contact_time: Mapped[str | None] = mapped_column(String(100))
     # Derived, kept for the queue: the nearest running clock's due time and when the first
     # running clock turns yellow (set by the sweep).
     next_due_at: Mapped[datetime | None]

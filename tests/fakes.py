@@ -31,6 +31,9 @@ class FakeApis:
     # openids whose 48-hour window is closed; Telegram chat ids that blocked the bot.
     wechat_window_closed: set[str] = field(default_factory=set)
     telegram_blocked: set[int] = field(default_factory=set)
+    # Temporary media (media/get): media id -> (content type, bytes); ids asked for.
+    wechat_media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    media_requests: list[str] = field(default_factory=list)
     # Answer this many sends with a server error first.
     failures_before_success: int = 0
     # Recipients (openid, or chat id as text) whose sends are received and recorded, then
@@ -87,6 +90,23 @@ def start(bot_token: str) -> FakeApis:
                 if query.get("grant_type") != ["client_credential"]:
                     return self.reply(200, {"errcode": 40002, "errmsg": "invalid grant_type"})
                 return self.reply(200, {"access_token": ACCESS_TOKEN, "expires_in": 7200})
+            if url.path == "/cgi-bin/media/get":
+                query = parse_qs(url.query)
+                if query.get("access_token") != [ACCESS_TOKEN]:
+                    return self.reply(200, {"errcode": 40001, "errmsg": "invalid credential"})
+                media_id = query.get("media_id", [""])[0]
+                apis.media_requests.append(media_id)
+                if media_id not in apis.wechat_media:
+                    return self.reply(200, {"errcode": 40007, "errmsg": "invalid media_id"})
+                content_type, content = apis.wechat_media[media_id]
+                # As WeChat serves a file: its type, length and a download name.
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(content)))
+                self.send_header("Content-disposition", f'attachment; filename="{media_id}"')
+                self.end_headers()
+                self.wfile.write(content)
+                return None
             self.reply(404, {"errcode": 404, "errmsg": "not found"})
 
         def do_POST(self) -> None:

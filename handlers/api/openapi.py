@@ -135,6 +135,7 @@ def openapi_document() -> dict[str, Any]:
             "author": nullable(text),
             "delivery": nullable(_ref("Delivery")),
             "media_id": text,
+            "media_state": {"type": "string", "enum": ["pending", "stored", "failed", "too_large", "removed"]},
             "location": {"type": "object", "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}}},
         },
         "required": ["id", "direction", "kind", "text", "at"],
@@ -147,6 +148,7 @@ def openapi_document() -> dict[str, Any]:
                 "properties": {
                     "channel": text,
                     "contact_phone": nullable(text),
+                    "safe_contact_time": nullable({"type": "string", "description": "她说的安全联系时间（原话）"}),
                     "route": {"type": "object", "properties": {
                         "category": text, "subcategory": nullable(text), "keywords": {"type": "array", "items": text},
                         "explanation": text, "confidence": {"type": "number"},

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask import session as flask_session
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from bot.alerts import is_for
 from bot.dialogue import mask_mobile
+from bot.media import media_file
 from handlers.app import runtime
 from handlers.auth import db_session
 from handlers.serializers import serialize_staff, serialize_ticket_summary
@@ -232,6 +233,24 @@ def ticket(reference: str):
     if found is None:
         abort(404)
     return _render_ticket(session, user, found)
+
+
+@bp.get("/tickets/<reference>/media/<int:message_id>")
+@login_required
+def media(reference: str, message_id: int):
+    """Her image or voice, to those who may read the ticket; every view on the record."""
+    session = db_session()
+    user = current_user._get_current_object()
+    found = Ticket.find_visible(session, user, reference)
+    if found is None or not found.permits(user, "read"):
+        abort(404)
+    message = session.get(Message, message_id)
+    path = media_file(runtime().settings, message) if message is not None and message.ticket_id == found.id else None
+    if path is None:
+        abort(404)
+    found.record("media_viewed", actor=user, message=message.id, via="web")
+    session.commit()
+    return send_file(path, mimetype=message.media_type, max_age=0, conditional=False)
 
 
 @bp.post("/tickets/<reference>/<action>")

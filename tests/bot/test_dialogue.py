@@ -1,0 +1,289 @@
+"""The conversation engine driven directly against a real database, without HTTP: one
+conversation per behaviour a woman found (issue 16)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from bot.inbound import Inbound
+from bot.intake import Intake
+from models import Conversation, Message, Ticket, TicketEvent
+
+TRAINING = "我想报名参加家政培训"
+SUPPORT = "孩子抚养费他一直不给，我想起诉他"
+GRIEVANCE = "婆婆天天跟我吵架，嫌我生的是女儿，能不能请妇联来帮忙调解一下"
+_ids = itertools.count(1)
+
+
+class Her:
+    """One woman's chat with the engine: each `say` is one delivery, in its own transaction."""
+
+    def __init__(self, db, intake: Intake, user: str = "o-her-1", now: datetime | None = None) -> None:
+        self.db, self.intake, self.user = db, intake, user
+        self.now = now or datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+    def send(self, kind: str = "text", **fields) -> str:
+        self.now += timedelta(seconds=30)
+        inbound = Inbound("wechat", self.user, kind, f"m{next(_ids)}", self.now, **fields)
+        with self.db.engine.begin() as connection:
+            answer = self.intake.receive(connection, inbound, now=self.now)
+        return answer.text or ""
+
+    def say(self, text: str) -> str:
+        return self.send(text=text)
+
+    def tickets(self) -> list[Ticket]:
+        with self.db.session() as session:
+            return list(session.scalars(select(Ticket).where(Ticket.channel_user == self.user).order_by(Ticket.id)))
+
+    def ticket(self) -> Ticket:
+        (ticket,) = self.tickets()
+        return ticket
+
+    def region_name(self) -> str:
+        with self.db.session() as session:
+            return session.scalar(select(Ticket).where(Ticket.channel_user == self.user)).region.name
+
+    def state(self) -> str:
+        with self.db.session() as session:
+            return session.scalar(select(Conversation.state).where(Conversation.channel_user == self.user))
+
+    def events(self, ticket: Ticket) -> list[TicketEvent]:
+        with self.db.session() as session:
+            return list(session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)))
+
+    def lines(self, ticket: Ticket) -> list[str]:
+        with self.db.session() as session:
+            return list(session.scalars(
+                select(Message.text).where(Message.ticket_id == ticket.id, Message.direction == "in").order_by(Message.id)
+            ))
+
+    def confirmed(self, problem: str) -> Ticket:
+        """She tells a problem and goes through the questions to a confirmed ticket."""
+        self.say(problem)
+        self.say("跳过")
+        self.say("匿名")
+        assert "已提交" in self.say("确认")
+        return self.tickets()[-1]
+
+
+@pytest.fixture
+def her(db, settings, router) -> Her:
+    return Her(db, Intake(router, settings))
+
+
+# -- 1. her words as she writes them ----------------------------------------------------------
+
+@pytest.mark.parametrize("answer", ["我的电话是13912345678", "你打139 1234 5678找我", "电话：139-1234-5678，晚上打"])
+def test_a_phone_number_anywhere_in_her_sentence_is_taken(her, answer):
+    her.say(GRIEVANCE)
+    her.say("跳过")
+    summary = her.say(answer)
+    assert "139****5678" in summary and "号码不对" not in summary
+    ticket = her.ticket()
+    assert ticket.contact_phone == "13912345678"
+    assert not any("13912345678" in line.replace(" ", "").replace("-", "") for line in her.lines(ticket))
+
+
+@pytest.mark.parametrize("answer", ["不想留", "不方便", "匿名", "我不想留电话，怕他看到", "不留了", "别打电话"])
+def test_not_leaving_a_number_in_her_words_means_anonymous(her, answer):
+    her.say(GRIEVANCE)
+    her.say("跳过")
+    summary = her.say(answer)
+    assert "请确认" in summary and "匿名" in summary
+    assert her.ticket().contact_phone is None
+    assert her.lines(her.ticket())[-1] == answer  # not taken as more of her story with a new event
+    assert [e.action for e in her.events(her.ticket())].count("message_added") == 0
+
+
+def test_change_at_the_phone_step_goes_back_to_her_place(her):
+    her.say(GRIEVANCE)
+    her.say("跳过")
+    assert "村或社区" in her.say("修改")
+    assert her.state() == "ask_region"
+    assert "手机号" in her.say("测试社区")
+    assert her.region_name() == "测试社区"
+
+
+def test_going_back_from_the_summary_to_the_phone_only(her):
+    her.say(GRIEVANCE)
+    her.say("测试社区")
+    her.say("13912345678")
+    assert "手机号" in her.say("我要改电话")
+    assert her.state() == "ask_contact"
+    assert "138****0000" in her.say("13800000000")
+
+
+def test_a_place_at_the_phone_step_is_taken_as_her_place(her):
+    her.say(GRIEVANCE)
+    her.say("跳过")
+    answer = her.say("测试社区")
+    assert "手机号" in answer and "号码不对" not in answer
+    assert her.region_name() == "测试社区"
+    assert her.state() == "ask_contact"
+
+
+def test_a_wrong_number_is_told_plainly_what_is_asked(her):
+    her.say(GRIEVANCE)
+    her.say("跳过")
+    answer = her.say("电话是1391234")
+    assert "11位手机号" in answer and "匿名" in answer
+    assert her.state() == "ask_contact"
+
+
+@pytest.mark.parametrize("words", ["查一下我的工单进度", "查进度", "我想查查进度", "工单到哪了？"])
+def test_status_by_meaning_lists_her_tickets_and_adds_nothing(her, words):
+    ticket = her.confirmed(GRIEVANCE)
+    answer = her.say(words)
+    assert ticket.reference in answer and "已补充" not in answer
+    assert "message_added" not in [e.action for e in her.events(ticket)]
+
+
+@pytest.mark.parametrize("words", ["我要撤回", "撤销工单", "不办了"])
+def test_withdraw_by_meaning(her, words):
+    ticket = her.confirmed(GRIEVANCE)
+    assert "确定要撤销" in her.say(words)
+    assert "已撤销" in her.say("确定")
+    assert her.ticket().status == "withdrawn"
+
+
+@pytest.mark.parametrize("words", ["转人工", "我要找工作人员", "找真人"])
+def test_a_person_by_meaning(her, words):
+    ticket = her.confirmed(GRIEVANCE)
+    assert "已通知" in her.say(words)
+    assert "person_requested" in [e.action for e in her.events(ticket)]
+
+
+@pytest.mark.parametrize("words", ["删除", "删除我的信息", "把我的记录都删掉"])
+def test_erase_by_meaning(her, words):
+    her.say("你好")
+    assert "确定要删除" in her.say(words)
+
+
+def test_a_story_with_a_command_word_inside_is_still_her_story(her):
+    ticket = her.confirmed(GRIEVANCE)
+    answer = her.say("他把离婚起诉撤回了，又开始天天骂我")
+    assert "补充" in answer and "确定要撤销" not in answer
+
+
+# -- 2. each matter its own ticket ------------------------------------------------------------
+
+def test_a_different_matter_after_a_confirmed_ticket_is_asked_about_and_opens_a_new_ticket(her):
+    training = her.confirmed(TRAINING)
+    her.say("重新开始")
+    question = her.say(SUPPORT)
+    assert f"这是新的问题，还是工单 {training.reference} 的补充？回复 1 新问题，2 补充" in question
+    assert len(her.tickets()) == 1 and SUPPORT not in her.lines(training)
+    opened = her.say("1")
+    first, second = her.tickets()
+    assert second.reference in opened and second.category == "consultation"
+    assert SUPPORT in her.lines(second) and SUPPORT not in her.lines(first)
+    assert first.status == second.status == "new"
+    her.say("跳过")
+    her.say("匿名")
+    her.say("确认")
+    status = her.say("查询")
+    assert first.reference in status and second.reference in status
+
+
+def test_she_may_say_it_belongs_to_her_open_ticket(her):
+    training = her.confirmed(TRAINING)
+    her.say(SUPPORT)
+    assert training.reference in her.say("2")
+    assert len(her.tickets()) == 1 and SUPPORT in her.lines(training)
+
+
+def test_more_of_the_same_matter_is_added_without_asking(her):
+    ticket = her.confirmed(GRIEVANCE)
+    answer = her.say("她今天又嫌我做饭不好吃，还跟邻居说我懒")
+    assert "已补充" in answer and "新的问题" not in answer
+    assert len(her.tickets()) == 1
+
+
+def test_danger_in_a_different_matter_opens_an_urgent_ticket_at_once(her):
+    her.confirmed(TRAINING)
+    answer = her.say("他喝多了拿着刀在门口，我和孩子躲在卧室里")
+    assert "110" in answer.splitlines()[0] and "新的问题" not in answer
+    first, second = her.tickets()
+    assert second.urgent and not first.urgent
+
+
+# -- 3. noise opens nothing -------------------------------------------------------------------
+
+@pytest.mark.parametrize("noise", ["asdfghjkl", "😭😭😭", "[捂脸]", "嗯", "哦", "[捂脸][捂脸]😭"])
+def test_noise_gets_a_gentle_request_and_opens_nothing(her, noise):
+    answer = her.say(noise)
+    assert "发生了什么" in answer and "1 咨询" not in answer
+    assert "发生了什么" in her.say("1")
+    assert her.tickets() == []
+    assert her.state() == "idle"
+
+
+def test_noise_on_an_open_ticket_is_not_reported_as_more_of_her_story(her):
+    ticket = her.confirmed(GRIEVANCE)
+    answer = her.say("嗯")
+    assert "补充" not in answer or "直接" in answer
+    assert "message_added" not in [e.action for e in her.events(ticket)]
+
+
+# -- 4. safety in her words -------------------------------------------------------------------
+
+def test_she_cannot_talk_gets_silent_options_and_a_safe_time_that_pauses_the_clocks(her):
+    ticket = her.confirmed(GRIEVANCE)
+    answer = her.say("我不敢打电话，他会听见")
+    assert "12110" in answer and "继续在这里" in answer and "什么时间" in answer
+    assert "已补充" not in answer
+    assert her.state() == "ask_safe_time"
+    assert "已记下" in her.say("明天上午9点以后他去上班了")
+    ticket = her.ticket()
+    assert ticket.safe_contact_time == "明天上午9点以后他去上班了"
+    assert ticket.paused_at is not None and ticket.pause_reason == "safe_time"
+    # 9:00 China time on the next day is 01:00 UTC.
+    assert ticket.pause_until.replace(tzinfo=None) == datetime(2026, 3, 3, 1, 0)
+    assert her.state() == "idle"
+
+
+def test_silent_as_her_first_message_is_urgent_with_silent_options_then_the_questions_go_on(her):
+    answer = her.say("我不敢打电话，他会听见")
+    assert "110" in answer.splitlines()[0] and "12110" in answer and "什么时间" in answer
+    assert "村或社区" in her.say("晚上八点")
+    ticket = her.ticket()
+    assert ticket.safe_contact_time == "晚上八点" and ticket.pause_reason == "safe_time"
+    assert her.state() == "ask_region"
+
+
+def test_silent_options_text_is_configurable(db, settings, router):
+    settings.dialogue.silent_options = "不方便说话就继续在这里打字；本省可编辑短信到12110报警。"
+    her = Her(db, Intake(router, settings))
+    her.confirmed(GRIEVANCE)
+    assert "本省可编辑短信到12110报警" in her.say("不方便说话")
+
+
+def test_her_intent_to_harm_herself_gets_12356_beside_110_and_counselling(her):
+    answer = her.say("我真的不想活了，活着没意思")
+    first = answer.splitlines()[0]
+    assert "12356" in first and "110" in first
+    assert "心理" in answer
+    ticket = her.ticket()
+    assert ticket.urgent and ticket.subcategory == "counselling"
+
+
+def test_the_first_reply_fits_the_route(her):
+    sign_up = her.say(TRAINING)
+    assert "您不是一个人" not in sign_up and "收到" in sign_up
+    other = Her(her.db, her.intake, user="o-her-2")
+    assert "您不是一个人" in other.say(GRIEVANCE)
+
+
+def test_a_plain_yes_confirms_and_a_plain_no_keeps(her):
+    her.say(GRIEVANCE)
+    her.say("跳过")
+    her.say("匿名")
+    assert "已提交" in her.say("好")
+    assert "确定要撤销" in her.say("撤销")
+    assert "没有改动" in her.say("算了")  # 好的，什么都没有改动
+    assert her.ticket().status == "new"

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from handlers.auth import db_session
 from handlers.serializers import serialize_staff
 from handlers.staff.canned import canned_replies
-from handlers.staff.login import _client_address
+from handlers.staff.login import client_address
 from handlers.staff.views import bp
 from models import AuditEvent, CannedReply, utcnow
 from models.ticket import CATEGORIES, TicketError
@@ -45,7 +45,7 @@ def canned_save(target: str):
         abort(404)
     if request.form.get("remove") == "1" and reply.id is not None:
         reply.active, reply.updated_at, reply.updated_by_id = False, now, user.id
-        AuditEvent.record(session, now, "canned.removed", user, address=_client_address(), reply=reply.id,
+        AuditEvent.record(session, now, "canned.removed", user, address=client_address(), reply=reply.id,
                           title=reply.title)
         session.commit()
         flash("已删除该常用回复", "success")
@@ -62,7 +62,7 @@ def canned_save(target: str):
     session.add(reply)
     session.flush()
     AuditEvent.record(session, now, "canned.added" if before is None else "canned.changed", user,
-                      address=_client_address(), reply=reply.id, title=reply.title, before=before)
+                      address=client_address(), reply=reply.id, title=reply.title, before=before)
     session.commit()
     flash("常用回复已保存", "success")
     return redirect(url_for("staff.canned") + f"#canned-{reply.id}", 303)

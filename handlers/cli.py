@@ -431,7 +431,8 @@ def retention(ctx: click.Context, days: int, dry_run: bool) -> None:
     verb = "would anonymise" if dry_run else "anonymised"
     click.echo(
         f"{verb} {report.tickets} tickets finished before {cutoff:%Y-%m-%d} "
-        f"({report.messages} transcript lines, {report.notes} notes, {report.outbox} outbox messages); "
+        f"({report.messages} transcript lines, {report.notes} notes, {report.outbox} outbox messages, "
+        f"{report.examples} routing examples); "
         f"{report.loose_messages} lines outside any case; {report.conversations} quiet conversations"
         + (" removed" if not dry_run else "")
         + f"; {removed if not dry_run else len(report.media_files)} media files"

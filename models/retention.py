@@ -16,6 +16,7 @@ from sqlalchemy import and_, delete, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from models.conversation import Conversation
+from models.learning import RouteExample
 from models.message import Message
 from models.note import TicketNote
 from models.outbox import OutboxMessage
@@ -31,6 +32,8 @@ class RetentionReport:
     messages: int = 0
     notes: int = 0
     outbox: int = 0
+    # Her words kept as labelled routing examples (a caseworker's correction): removed.
+    examples: int = 0
     loose_messages: int = 0
     conversations: int = 0
     # Names of her kept media files (bot/media.py) the caller deletes from the media dir.
@@ -59,6 +62,7 @@ def anonymise(session: Session, cutoff: datetime, now: datetime, dry_run: bool =
         report.messages += _count(session, Message, Message.ticket_id.in_(chunk))
         report.notes += _count(session, TicketNote, TicketNote.ticket_id.in_(chunk))
         report.outbox += _count(session, OutboxMessage, OutboxMessage.ticket_id.in_(chunk))
+        report.examples += _count(session, RouteExample, RouteExample.ticket_id.in_(chunk))
     # Lines that never joined a case, and conversations gone quiet, of people with no
     # case in progress (open, or resolved and awaiting her answer): nothing of one is touched.
     someone_open = exists().where(
@@ -102,6 +106,9 @@ def anonymise(session: Session, cutoff: datetime, now: datetime, dry_run: bool =
         session.execute(
             update(OutboxMessage).where(OutboxMessage.ticket_id.in_(chunk)).values(text="", channel_user="")
             .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            delete(RouteExample).where(RouteExample.ticket_id.in_(chunk)).execution_options(synchronize_session=False)
         )
     for ticket in tickets:
         ticket.contact_phone = None

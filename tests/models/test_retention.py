@@ -98,3 +98,21 @@ def test_finished_cases_past_the_cutoff_are_anonymised_and_the_figures_kept(db):
 
     with db.transaction() as session:
         assert anonymise(session, now - timedelta(days=365), now).tickets == 0  # done once
+
+
+def test_her_words_kept_as_a_routing_example_go_with_the_rest_of_her_data(db):
+    from models.learning import RouteExample
+
+    now = utcnow()
+    with db.transaction() as session:
+        old = case(session, now, "closed", "o-taught", finished_days_ago=400)
+        recent = case(session, now, "closed", "o-taught-recent", finished_days_ago=10)
+        for ticket in (old, recent):
+            RouteExample.keep(session, ticket.id, WORDS, "consultation", "anti_dv_law", True, None, now)
+        old_id, recent_id = old.id, recent.id
+    with db.transaction() as session:
+        report = anonymise(session, now - timedelta(days=365), now)
+    assert report.examples == 1
+    with db.session() as session:
+        kept = {e.ticket_id for e in session.scalars(select(RouteExample))}
+    assert kept == {recent_id} and old_id not in kept

@@ -1,0 +1,64 @@
+"""What the dashboard, its exports and `GET /api/v1/stats` share: reading the region and
+the window from query arguments (dates are China dates, `to` inclusive)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from models import Region, StaffUser
+from models.stats import MAX_WINDOW_DAYS, PERIODS, Window, china_today, period_window
+
+
+class OutOfScope(Exception):
+    """The region asked for does not exist or lies outside the user's subtree (→ 404)."""
+
+
+@dataclass
+class StatsQuery:
+    region: Region
+    window: Window
+    period: str  # week | month | quarter | custom
+
+
+def stats_query(session: Session, user: StaffUser, args: Mapping[str, str], now: datetime,
+                default_period: str = "month") -> tuple[StatsQuery | None, dict[str, str]]:
+    """The region and window asked for, or the errors by argument (`OutOfScope` for a region not theirs)."""
+    errors: dict[str, str] = {}
+    code = (args.get("region") or "").strip()
+    region = user.region
+    if code:
+        region = Region.by_code(session, code)
+        if region is None or not user.sees(region):
+            raise OutOfScope(code)
+    period = args.get("period") or ("custom" if args.get("from") or args.get("to") else default_period)
+    today = china_today(now)
+    if period in PERIODS:
+        return StatsQuery(region, period_window(period, today), period), errors
+    if period != "custom":
+        errors["period"] = "统计周期应为 week、month、quarter 或 custom"
+        return None, errors
+    dates: dict[str, date] = {}
+    for name, fallback in (("from", period_window("month", today).first), ("to", today)):
+        raw = (args.get(name) or "").strip()
+        if not raw:
+            dates[name] = fallback
+            continue
+        try:
+            dates[name] = date.fromisoformat(raw) if len(raw) == 10 else _bad()
+        except ValueError:
+            errors[name] = "日期格式应为 YYYY-MM-DD（北京时间）"
+    if errors:
+        return None, errors
+    if dates["to"] < dates["from"]:
+        return None, {"to": "结束日期不能早于开始日期"}
+    if (dates["to"] - dates["from"]).days + 1 > MAX_WINDOW_DAYS:
+        return None, {"to": f"统计区间最长 {MAX_WINDOW_DAYS} 天"}
+    return StatsQuery(region, Window(dates["from"], dates["to"]), "custom"), errors
+
+
+def _bad() -> date:
+    raise ValueError("not YYYY-MM-DD")

@@ -125,6 +125,13 @@ class DialogueSettings:
 
 
 @dataclass
+class StatsSettings:
+    # A child region with fewer tickets behind a rate than this is shown but not ranked on it:
+    # two cases in a village make a rate of 0% or 100% by chance.
+    rank_min: int = 10
+
+
+@dataclass
 class WorkerSettings:
     # Run the outbox / follow-up worker inside `niangjia serve` (the embedded default).
     in_service: bool = True
@@ -206,6 +213,7 @@ class Settings:
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
+    stats: StatsSettings = field(default_factory=StatsSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     login: LoginSettings = field(default_factory=LoginSettings)
     server: ServerSettings = field(default_factory=ServerSettings)

@@ -73,6 +73,10 @@ class Window:
         if self.last < self.first:
             raise ValueError("the window ends before it starts")
 
+    @classmethod
+    def parse(cls, first: str, last: str) -> Window:
+        return cls(date.fromisoformat(first), date.fromisoformat(last))
+
     @property
     def start(self) -> datetime:
         return datetime.combine(self.first, time(0), CHINA_TZ)

@@ -37,7 +37,11 @@ def stats_query(session: Session, user: StaffUser, args: Mapping[str, str], now:
     period = args.get("period") or ("custom" if args.get("from") or args.get("to") else default_period)
     today = china_today(now)
     if period in PERIODS:
-        return StatsQuery(region, period_window(period, today), period), errors
+        preset = period_window(period, today)
+        typed = (args.get("from") or preset.first.isoformat(), args.get("to") or preset.last.isoformat())
+        if typed == (preset.first.isoformat(), preset.last.isoformat()):
+            return StatsQuery(region, preset, period), errors
+        period = "custom"  # the page's form sends its period along with dates typed over it
     if period != "custom":
         errors["period"] = "统计周期应为 week、month、quarter 或 custom"
         return None, errors

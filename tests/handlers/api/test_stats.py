@@ -99,3 +99,8 @@ def test_the_stats_are_in_the_openapi_document(client):
     schema = document["components"]["schemas"]["Stats"]
     assert {"total", "by_status", "by_category", "by_region", "response_rate", "overdue"} <= set(schema["required"])
     assert {"404", "422"} <= set(operation["responses"])
+
+
+def test_dates_typed_over_a_preset_period_make_a_custom_window(api):
+    body = api("boss").get("/stats", period="week", **{"from": "2026-01-05", "to": "2026-01-11"}).json
+    assert (body["from"], body["to"]) == ("2026-01-05", "2026-01-11")

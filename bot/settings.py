@@ -129,6 +129,9 @@ class StatsSettings:
     # A child region with fewer tickets behind a rate than this is shown but not ranked on it:
     # two cases in a village make a rate of 0% or 100% by chance.
     rank_min: int = 10
+    # The dashboard, the exports and GET /api/v1/stats reuse a report this many seconds
+    # (per process; the page says when it was counted); 0 counts on every request.
+    cache_seconds: int = 60
 
 
 @dataclass

@@ -1,16 +1,19 @@
 """What the dashboard, its exports and `GET /api/v1/stats` share: reading the region and
-the window from query arguments (dates are China dates, `to` inclusive)."""
+the window from query arguments (dates are China dates, `to` inclusive), and the
+reports themselves, each kept for `stats.cache_seconds` (0: computed on every request)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+import threading
+import time
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from models import Region, StaffUser
-from models.stats import MAX_WINDOW_DAYS, PERIODS, Window, china_today, period_window
+from models.stats import MAX_WINDOW_DAYS, PERIODS, Report, Window, china_today, period_window, report
 
 
 class OutOfScope(Exception):
@@ -66,3 +69,42 @@ def stats_query(session: Session, user: StaffUser, args: Mapping[str, str], now:
 
 def _bad() -> date:
     raise ValueError("not YYYY-MM-DD")
+
+
+class ReportCache:
+    """Reports by (region, window), each reused for `seconds`: the numbers are at most that
+    stale, and the report's `now` says when they were counted (the page shows it).
+
+    Per process (each gunicorn worker keeps its own); one lock, so a burst of requests for
+    the same numbers counts them once.
+    """
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._reports: dict[tuple[int, date, date], tuple[float, Report]] = {}
+
+    def get(self, session: Session, region: Region, window: Window, now: datetime) -> Report:
+        if self.seconds <= 0:
+            return report(session, region, window, now)
+        key = (region.id, window.first, window.last)
+        with self._lock:
+            found = self._reports.get(key)
+            if found is not None and time.monotonic() - found[0] < self.seconds:
+                return found[1]
+            counted = report(session, region, window, now)
+            if len(self._reports) > 2000:
+                self._reports.clear()
+            self._reports[key] = (time.monotonic(), counted)
+            return counted
+
+
+def cached_report(session: Session, region: Region, window: Window, now: datetime) -> Report:
+    """The report for `region` over `window`, from this process's cache when fresh enough."""
+    from handlers.app import runtime
+
+    rt = runtime()
+    cache = getattr(rt, "stats_cache", None)
+    if cache is None or cache.seconds != rt.settings.stats.cache_seconds:
+        cache = rt.stats_cache = ReportCache(rt.settings.stats.cache_seconds)
+    return cache.get(session, region, window, now)

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from handlers.api.openapi import openapi_document
 from handlers.auth import bearer_user, db_session
-from handlers.stats_args import OutOfScope, stats_query
+from handlers.stats_args import OutOfScope, cached_report, stats_query
 from handlers.serializers import (
     serialize_delivery, serialize_note, serialize_region, serialize_staff, serialize_ticket_summary,
 )
@@ -22,7 +22,6 @@ from handlers.staff.actions import (
     ACTIONS, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, page_args, perform, policy, queue_filters, ticket_detail,
 )
 from models import Region, StaffUser, Ticket, utcnow
-from models.stats import report
 from models.ticket import Conflict, InvalidInput, TicketError
 
 log = logging.getLogger(__name__)
@@ -166,7 +165,7 @@ def stats():
     if errors:
         field = next(iter(errors))
         return error(422, errors[field], field, fields=errors)
-    return jsonify(report(session, query.region, query.window, now).as_api())
+    return jsonify(cached_report(session, query.region, query.window, now).as_api())
 
 
 # -- acting -------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff import exports
 from handlers.staff.actions import policy, queue_filters
 from handlers.staff.views import bp, route_label
-from handlers.stats_args import OutOfScope, StatsQuery, stats_query
+from handlers.stats_args import OutOfScope, StatsQuery, cached_report, stats_query
 from models import AuditEvent, Region, StaffUser, Ticket, utcnow
 from models.followup import FollowUp
-from models.stats import DURATIONS, PERIODS, RATES, TREND_RATES, Counts, Report, Window, report
+from models.stats import DURATIONS, PERIODS, RATES, TREND_RATES, Counts, Report, Window
 from models.ticket import CATEGORY_LABELS, OPEN_STATUSES, STATUS_LABELS
 
 # The rates child regions are ranked on (三率 and the federation's own).
@@ -92,17 +92,12 @@ def rankings(current: Report, previous: Report, last_year: Report, rank_min: int
 
 def trend(session, region: Region, window: Window, now: datetime) -> list[dict[str, Any]]:
     """Volume and the three rates week by week, the last TREND_WEEKS weeks up to the window's end."""
-    from models.stats import counts_by_region, subtree
-
-    ids = [rid for rid, _ in subtree(session, region)]
     end = window.last
     weeks = []
     for back in range(TREND_WEEKS - 1, -1, -1):
         last = end - timedelta(days=7 * back)
         week = Window(last - timedelta(days=6), last)
-        total = Counts()
-        for counts in counts_by_region(session, ids, week, now).values():
-            total.add(counts)
+        total = cached_report(session, region, week, now).total
         weeks.append({"label": f"{week.first:%m-%d}", "first": week.first.isoformat(), "last": week.last.isoformat(),
                       "total": total.total, **{name: total.rate(name) for name in TREND_RATES}})
     return weeks
@@ -176,9 +171,9 @@ def dashboard():
 
 
 def _render(session, user: StaffUser, query: StatsQuery, now: datetime, errors: dict[str, str]) -> str:
-    current = report(session, query.region, query.window, now)
-    ranks = rankings(current, report(session, query.region, query.window.previous(), now),
-                     report(session, query.region, query.window.last_year(), now), runtime().settings.stats.rank_min)
+    current = cached_report(session, query.region, query.window, now)
+    ranks = rankings(current, cached_report(session, query.region, query.window.previous(), now),
+                     cached_report(session, query.region, query.window.last_year(), now), runtime().settings.stats.rank_min)
     weeks = trend(session, query.region, query.window, now)
     total = current.total
     chart_data = {
@@ -197,6 +192,7 @@ def _render(session, user: StaffUser, query: StatsQuery, now: datetime, errors: 
         me=serialize_staff(user), query=query, report=current, total=total, errors=errors,
         periods=PERIODS, rates=RATES, durations=DURATIONS, ranked=RANKED, rankings=ranks,
         rank_min=runtime().settings.stats.rank_min, drill=drill, now=now,
+        cache_seconds=runtime().settings.stats.cache_seconds,
         channel_labels=CHANNEL_LABELS, subcategories=subcategories(total),
         overdue=overdue_list(session, user, query.region, now), load=open_load(session, user, query.region),
         urgent=urgent_list(session, user, query), chart_data=chart_data,
@@ -224,7 +220,7 @@ def export_regions(fmt: str):
     query, errors = _query(session, user, now)
     if query is None:
         abort(422)
-    current = report(session, query.region, query.window, now)
+    current = cached_report(session, query.region, query.window, now)
     header, rows = exports.region_rows(current)
     _audit(session, user, now, "regions", format=fmt, region=query.region.code, window=query.window.label())
     return exports.send(fmt, f"regions-{query.region.code}-{query.window.first}-{query.window.last}", header, rows,
@@ -239,7 +235,7 @@ def export_monthly():
     query, errors = _query(session, user, now)
     if query is None:
         abort(422)
-    current = report(session, query.region, query.window, now)
+    current = cached_report(session, query.region, query.window, now)
     _audit(session, user, now, "monthly", format="xlsx", region=query.region.code, window=query.window.label())
     return Response(
         exports.monthly_xlsx(current),

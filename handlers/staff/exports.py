@@ -142,7 +142,7 @@ def monthly_xlsx(current: Report) -> bytes:
     width = len(MONTHLY_HEADER)
     sheet.merge_range(0, 0, 0, width - 1, f"{region.name}（{region.code}）娘家人工单月报　{window.label()}", title)
     sheet.merge_range(1, 0, 1, width - 1,
-                      f"统计时间 {current.now.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}（北京时间）；数字为实时精确计算；比率无分母时留空", None)
+                      f"统计于 {current.now.astimezone(CHINA_TZ):%Y-%m-%d %H:%M:%S}（北京时间）；比率无分母时留空", None)
     sheet.write_row(2, 0, MONTHLY_HEADER, head)
     lines = [(r.name, c) for r, c in current.children]
     if current.own.total or current.own.claim_due or current.own.answered:

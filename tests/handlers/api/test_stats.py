@@ -104,3 +104,15 @@ def test_the_stats_are_in_the_openapi_document(client):
 def test_dates_typed_over_a_preset_period_make_a_custom_window(api):
     body = api("boss").get("/stats", period="week", **{"from": "2026-01-05", "to": "2026-01-11"}).json
     assert (body["from"], body["to"]) == ("2026-01-05", "2026-01-11")
+
+
+def test_numbers_are_reused_for_cache_seconds_and_exact_with_zero(api, db, app):
+    from tests.handlers.staff.factories import make_ticket
+
+    boss = api("boss")
+    make_ticket(db, user="o-1")
+    assert boss.get("/stats").json["total"] == 1
+    make_ticket(db, user="o-2")
+    assert boss.get("/stats").json["total"] == 1, "counted at most once a minute (stats.cache_seconds)"
+    app.extensions["niangjia"].settings.stats.cache_seconds = 0
+    assert boss.get("/stats").json["total"] == 2

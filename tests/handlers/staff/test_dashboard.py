@@ -48,7 +48,7 @@ def test_the_page_shows_the_apis_numbers_with_definitions(scenario, db, client):
         assert "<details><summary>" in row  # its definition one tap away
     assert '<span class="n">8</span><span class="l">新建工单</span>' in html
     assert '<span class="n">2</span><span class="l">当前超期（全部）</span>' in html
-    assert "数字为实时精确计算" in html
+    assert "数字每 60 秒统计一次，本页数字统计于" in html
     # The overdue list names D and Old with their lights; the urgent list E with its time to claim.
     overdue = re.search(r'<table class="dash-table" id="overdue">(.*?)</table>', html, re.S).group(1)
     assert scenario.refs["D"] in overdue and scenario.refs["Old"] in overdue and "light red" in overdue

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.channels.base import HttpRequest, Refused
@@ -87,6 +87,8 @@ def test_wechat_any_push_shaped_xml_opens_storable_or_is_refused(body):
 
 @SETTINGS
 @given(timestamp=st.text(max_size=400))
+@example(timestamp="²")  # a digit to str.isdigit, not to int(): found by this test
+@example(timestamp="١٦٠٠٠٠٠٠٠٠")  # Arabic-Indic digits, which int() does read
 def test_wechat_any_timestamp_is_checked_without_crashing(timestamp):
     try:
         wechat_post(b"<xml/>", timestamp=timestamp)

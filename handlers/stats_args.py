@@ -4,8 +4,9 @@ reports themselves, each kept for `stats.cache_seconds` (0: computed on every re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 import threading
 import time
 from datetime import date, datetime
@@ -82,29 +83,35 @@ class ReportCache:
     def __init__(self, seconds: int) -> None:
         self.seconds = seconds
         self._lock = threading.Lock()
-        self._reports: dict[tuple[int, date, date], tuple[float, Report]] = {}
+        self._reports: dict[tuple[Any, ...], tuple[float, Any]] = {}
 
-    def get(self, session: Session, region: Region, window: Window, now: datetime) -> Report:
+    def remember(self, key: tuple[Any, ...], count: Callable[[], Any]) -> Any:
+        """`count()`, or what it gave under `key` less than `seconds` ago."""
         if self.seconds <= 0:
-            return report(session, region, window, now)
-        key = (region.id, window.first, window.last)
+            return count()
         with self._lock:
             found = self._reports.get(key)
             if found is not None and time.monotonic() - found[0] < self.seconds:
                 return found[1]
-            counted = report(session, region, window, now)
+            counted = count()
             if len(self._reports) > 2000:
                 self._reports.clear()
             self._reports[key] = (time.monotonic(), counted)
             return counted
 
 
-def cached_report(session: Session, region: Region, window: Window, now: datetime) -> Report:
-    """The report for `region` over `window`, from this process's cache when fresh enough."""
+def report_cache() -> ReportCache:
+    """This process's cache of counted numbers (on the app's runtime)."""
     from handlers.app import runtime
 
     rt = runtime()
     cache = getattr(rt, "stats_cache", None)
     if cache is None or cache.seconds != rt.settings.stats.cache_seconds:
         cache = rt.stats_cache = ReportCache(rt.settings.stats.cache_seconds)
-    return cache.get(session, region, window, now)
+    return cache
+
+
+def cached_report(session: Session, region: Region, window: Window, now: datetime) -> Report:
+    """The report for `region` over `window`, from this process's cache when fresh enough."""
+    return report_cache().remember(("report", region.id, window.first, window.last),
+                                   lambda: report(session, region, window, now))

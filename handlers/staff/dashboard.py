@@ -20,10 +20,10 @@ from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff import exports
 from handlers.staff.actions import policy, queue_filters
 from handlers.staff.views import bp, route_label
-from handlers.stats_args import OutOfScope, StatsQuery, cached_report, stats_query
+from handlers.stats_args import OutOfScope, StatsQuery, cached_report, report_cache, stats_query
 from models import AuditEvent, Region, StaffUser, Ticket, utcnow
 from models.followup import FollowUp
-from models.stats import DURATIONS, PERIODS, RATES, TREND_RATES, Counts, Report, Window
+from models.stats import DURATIONS, PERIODS, RATES, TREND_RATES, Counts, Report, Window, weekly
 from models.ticket import CATEGORY_LABELS, OPEN_STATUSES, STATUS_LABELS
 
 # The rates child regions are ranked on (三率 and the federation's own).
@@ -92,15 +92,12 @@ def rankings(current: Report, previous: Report, last_year: Report, rank_min: int
 
 def trend(session, region: Region, window: Window, now: datetime) -> list[dict[str, Any]]:
     """Volume and the three rates week by week, the last TREND_WEEKS weeks up to the window's end."""
-    end = window.last
-    weeks = []
-    for back in range(TREND_WEEKS - 1, -1, -1):
-        last = end - timedelta(days=7 * back)
-        week = Window(last - timedelta(days=6), last)
-        total = cached_report(session, region, week, now).total
-        weeks.append({"label": f"{week.first:%m-%d}", "first": week.first.isoformat(), "last": week.last.isoformat(),
-                      "total": total.total, **{name: total.rate(name) for name in TREND_RATES}})
-    return weeks
+    return [
+        {"label": f"{week.first:%m-%d}", "first": week.first.isoformat(), "last": week.last.isoformat(),
+         "total": counts.total, **{name: counts.rate(name) for name in TREND_RATES}}
+        for week, counts in report_cache().remember(
+            ("weekly", region.id, window.last), lambda: weekly(session, region, window.last, TREND_WEEKS, now))
+    ]
 
 
 def overdue_list(session, user: StaffUser, region: Region, now: datetime) -> list[dict[str, Any]]:

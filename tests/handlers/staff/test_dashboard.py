@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 
 import openpyxl
@@ -49,6 +50,13 @@ def test_the_page_shows_the_apis_numbers_with_definitions(scenario, db, client):
     assert '<span class="n">8</span><span class="l">新建工单</span>' in html
     assert '<span class="n">2</span><span class="l">当前超期（全部）</span>' in html
     assert "数字每 60 秒统计一次，本页数字统计于" in html
+    # The trend's last week holds every case of the design (all within the last 50 hours).
+    data = json.loads(re.search(r'<script type="application/json" id="dash-data">(.*?)</script>', html, re.S).group(1))
+    week = data["trend"][-1]
+    assert week["total"] == want["total"]
+    for name in ("response_rate", "resolution_rate", "satisfaction_rate"):
+        assert week[name] == pytest.approx(want[name]), name
+    assert sum(w["total"] for w in data["trend"]) == want["total"]  # Old, 60 days back, is before the eight weeks
     # The overdue list names D and Old with their lights; the urgent list E with its time to claim.
     overdue = re.search(r'<table class="dash-table" id="overdue">(.*?)</table>', html, re.S).group(1)
     assert scenario.refs["D"] in overdue and scenario.refs["Old"] in overdue and "light red" in overdue

@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from models import Ticket, utcnow
 from models.clocks import CHINA_TZ

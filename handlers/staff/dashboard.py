@@ -6,7 +6,7 @@ arranges them for the page and the files, and links each to the queue behind it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import Response, abort, render_template, request, url_for
@@ -22,9 +22,8 @@ from handlers.staff.actions import policy, queue_filters
 from handlers.staff.views import bp, route_label
 from handlers.stats_args import OutOfScope, StatsQuery, cached_report, report_cache, stats_query
 from models import AuditEvent, Region, StaffUser, Ticket, utcnow
-from models.followup import FollowUp
 from models.stats import DURATIONS, PERIODS, RATES, TREND_RATES, Counts, Report, Window, weekly
-from models.ticket import CATEGORY_LABELS, OPEN_STATUSES, STATUS_LABELS
+from models.ticket import CATEGORY_LABELS, OPEN_STATUSES
 
 # The rates child regions are ranked on (三率 and the federation's own).
 RANKED = ("response_rate", "first_reply_rate", "on_time_resolution_rate", "resolution_rate", "satisfaction_rate",

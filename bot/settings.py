@@ -140,6 +140,16 @@ class MediaSettings:
 
 
 @dataclass
+class StatsSettings:
+    # A child region with fewer tickets behind a rate than this is shown but not ranked on it:
+    # two cases in a village make a rate of 0% or 100% by chance.
+    rank_min: int = 10
+    # The dashboard, the exports and GET /api/v1/stats reuse a report this many seconds
+    # (per process; the page says when it was counted); 0 counts on every request.
+    cache_seconds: int = 60
+
+
+@dataclass
 class WorkerSettings:
     # Run the outbox / follow-up worker inside `niangjia serve` (the embedded default).
     in_service: bool = True
@@ -228,6 +238,7 @@ class Settings:
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
+    stats: StatsSettings = field(default_factory=StatsSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     login: LoginSettings = field(default_factory=LoginSettings)

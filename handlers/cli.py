@@ -88,6 +88,32 @@ def demo_data(ctx: click.Context) -> None:
     click.echo(summary)
 
 
+@cli.command("seed-load")
+@click.argument("n", type=click.IntRange(1, 10_000_000))
+@click.option("--regions", "region_count", default=1111, show_default=True, type=click.IntRange(112, 100_000),
+              help="About this many regions in a four-level grid (city, counties, 10 towns each, 10 villages each).")
+@click.option("--years", default=2.0, show_default=True, type=click.FloatRange(0.1, 20), help="Spread over this many years back.")
+@click.pass_context
+def seed_load(ctx: click.Context, n: int, region_count: int, years: float) -> None:
+    """Fill an empty database with N synthetic, realistic cases (for measuring; refused in production)."""
+    import time
+
+    from bot.seedload import load
+    from bot.setup import DEMO_REFUSED, init_database
+
+    if _settings(ctx).production:
+        raise click.ClickException(DEMO_REFUSED)
+    runtime = _runtime(ctx)
+    init_database(runtime.db)
+    started = time.monotonic()
+    try:
+        counts = load(runtime.db, n, region_count, years,
+                      progress=lambda done: click.echo(f"  {done:,} tickets, {time.monotonic() - started:.0f} s", err=True))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(", ".join(f"{k} {v:,}" for k, v in counts.items()) + f" in {time.monotonic() - started:.1f} s")
+
+
 @cli.group()
 def regions() -> None:
     """The grid of regions (city → county → town/street → village/community)."""

@@ -375,6 +375,11 @@ class Ticket(Base):
         return list(session.scalars(query))
 
     @classmethod
+    def listing(cls, session: Session, user: StaffUser, filters: QueueFilter) -> Select[Any]:
+        """Every ticket a queue tab with `filters` holds, unordered (for exports)."""
+        return cls._filtered(session, user, filters).where(cls._tab_condition(user, filters.tab))
+
+    @classmethod
     def tab_counts(cls, session: Session, user: StaffUser, filters: QueueFilter) -> dict[str, int]:
         """How many tickets each tab holds under the same filters.
 
@@ -404,10 +409,18 @@ class Ticket(Base):
             query = query.where(cls.status == filters.status)
         if filters.urgent:
             query = query.where(cls.urgent.is_(True))
-        if filters.light:
-            query = query.where(cls.light_is(filters.light, filters.now or utcnow()))
+        if filters.subcategory is not None:
+            query = query.where(cls.subcategory == filters.subcategory if filters.subcategory else cls.subcategory.is_(None))
         if filters.channel:
             query = query.where(cls.channel == filters.channel)
+        if filters.assignee_id is not None:
+            query = query.where(cls.assignee_id == filters.assignee_id)
+        if filters.created_from is not None:
+            query = query.where(cls.created_at >= filters.created_from)
+        if filters.created_to is not None:
+            query = query.where(cls.created_at < filters.created_to)
+        if filters.light:
+            query = query.where(cls.light_is(filters.light, filters.now or utcnow()))
         text = filters.text.strip()
         if filters.phone:
             # The number she gives when she calls the hotline: the whole number, never a part
@@ -888,6 +901,12 @@ class QueueFilter:
     channel: str | None = None
     # A whole phone number searched for (normalised), instead of `text`.
     phone: str | None = None
+    # The dashboard's drill-downs: a route's subcategory, an assignee, and tickets
+    # created in [created_from, created_to).
+    subcategory: str | None = None
+    assignee_id: int | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
 
 
 def _same(column: Any, value: int | None) -> Any:

@@ -94,7 +94,8 @@ class WeChatEndpoint:
             raise Refused(403, "nonce too long")
         # Ten digits reach the year 2286; more cannot be in the window (and a 300-digit
         # number must not reach the float arithmetic below).
-        if not (timestamp.isdecimal() and len(timestamp) <= 10) or abs(now.timestamp() - int(timestamp)) > self.window:
+        # ASCII digits only: "²" is a digit to isdigit() but not to int().
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 10) or abs(now.timestamp() - int(timestamp)) > self.window:
             raise Refused(403, "timestamp outside the accepted window")
         # In safe mode msg_signature (which also covers the ciphertext) authenticates the
         # push; WeChat sends `signature` too, and when present it must match as well.

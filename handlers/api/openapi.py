@@ -8,6 +8,7 @@ from typing import Any
 from models.clocks import CLOCKS, LIGHTS, PAUSE_REASONS
 from models.clocks import STATES as CLOCK_STATES
 from models.followup import SATISFACTION
+from models.stats import RATES
 from models.ticket import CATEGORIES, CHANNEL_LABELS, OFFLINE_CHANNELS, OUTCOME_LABELS, STATUSES, TABS
 
 ALL_OUTCOMES = sorted(OUTCOME_LABELS)
@@ -209,7 +210,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "tags": [{"name": "tickets", "description": "工单"}, {"name": "account", "description": "账号与区域"}],
+        "tags": [{"name": "tickets", "description": "工单"}, {"name": "stats", "description": "统计"}, {"name": "account", "description": "账号与区域"}],
         "paths": {
             "/me": {"get": {"summary": "当前用户", "tags": ["account"],
                             "responses": {"200": _json(_ref("Staff"), "当前用户"), **_errors(401)}}},
@@ -332,6 +333,17 @@ def openapi_document() -> dict[str, Any]:
             "/tickets/{reference}/redo": _action(
                 "关联为重办：她之前已关闭的工单（dialogue.redo_days 天内）",
                 {"original": {"type": "string", "description": "原工单号"}}, ["original"], ticket_ok),
+            "/stats": {"get": {
+                "summary": "统计：工单量、各项比率与时长（督办人、管理员）",
+                "description": stats_description(),
+                "tags": ["stats"],
+                "parameters": [
+                    query("region", "区域代码（默认本人所属区域）；范围外为 404", text),
+                    query("from", "开始日期（北京时间，含），YYYY-MM-DD；默认本月 1 日", {"type": "string", "format": "date"}),
+                    query("to", "结束日期（北京时间，含），YYYY-MM-DD；默认今天", {"type": "string", "format": "date"}),
+                ],
+                "responses": {"200": _json(_ref("Stats"), "统计结果；无分母的比率为 null"), **_errors(401, 403, 404, 422)},
+            }},
             "/openapi.json": {"get": {"summary": "本文档", "tags": ["account"], "security": [],
                                       "responses": {"200": {"description": "OpenAPI 3.1 文档"}}}},
         },
@@ -368,6 +380,34 @@ def openapi_document() -> dict[str, Any]:
                           "required": ["action", "actor_type", "at"]},
                 "Region": region,
                 "Staff": staff,
+                "Stats": stats_schema(nullable),
             },
         },
     }
+
+
+API_RATES = [name for name in RATES if name not in ("return_rate", "extension_rate")]
+
+
+def stats_description() -> str:
+    """Each rate's definition, as the dashboard shows it."""
+    return "比率为 0 到 1 的小数。" + "；".join(f"{name}（{RATES[name][2]}）：{RATES[name][3]}" for name in API_RATES)
+
+
+def stats_schema(nullable: Any) -> dict[str, Any]:
+    """GET /stats: counts, rates (null without a denominator), hours."""
+    counts = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+    ratio = nullable({"type": "number", "minimum": 0, "maximum": 1})
+    hours = nullable({"type": "number", "minimum": 0})
+    properties: dict[str, Any] = {
+        "region": {"type": "string"},
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "total": {"type": "integer", "minimum": 0, "description": "期间内新建的工单"},
+        "by_status": counts, "by_category": counts,
+        "by_region": {**counts, "description": "下级区域代码 → 期间内新建的工单"},
+        **{name: {**ratio, "description": f"{RATES[name][2]}：{RATES[name][3]}"} for name in API_RATES},
+        "median_hours_to_claim": hours, "median_hours_to_resolve": hours, "p90_hours_to_resolve": hours,
+        "overdue": {"type": "integer", "minimum": 0, "description": "当前超期（计时中的时限已过）的未办结工单"},
+    }
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}

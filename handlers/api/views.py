@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from handlers.api.openapi import openapi_document
 from handlers.auth import bearer_user, db_session
+from handlers.stats_args import OutOfScope, cached_report, stats_query
 from handlers.serializers import (
     serialize_delivery, serialize_note, serialize_region, serialize_staff, serialize_ticket_summary,
 )
@@ -168,6 +169,21 @@ def ticket(reference: str):
     found.record_view(user, "api")
     session.commit()
     return jsonify(ticket_detail(session, found, utcnow()))
+
+
+@bp.get("/stats")
+def stats():
+    session, user, now = db_session(), _me(), utcnow()
+    if not user.supervises:
+        return error(403, "只有督办人和管理员可以查看统计")
+    try:
+        query, errors = stats_query(session, user, request.args, now)
+    except OutOfScope:
+        return error(404, "找不到该区域，或它不在您的管辖范围内")
+    if errors:
+        field = next(iter(errors))
+        return error(422, errors[field], field, fields=errors)
+    return jsonify(cached_report(session, query.region, query.window, now).as_api())
 
 
 # -- acting -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -287,6 +287,7 @@ def queue_filters(
         filters.channel = channel
     elif channel:
         errors["channel"] = "渠道应为 " + "、".join(CHANNEL_LABELS)
+    _drill_down_filters(session, user, args, filters, errors)
     text = args.get("q", "")
     if len(text) > 100:
         errors["q"] = "搜索词最多 100 个字"
@@ -335,6 +336,40 @@ def audit_phone_search(
     )
     for ticket in found:
         ticket.record("phone_searched", actor=user, via=via)
+
+
+def _drill_down_filters(session: Session, user: StaffUser, args: Mapping[str, str], filters: QueueFilter,
+                        errors: dict[str, str]) -> None:
+    """The filters the dashboard's numbers link with: subcategory, assignee, created between dates."""
+    if "sub" in args:
+        sub = args.get("sub", "").strip()
+        if len(sub) > 48:
+            errors["sub"] = "细分类别最多 48 个字符"
+        else:
+            filters.subcategory = sub  # "" is "none given"
+    username = args.get("assignee", "").strip()
+    if username:
+        staff = StaffUser.by_username(session, username)
+        if staff is None or not user.sees(staff.region):
+            errors["assignee"] = "没有这个工作人员，或其不在您的管辖范围内"
+        else:
+            filters.assignee_id = staff.id
+    for name in ("from", "to"):
+        raw = args.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            day = date.fromisoformat(raw) if len(raw) == 10 else None
+        except ValueError:
+            day = None
+        if day is None:
+            errors[name] = "日期格式应为 YYYY-MM-DD（北京时间）"
+            continue
+        start = datetime.combine(day, time(0), CHINA_TZ)
+        if name == "from":
+            filters.created_from = start
+        else:
+            filters.created_to = start + timedelta(days=1)
 
 
 def page_args(args: Mapping[str, str], default_per_page: int) -> tuple[int, int, dict[str, str]]:

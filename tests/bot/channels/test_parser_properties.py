@@ -87,7 +87,8 @@ def test_wechat_any_push_shaped_xml_opens_storable_or_is_refused(body):
 
 @SETTINGS
 @given(timestamp=st.text(max_size=400))
-@example(timestamp="²")  # a digit to str.isdigit, not to int()
+@example(timestamp="²")  # a digit to str.isdigit, not to int(): found by this test
+@example(timestamp="١٦٠٠٠٠٠٠٠٠")  # Arabic-Indic digits, which int() does read
 @example(timestamp="1" * 310)
 def test_wechat_any_timestamp_is_checked_without_crashing(timestamp):
     try:

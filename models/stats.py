@@ -1,0 +1,457 @@
+"""The supervisor's numbers (统计): counts, the rates and their definitions, durations.
+
+One module for the dashboard, the exports and `GET /api/v1/stats`, so they cannot
+disagree. The database counts, grouped by region (a handful of GROUP BY queries over the
+window's tickets); Python folds the regions into the subtree's child regions and the
+total, and turns counts into rates with the pure functions below. A rate whose
+denominator is zero is None ("no data"), never 0.
+
+A window is a range of China dates, `last` inclusive. What falls "in the window":
+- volume, status, route, channel, redo / return / extension / reopen: tickets created in it;
+- the three clock rates: tickets whose clock was settled in it, withdrawn ones aside. A
+  clock is met when it stopped (claim; first reply delivered or phone contact; resolution;
+  or the case ended) no later than its due time as it stood (a pause or an approved
+  extension moves it: waiting on her is not slowness), and it counts in the period it
+  stopped; a missed one counts in the period it fell due. So each clock counts once, and
+  a clock still running and not yet due counts nowhere yet;
+- resolution and satisfaction rates: follow-up answers given in it;
+- mediation success: mediation tickets closed in it; success is an agreement that no
+  重办 ticket took up again within 90 days of closing (reopening a closed ticket clears
+  its closing, so a reopened one is not counted closed until it closes again).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from models.clocks import CHINA_TZ
+from models.followup import FollowUp
+from models.region import Region
+from models.ticket import OPEN_STATUSES, Ticket, TicketEvent
+
+MEDIATION_GRACE = timedelta(days=90)
+# A window longer than this is refused (the API says so): ten years of a province is a report, not a page.
+MAX_WINDOW_DAYS = 3660
+
+# Rate → (numerator field, denominator field, label, definition shown one tap away).
+RATES: dict[str, tuple[str, str, str, str]] = {
+    "response_rate": ("claim_met", "claim_due", "响应率",
+                      "按时签收的工单 ÷ 签收时限在期间内见分晓的工单（按时签收的按签收时间计，超时的按到期时间计；不含已撤销）"),
+    "first_reply_rate": ("reply_met", "reply_due", "首次答复及时率",
+                         "按时首次答复（回复已送达或已电话联系）的工单 ÷ 首次答复时限在期间内见分晓的工单"),
+    "on_time_resolution_rate": ("resolve_met", "resolve_due", "按期办结率",
+                                "按时办结的工单 ÷ 办结时限在期间内见分晓的工单（暂停与批准的延期顺延时限）"),
+    "resolution_rate": ("solved", "answered", "解决率", "回访中她答“已解决”的 ÷ 期间内回访作答的"),
+    "satisfaction_rate": ("satisfied", "rated", "满意率", "满意 + 基本满意 ÷ 期间内的满意度评价"),
+    "mediation_success_rate": ("mediation_success", "mediation_closed", "调解成功率",
+                               "达成调解协议且 90 天内未重办的调解工单 ÷ 期间内关闭的调解工单"),
+    "redo_rate": ("redo", "total", "重办率", "期间内新建的工单中关联为重办的 ÷ 期间内新建的工单"),
+    "reopen_rate": ("reopened", "ever_resolved", "重新打开率", "期间内新建、办结过又被重新打开的工单 ÷ 其中办结过的工单"),
+    "return_rate": ("returned", "total", "退单率", "期间内新建的工单中被退回上级的 ÷ 期间内新建的工单"),
+    "extension_rate": ("extended", "total", "延期率", "期间内新建的工单中获批延期的 ÷ 期间内新建的工单"),
+}
+# The three rates the trend chart follows (三率).
+TREND_RATES = ("response_rate", "resolution_rate", "satisfaction_rate")
+DURATIONS = {"claim": "签收", "first_reply": "首次答复", "resolve": "办结"}
+
+
+@dataclass(frozen=True)
+class Window:
+    """China dates `first` to `last` inclusive, as a half-open UTC range [start, end)."""
+
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise ValueError("the window ends before it starts")
+
+    @classmethod
+    def parse(cls, first: str, last: str) -> Window:
+        return cls(date.fromisoformat(first), date.fromisoformat(last))
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(0), CHINA_TZ)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(0), CHINA_TZ)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> Window:
+        """The period just before, as long (环比)."""
+        return Window(self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+
+    def last_year(self) -> Window:
+        """The same dates a year earlier (同比); 29 February becomes the 28th."""
+        return Window(_year_earlier(self.first), _year_earlier(self.last))
+
+    def label(self) -> str:
+        return f"{self.first:%Y-%m-%d} 至 {self.last:%Y-%m-%d}"
+
+
+def _year_earlier(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+PERIODS = {"week": "本周", "month": "本月", "quarter": "本季度"}
+
+
+def period_window(period: str, today: date) -> Window:
+    """This week (Monday on), month or quarter, up to and including `today` (a China date)."""
+    if period == "week":
+        return Window(today - timedelta(days=today.weekday()), today)
+    if period == "month":
+        return Window(today.replace(day=1), today)
+    if period == "quarter":
+        return Window(today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1), today)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def china_today(now: datetime) -> date:
+    return now.astimezone(CHINA_TZ).date()
+
+
+# -- pure arithmetic ----------------------------------------------------------------
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """numerator ÷ denominator, or None when there is nothing to divide by."""
+    return None if not denominator else numerator / denominator
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile (the smallest value with `share` of values at or below it)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def median(values: list[float]) -> float | None:
+    """The middle value (the mean of the two middle ones for an even count)."""
+    if not values:
+        return None
+    ordered, n = sorted(values), len(values)
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+@dataclass
+class Counts:
+    """What is counted for one region (or summed over many); rates come from these."""
+
+    total: int = 0
+    open_now: int = 0
+    overdue_now: int = 0
+    urgent: int = 0
+    redo: int = 0
+    returned: int = 0
+    extended: int = 0
+    claim_due: int = 0
+    claim_met: int = 0
+    reply_due: int = 0
+    reply_met: int = 0
+    resolve_due: int = 0
+    resolve_met: int = 0
+    answered: int = 0
+    solved: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    not_satisfied: int = 0
+    mediation_closed: int = 0
+    mediation_success: int = 0
+    ever_resolved: int = 0
+    reopened: int = 0
+    by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_subcategory: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    by_channel: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    hours: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, other: Counts) -> None:
+        """Fold `other` into this one."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, int):
+                setattr(self, f.name, mine + theirs)
+            elif f.name == "hours":
+                for key, values in theirs.items():
+                    mine[key].extend(values)
+            else:
+                for key, value in theirs.items():
+                    mine[key] += value
+
+    def rate(self, name: str) -> float | None:
+        numerator, denominator, _, _ = RATES[name]
+        return rate(getattr(self, numerator), getattr(self, denominator))
+
+    def base(self, name: str) -> int:
+        """The denominator behind a rate (what a ranking's minimum is measured on)."""
+        return getattr(self, RATES[name][1])
+
+    def rates(self) -> dict[str, float | None]:
+        return {name: self.rate(name) for name in RATES}
+
+    def median_hours(self, clock: str) -> float | None:
+        return median(self.hours.get(clock, []))
+
+    def p90_hours(self, clock: str) -> float | None:
+        return percentile(self.hours.get(clock, []), 0.9)
+
+
+@dataclass
+class Report:
+    """The numbers of a subtree over a window: the total and each child region's."""
+
+    region: Region
+    window: Window
+    now: datetime
+    total: Counts
+    children: list[tuple[Region, Counts]]
+    overdue_now: int  # every open ticket of the subtree past a running clock, whatever its age
+    own: Counts = field(default_factory=Counts)  # tickets filed at the region itself, not below
+
+    def by_region(self) -> dict[str, int]:
+        """Child code → tickets; those filed at the region's own level under its own code."""
+        result = {region.code: counts.total for region, counts in self.children}
+        if self.own.total:
+            result[self.region.code] = self.own.total
+        return result
+
+    def as_api(self) -> dict[str, Any]:
+        """The object `GET /api/v1/stats` returns."""
+        t = self.total
+        return {
+            "region": self.region.code,
+            "from": self.window.first.isoformat(),
+            "to": self.window.last.isoformat(),
+            "total": t.total,
+            "by_status": dict(sorted(t.by_status.items())),
+            "by_category": dict(sorted(t.by_category.items())),
+            "by_region": self.by_region(),
+            **{name: _round(t.rate(name)) for name in RATES if name not in ("return_rate", "extension_rate")},
+            "median_hours_to_claim": _round(t.median_hours("claim")),
+            "median_hours_to_resolve": _round(t.median_hours("resolve")),
+            "p90_hours_to_resolve": _round(t.p90_hours("resolve")),
+            "overdue": self.overdue_now,
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+# -- the queries ----------------------------------------------------------------------
+
+
+def subtree(session: Session, region: Region) -> list[tuple[int, str]]:
+    """(id, path) of every region in `region`'s subtree."""
+    return list(session.execute(
+        select(Region.id, Region.path).where(Region.path.startswith(region.path, autoescape=True))
+    ).tuples())
+
+
+def report(session: Session, region: Region, window: Window, now: datetime) -> Report:
+    """Everything the dashboard, the exports and the API show for `region` over `window`."""
+    regions = subtree(session, region)
+    children = list(session.scalars(select(Region).where(Region.parent_id == region.id).order_by(Region.code)))
+    # Which child (or the region itself, for tickets filed at its own level) holds each region.
+    holder: dict[int, int] = {}
+    child_paths = [(c.path, c.id) for c in children]
+    for region_id, path in regions:
+        holder[region_id] = next((cid for cpath, cid in child_paths if path.startswith(cpath)), region.id)
+    everything = len(regions) == session.scalar(select(func.count()).select_from(Region))
+    ids = None if everything else [rid for rid, _ in regions]
+    per_region = counts_by_region(session, ids, window, now)
+    by_holder: dict[int, Counts] = defaultdict(Counts)
+    total = Counts()
+    for region_id, counts in per_region.items():
+        by_holder[holder[region_id]].add(counts)
+        total.add(counts)
+    overdue = session.scalar(
+        select(func.count()).select_from(Ticket).where(
+            _in(Ticket.region_id, ids),
+            Ticket.status.in_(OPEN_STATUSES), Ticket.next_due_at < now,
+        )
+    ) or 0
+    return Report(region, window, now, total, [(c, by_holder.get(c.id, Counts())) for c in children], overdue,
+                  by_holder.get(region.id, Counts()))
+
+
+def _in(column: Any, ids: list[int] | None) -> Any:
+    # The whole grid is no condition at all: the database scans by date instead of
+    # probing a thousand region ids (as Ticket._scope does for the queue).
+    return true() if ids is None else column.in_(ids)
+
+
+def counts_by_region(session: Session, region_ids: list[int] | None, window: Window, now: datetime) -> dict[int, Counts]:
+    """Counts for each region of `region_ids` (None: every region) with anything in the window."""
+    start, end = window.start, window.end
+    result: dict[int, Counts] = defaultdict(Counts)
+    in_scope = _in(Ticket.region_id, region_ids)
+    created = and_(in_scope, Ticket.created_at >= start, Ticket.created_at < end)
+    is_open = Ticket.status.in_(OPEN_STATUSES)
+
+    def yes(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    rows = session.execute(
+        select(
+            Ticket.region_id, Ticket.status, Ticket.category, Ticket.subcategory, Ticket.channel,
+            func.count(), yes(Ticket.urgent.is_(True)), yes(Ticket.redo_of_id.is_not(None)), yes(Ticket.returns > 0),
+            yes(Ticket.extensions > 0), yes(and_(is_open, Ticket.next_due_at < now)),
+        ).where(created).group_by(Ticket.region_id, Ticket.status, Ticket.category, Ticket.subcategory, Ticket.channel)
+    )
+    for region_id, status, category, subcategory, channel, n, urgent, redo, returned, extended, overdue in rows:
+        c = result[region_id]
+        c.total += n
+        c.urgent += urgent or 0
+        c.redo += redo or 0
+        c.returned += returned or 0
+        c.extended += extended or 0
+        c.overdue_now += overdue or 0
+        if status in OPEN_STATUSES:
+            c.open_now += n
+        c.by_status[status] += n
+        c.by_category[category] += n
+        c.by_subcategory[(category, subcategory or "")] += n
+        c.by_channel[channel] += n
+
+    # The three clocks, each counted once, in the period its outcome became known: when
+    # it stopped, if in time (met), else when it fell due (missed). Stopped as the ticket
+    # page says (models/clocks.stopped_at): its work done, or the case ended.
+    ended = func.coalesce(Ticket.resolved_at, Ticket.closed_at)
+    for due_col, stop, due_name, met_name in (
+        (Ticket.claim_due_at, func.coalesce(Ticket.claimed_at, ended), "claim_due", "claim_met"),
+        (Ticket.first_reply_due_at, func.coalesce(Ticket.first_response_at, ended), "reply_due", "reply_met"),
+        (Ticket.resolve_due_at, ended, "resolve_due", "resolve_met"),
+    ):
+        met = and_(stop.is_not(None), stop <= due_col)
+        moment = case((met, stop), else_=due_col)
+        rows = session.execute(
+            select(Ticket.region_id, func.count(), yes(met))
+            # Met means stopped by the due time, so either way due >= moment >= start.
+            .where(in_scope, due_col >= start, moment >= start, moment < end, moment <= now,
+                   Ticket.status != "withdrawn")
+            .group_by(Ticket.region_id)
+        )
+        for region_id, n, met_count in rows:
+            setattr(result[region_id], due_name, n)
+            setattr(result[region_id], met_name, met_count or 0)
+
+    # Her follow-up answers given in the window.
+    good = FollowUp.satisfaction.in_(("satisfied", "basically_satisfied"))
+    rows = session.execute(
+        select(
+            Ticket.region_id, yes(FollowUp.solved.is_not(None)), yes(FollowUp.solved.is_(True)),
+            yes(FollowUp.satisfaction.is_not(None)), yes(good), yes(FollowUp.satisfaction == "dissatisfied"),
+        )
+        .join(Ticket, FollowUp.ticket_id == Ticket.id)
+        .where(in_scope, FollowUp.answered_at >= start, FollowUp.answered_at < end)
+        .group_by(Ticket.region_id)
+    )
+    for region_id, answered, solved, rated, satisfied, dissatisfied in rows:
+        c = result[region_id]
+        c.answered, c.solved, c.rated = answered or 0, solved or 0, rated or 0
+        c.satisfied, c.not_satisfied = satisfied or 0, dissatisfied or 0
+
+    # Mediation closed in the window; success: an agreement no redo took up within 90 days.
+    mediation = (in_scope, Ticket.category == "mediation", Ticket.status == "closed",
+                 Ticket.closed_at >= start, Ticket.closed_at < end)
+    redo = aliased(Ticket)
+    redone = {
+        ticket_id for ticket_id, closed_at, redone_at in session.execute(
+            select(Ticket.id, Ticket.closed_at, redo.created_at).join(redo, redo.redo_of_id == Ticket.id)
+            .where(*mediation, Ticket.outcome == "agreement")
+        ) if redone_at - closed_at <= MEDIATION_GRACE
+    }
+    for region_id, ticket_id, outcome in session.execute(
+        select(Ticket.region_id, Ticket.id, Ticket.outcome).where(*mediation)
+    ):
+        result[region_id].mediation_closed += 1
+        result[region_id].mediation_success += outcome == "agreement" and ticket_id not in redone
+
+    # Reopen rate: of the window's tickets resolved at least once, those reopened after.
+    for action, name in (("resolved", "ever_resolved"), ("reopened", "reopened")):
+        happened = select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id, TicketEvent.action == action).exists()
+        rows = session.execute(select(Ticket.region_id, func.count()).where(created, happened).group_by(Ticket.region_id))
+        for region_id, n in rows:
+            setattr(result[region_id], name, n)
+
+    # Hours from her first message to claim, first reply and resolution.
+    rows = session.execute(
+        select(Ticket.region_id, Ticket.created_at, Ticket.claimed_at, Ticket.first_response_at, Ticket.resolved_at)
+        .where(created, or_(Ticket.claimed_at.is_not(None), Ticket.first_response_at.is_not(None)))
+    )
+    for region_id, created_at, *stops in rows:
+        hours = result[region_id].hours
+        for clock, stop in zip(DURATIONS, stops):
+            if stop is not None:
+                hours[clock].append((stop - created_at).total_seconds() / 3600)
+    return result
+
+
+def weekly(session: Session, region: Region, last: date, weeks: int, now: datetime) -> list[tuple[Window, Counts]]:
+    """Volume and the three rates (三率) for each of `weeks` weeks ending on `last`, oldest first.
+
+    One GROUP BY per measure over the whole span, the week picked by a CASE over its
+    boundaries (portable, and one scan instead of one per week).
+    """
+    windows = [Window(last - timedelta(days=7 * back + 6), last - timedelta(days=7 * back)) for back in range(weeks - 1, -1, -1)]
+    regions = subtree(session, region)
+    ids = None if len(regions) == session.scalar(select(func.count()).select_from(Region)) else [r for r, _ in regions]
+    in_scope = _in(Ticket.region_id, ids)
+    start, end = windows[0].start, windows[-1].end
+    result = [Counts() for _ in windows]
+
+    def bucket(column: Any) -> Any:
+        return case(*((column < w.end, i) for i, w in enumerate(windows)), else_=None)
+
+    def yes(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    week = bucket(Ticket.created_at)
+    for i, n in session.execute(
+        select(week, func.count()).where(in_scope, Ticket.created_at >= start, Ticket.created_at < end).group_by(week)
+    ):
+        if i is not None:
+            result[i].total = n
+    stop = func.coalesce(Ticket.claimed_at, Ticket.resolved_at, Ticket.closed_at)
+    met = and_(stop.is_not(None), stop <= Ticket.claim_due_at)
+    moment = case((met, stop), else_=Ticket.claim_due_at)
+    week = bucket(moment)
+    for i, n, m in session.execute(
+        select(week, func.count(), yes(met))
+        .where(in_scope, Ticket.claim_due_at >= start, moment >= start, moment < end, moment <= now,
+               Ticket.status != "withdrawn")
+        .group_by(week)
+    ):
+        if i is not None:
+            result[i].claim_due, result[i].claim_met = n, m or 0
+    week = bucket(FollowUp.answered_at)
+    good = FollowUp.satisfaction.in_(("satisfied", "basically_satisfied"))
+    for i, answered, solved, rated, satisfied in session.execute(
+        select(week, yes(FollowUp.solved.is_not(None)), yes(FollowUp.solved.is_(True)),
+               yes(FollowUp.satisfaction.is_not(None)), yes(good))
+        .join(Ticket, FollowUp.ticket_id == Ticket.id)
+        .where(in_scope, FollowUp.answered_at >= start, FollowUp.answered_at < end)
+        .group_by(week)
+    ):
+        if i is not None:
+            c = result[i]
+            c.answered, c.solved, c.rated, c.satisfied = answered or 0, solved or 0, rated or 0, satisfied or 0
+    return list(zip(windows, result))

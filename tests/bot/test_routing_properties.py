@@ -22,8 +22,11 @@ def test_any_text_routes_to_a_known_category_the_same_way_twice(text):
     assert 0.0 <= route.confidence <= 1.0
     assert all(isinstance(k, str) for k in route.keywords + route.urgent_keywords)
     assert ROUTER.route(text) == route
-    # The learned layer never raises the alarm alone: an urgent route names its danger words.
-    assert not route.urgent or route.urgent_keywords
+    # An urgent route says why: the danger words the lexicon read, or the model's danger
+    # probability at or above its threshold (the model may raise the alarm alone, #17).
+    assert not route.urgent or route.urgent_keywords or (
+        route.p_danger is not None and route.p_danger >= ROUTER.model.danger_threshold
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

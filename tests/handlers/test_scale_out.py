@@ -37,7 +37,9 @@ def free_port() -> int:
 
 
 def signed(body: str) -> tuple[str, bytes]:
-    ts, nonce = str(int(time.time())), "nonce-scale"
+    # One nonce per message, as WeChat does: its retries repeat the pair with the same body,
+    # and another body under a seen pair would be refused as a replay.
+    ts, nonce = str(int(time.time())), str(int(hashlib.sha1(body.encode()).hexdigest()[:8], 16))
     signature = hashlib.sha1("".join(sorted([TOKEN, ts, nonce])).encode()).hexdigest()
     return urlencode({"timestamp": ts, "nonce": nonce, "signature": signature}), body.encode()
 

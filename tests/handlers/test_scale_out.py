@@ -54,6 +54,9 @@ def instances(db, tmp_path):
             "NIANGJIA_WECHAT_ENCODING_AES_KEY": "", "NIANGJIA_WECHAT_TOKEN_STORE": REDIS_URL,
             "NIANGJIA_INTAKE_DEFAULT_REGION": "T01", "NIANGJIA_LOG_LEVEL": "WARNING",
             "NIANGJIA_WEBHOOK_SPOOL_DIR": str(tmp_path / f"spool-{n}"), "XDG_RUNTIME_DIR": str(tmp_path),
+            # The two instances share one counter file of this test's own: the repository's
+            # instance/ file would carry the last run's counts into this one.
+            "NIANGJIA_LIMITS_STORE": str(tmp_path / "ratelimits.db"),
         }
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "handlers", "serve", "--port", str(port), "--workers", "2"],
@@ -76,13 +79,23 @@ def instances(db, tmp_path):
             if process.poll() is None:
                 process.terminate()
         for process in processes:
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a graceful stop that hangs must not hang the suite
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
 
 
 @pytest.mark.postgres
 def test_two_instances_share_the_database_one_ticket_per_message_and_own_control_sockets(instances, db):
     bases, ports, runtime_dir, processes = instances
-    assert sorted(p.name for p in runtime_dir.glob("niangjia-*.ctl")) == sorted(f"niangjia-{port}.ctl" for port in ports)
+    # gunicorn opens its control socket once its workers are up, which can be just after
+    # the first answer: wait for both (bounded) before comparing.
+    wanted = sorted(f"niangjia-{port}.ctl" for port in ports)
+    deadline = time.monotonic() + 30
+    while sorted(p.name for p in runtime_dir.glob("niangjia-*.ctl")) != wanted and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sorted(p.name for p in runtime_dir.glob("niangjia-*.ctl")) == wanted
 
     session = requests.Session()
 

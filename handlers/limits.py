@@ -158,8 +158,11 @@ def init_app(app: Flask) -> None:
     # The webhooks count per sender themselves (SenderLimit), after authentication; a
     # request filter spares them Flask-Limiter's lookup of limits on the hot path.
     limiter.request_filter(lambda: request.blueprint == "webhooks")
-    limiter.limit(_limit(settings, "api_per_address"), key_func=get_remote_address, scope="api-address")(api_bp)
-    limiter.limit(_limit(settings, "api_per_token"), key_func=_token_key, scope="api-token")(api_bp)
+    # Shared limits: one count per address (per token) across every route of the API. A plain
+    # `limit` on a blueprint counts each route apart, so an address could call each route
+    # that many times.
+    limiter.shared_limit(_limit(settings, "api_per_address"), key_func=get_remote_address, scope="api-address")(api_bp)
+    limiter.shared_limit(_limit(settings, "api_per_token"), key_func=_token_key, scope="api-token")(api_bp)
     app.extensions["niangjia_limits"] = SenderLimit(limiter, parse_many(_limit(settings, "webhook_per_sender")))
 
 

@@ -1,30 +1,40 @@
 """A sustained mix of women's messages against `niangjia serve`: throughput, latency, stored.
 
-    .venv/bin/python bench/load.py [--seconds 300] [--rate 200]                      # SQLite, one instance
-    .venv/bin/python bench/load.py --instances 2 --database-url postgresql+psycopg://postgres@127.0.0.1:5432/DBNAME
+    .venv/bin/python bench/load.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/DBNAME
+        # the issue's pair, 5 minutes each at 200/s: SQLite with one instance, then
+        # PostgreSQL with two (DBNAME is emptied first: use a scratch database of your own)
+    .venv/bin/python bench/load.py [--seconds 300] [--rate 200]           # SQLite, one instance
+    .venv/bin/python bench/load.py --instances 2 --database-url postgresql+psycopg://...  # one run
 
 Open loop at RATE messages a second for SECONDS: new grievances from women never seen
 before, her answers to the bot's questions (her place, 匿名, 确认; each only after the bot
 answered her previous one), and exact retries of messages already answered (as WeChat
-retries a late answer). With two instances (ports of their own, two gunicorn workers
-each) the messages alternate between them and share PostgreSQL and Redis (db 2). Prints
-what was sent and answered, the rate reached, p50/p99/max, and stored against sent: every
-distinct message stored exactly once. A PostgreSQL database named here is emptied first:
-use your own.
+retries a late answer). Each instance is `niangjia serve --workers N` (gunicorn as
+deployed, on a port of its own); with two, the messages alternate between them and they
+share the database and Redis (db 7: rate-limit counters, webhook nonces, the access
+token), as two machines would.
+
+Prints per run: what was sent and answered, the rate reached, latency p50/p95/p99/max
+(from the moment the message was due to be sent, so a client falling behind counts
+against the service too; the time on the wire alone beside it), errors by kind, the
+service's CPU per message (master and workers, from /proc), and stored against sent:
+every distinct message she sent has exactly one receipt and exactly one line in her
+transcript (per woman), retries added none. The load average before and after is printed
+beside the figures: on a shared machine it says how much they can be trusted.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,10 +53,12 @@ PROBLEMS = [
     "怀孕五个月被公司辞退了，这合法吗？产假工资怎么算",
 ]
 ANSWERS = ["幸福社区", "匿名", "确认"]
+# Shared by the instances of a run; emptied before each run.
+REDIS_URL = "redis://127.0.0.1:6379/7"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def start(args, workdir: Path) -> tuple[list[str], list[subprocess.Popen], str]:
-    url = args.database_url or f"sqlite:///{workdir / 'load.db'}"
+def start(url: str, instances: int, workers: int, workdir: Path) -> tuple[list[str], list[subprocess.Popen]]:
     if url.startswith("postgresql"):
         engine = create_engine(url)
         with engine.begin() as connection:
@@ -59,83 +71,95 @@ def start(args, workdir: Path) -> tuple[list[str], list[subprocess.Popen], str]:
         **os.environ, "NIANGJIA_DATABASE_URL": url, "NIANGJIA_WECHAT_TOKEN": TOKEN, "NIANGJIA_WECHAT_ENCODING_AES_KEY": "",
         "NIANGJIA_LOG_LEVEL": "ERROR", "XDG_RUNTIME_DIR": str(workdir),
         "NIANGJIA_WECHAT_API_BASE_URL": "http://127.0.0.1:9/cgi-bin/",
+        # Counters of this run's own (the repository's instance/ file would carry others' in).
+        "NIANGJIA_LIMITS_STORE": str(workdir / "ratelimits.db"),
     }
-    if args.instances > 1:
-        base_env["NIANGJIA_WECHAT_TOKEN_STORE"] = "redis://127.0.0.1:6379/2"
+    if instances > 1:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        base_env.update(NIANGJIA_WECHAT_TOKEN_STORE=REDIS_URL, NIANGJIA_REDIS_URL=REDIS_URL)
     niangjia = [sys.executable, "-m", "handlers"]
     subprocess.run([*niangjia, "init-db"], env=base_env, check=True, capture_output=True)
     subprocess.run([*niangjia, "regions", "import", str(regions)], env=base_env, check=True, capture_output=True)
     bases, processes = [], []
-    for n in range(args.instances):
+    for n in range(instances):
         port = free_port()
         env = {**base_env, "NIANGJIA_WEBHOOK_SPOOL_DIR": str(workdir / f"spool-{n}")}
         processes.append(subprocess.Popen(
-            [*niangjia, "serve", "--port", str(port), "--workers", str(args.workers)], env=env,
+            [*niangjia, "serve", "--port", str(port), "--workers", str(workers)], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ))
         bases.append(f"http://127.0.0.1:{port}")
     for base in bases:
-        for _ in range(600):
+        for _ in range(1200):
             try:
                 if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             except requests.RequestException:
                 time.sleep(0.1)
-    return bases, processes, url
+        else:
+            raise SystemExit(f"{base} did not start in two minutes")
+    return bases, processes
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=300)
-    parser.add_argument("--rate", type=float, default=200)
-    parser.add_argument("--instances", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=48)
-    parser.add_argument("--database-url", default="", help="Default: SQLite in a temporary directory.")
-    args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="niangjia-load-"))
-    bases, processes, url = start(args, workdir)
-    try:
-        drive(args, bases, url)
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes and their live children (gunicorn's workers)."""
+    total = 0.0
+    for pid in pids:
+        family = [pid]
+        try:
+            family += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            pass
+        for member in family:
+            try:
+                fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
 
 
-def drive(args, bases: list[str], url: str) -> None:
+def percentile(values: list[float], share: float) -> float:
+    return values[min(int(share * len(values)), len(values) - 1)]
+
+
+def drive(args, bases: list[str], pids: list[int]) -> dict:
     rng = random.Random(13)
     lock = threading.Lock()
     ready: deque[tuple[str, int]] = deque()  # (woman, her next step) once answered
     answered: deque[tuple[str, str, int]] = deque(maxlen=500)  # for retries
-    results: list[tuple[float, int, str]] = []
-    distinct: set[int] = set()
+    results: list[tuple[float, float, int | str, str]] = []  # (from due, on the wire, status, kind)
+    sent_by: dict[str, set[int]] = {}  # woman -> her distinct MsgIds
     ids = iter(range(8_100_000_000_000_000_000, 9_000_000_000_000_000_000))
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.threads * 2))
     women = iter(range(10**9))
 
-    def send(kind: str, woman: str, words: str, msg_id: int, step: int, slot: int) -> None:
+    def send(kind: str, woman: str, words: str, msg_id: int, step: int, slot: int, due: float) -> None:
         query, body = push(woman, words, msg_id)
         started = time.perf_counter()
         try:
             response = session.post(f"{bases[slot % len(bases)]}/wechat?{query}", data=body, timeout=30)
-            status = response.status_code
-        except requests.RequestException:
-            status = 0
+            status: int | str = response.status_code
+        except requests.RequestException as exc:
+            status = type(exc).__name__
+        done = time.perf_counter()
         with lock:
-            results.append((time.perf_counter() - started, status, kind))
+            results.append((done - due, done - started, status, kind))
             if status == 200:
                 answered.append((woman, words, msg_id))
                 if kind != "retry" and step < len(ANSWERS):
                     ready.append((woman, step))
 
     total = int(args.seconds * args.rate)
+    cpu_before = cpu_seconds(pids)
     begin = time.perf_counter()
     with ThreadPoolExecutor(args.threads) as pool:
         for slot in range(total):
-            time.sleep(max(begin + slot / args.rate - time.perf_counter(), 0))
+            due = begin + slot / args.rate
+            time.sleep(max(due - time.perf_counter(), 0))
             roll = rng.random()
             with lock:
                 if roll < 0.10 and answered:
@@ -148,25 +172,132 @@ def drive(args, bases: list[str], url: str) -> None:
                     woman = f"o-load-{next(women):06d}"
                     job = ("grievance", woman, rng.choice(PROBLEMS), next(ids), 0)
                 if job[0] != "retry":
-                    distinct.add(job[3])
-            pool.submit(send, *job, slot)
+                    sent_by.setdefault(job[1], set()).add(job[3])
+            pool.submit(send, *job, slot, due)
     elapsed = time.perf_counter() - begin
+    cpu = cpu_seconds(pids) - cpu_before
+    return {"results": results, "sent_by": sent_by, "elapsed": elapsed, "cpu": cpu}
 
+
+def read_back(url: str, sent_by: dict[str, set[int]]) -> dict:
+    """Receipts and transcript lines against what was sent, once the journal has drained."""
     engine = create_engine(url)
+    distinct = {str(m) for ids in sent_by.values() for m in ids}
+    receipts: set[str] = set()
+    last, steady_since = -1, time.monotonic()
+    # Answers given from the journal are stored by the worker's replay: wait (bounded) until
+    # the count holds still for 5 s or everything sent is there.
+    for _ in range(1200):
+        with engine.connect() as connection:
+            receipts = set(connection.scalars(text("SELECT dedup_key FROM inbound_receipt WHERE channel = 'wechat'")))
+        if receipts >= distinct:
+            break
+        if len(receipts) != last:
+            last, steady_since = len(receipts), time.monotonic()
+        elif time.monotonic() - steady_since > 5:
+            break
+        time.sleep(0.1)
     with engine.connect() as connection:
-        stored = connection.execute(text("SELECT count(*) FROM inbound_receipt")).scalar()
-        lines = connection.execute(text("SELECT count(*) FROM message WHERE direction = 'in'")).scalar()
+        lines = dict(connection.execute(text(
+            "SELECT channel_user, count(*) FROM message WHERE direction = 'in' GROUP BY channel_user")).all())
         tickets = connection.execute(text("SELECT count(*) FROM ticket")).scalar()
     engine.dispose()
-    latencies = sorted(r[0] for r in results)
-    ok = sum(r[1] == 200 for r in results)
-    kinds = {k: sum(r[2] == k for r in results) for k in ("grievance", "answer", "retry")}
-    print(f"{'sqlite' if url.startswith('sqlite') else 'postgresql'}, {len(bases)} instance(s) x {args.workers} workers, "
-          f"{args.rate:.0f}/s for {args.seconds:.0f} s")
-    print(f"sent {len(results)} ({kinds}) in {elapsed:.1f} s = {len(results) / elapsed:.0f}/s; answered 200: {ok}")
-    print(f"latency p50 / p99 / max: {statistics.median(latencies) * 1000:.1f} / "
-          f"{latencies[int(0.99 * (len(latencies) - 1))] * 1000:.1f} / {latencies[-1] * 1000:.0f} ms")
-    print(f"distinct messages sent {len(distinct)}, stored {stored} (her lines {lines}, tickets {tickets})")
+    over = sum(max(lines.get(w, 0) - len(ids), 0) for w, ids in sent_by.items())
+    under = sum(max(len(ids) - lines.get(w, 0), 0) for w, ids in sent_by.items())
+    return {
+        "distinct": len(distinct), "receipts": len(receipts & distinct), "missing": sorted(distinct - receipts),
+        "extra_receipts": len(receipts - distinct), "lines": sum(lines.values()), "lines_over": over,
+        "lines_under": under, "tickets": tickets,
+    }
+
+
+def report(label: str, args, run: dict, stored: dict, load_before: tuple, load_after: tuple) -> str:
+    results = run["results"]
+    from_due = sorted(r[0] for r in results)
+    wire = sorted(r[1] for r in results)
+    ok = sum(r[2] == 200 for r in results)
+    errors = Counter(str(r[2]) for r in results if r[2] != 200)
+    kinds = Counter(r[3] for r in results)
+    rate = len(results) / run["elapsed"]
+    ms = [percentile(from_due, p) * 1000 for p in (0.50, 0.95, 0.99)] + [from_due[-1] * 1000]
+    wire_ms = [percentile(wire, p) * 1000 for p in (0.50, 0.95, 0.99)]
+    cpu_ms = run["cpu"] * 1000 / max(ok, 1)
+    held = (stored["receipts"] == stored["distinct"] and not stored["extra_receipts"]
+            and stored["lines_over"] == 0 and stored["lines_under"] == 0)
+    unanswered = Counter(r[2] != 200 for r in results)[True]
+    print(f"== {label}: target {args.rate:.0f}/s for {args.seconds:.0f} s")
+    print(f"   sent {len(results)} ({dict(kinds)}) in {run['elapsed']:.1f} s = {rate:.1f}/s; answered 200: {ok}")
+    print(f"   errors: {dict(errors) or 0}")
+    print("   latency from due p50 / p95 / p99 / max: " + " / ".join(f"{v:.1f}" for v in ms) + " ms"
+          f"  (on the wire p50 / p95 / p99: {' / '.join(f'{v:.1f}' for v in wire_ms)} ms)")
+    print(f"   service CPU {cpu_ms:.2f} ms per answered message")
+    print(f"   distinct messages sent {stored['distinct']}, receipts {stored['receipts']} "
+          f"(missing {len(stored['missing'])}, extra {stored['extra_receipts']}); her transcript lines "
+          f"{stored['lines']} (over {stored['lines_over']}, under {stored['lines_under']}); tickets {stored['tickets']}")
+    if stored["missing"]:
+        print(f"   missing (a request that got no 200 may be among them: {unanswered} unanswered): "
+              f"{stored['missing'][:5]}{' ...' if len(stored['missing']) > 5 else ''}")
+    print(f"   every message stored exactly once: {'yes' if held else 'NO'}")
+    print(f"   load average before {' '.join(f'{v:.2f}' for v in load_before)}, after "
+          f"{' '.join(f'{v:.2f}' for v in load_after)}")
+    return (f"| {label} | {args.rate:.0f}/s × {args.seconds:.0f} s | {rate:.0f} | {ok:,}/{len(results):,} | "
+            f"{wire_ms[0]:.0f} / {wire_ms[1]:.0f} / {wire_ms[2]:.0f} | {ms[2]:,.0f} | {sum(errors.values())} | {cpu_ms:.2f} | "
+            f"{'yes' if held else 'no'}: {stored['receipts']:,}/{stored['distinct']:,} | "
+            f"{load_before[0]:.2f} → {load_after[0]:.2f} |")
+
+
+def one_run(args, url: str, instances: int, label: str) -> str:
+    workdir = Path(tempfile.mkdtemp(prefix="niangjia-load-"))
+    url = url or f"sqlite:///{workdir / 'load.db'}"
+    bases, processes = start(url, instances, args.workers, workdir)
+    try:
+        load_before = os.getloadavg()
+        run = drive(args, bases, [p.pid for p in processes])
+        load_after = os.getloadavg()
+        stored = read_back(url, run["sent_by"])
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+    return report(label, args, run, stored, load_before, load_after)
+
+
+def machine() -> str:
+    model = ""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} cores {model}, Python {platform.python_version()}, Linux {platform.release()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
+    parser.add_argument("--threads", type=int, default=48, help="the client's concurrent requests at most")
+    parser.add_argument("--pg", default="", metavar="URL",
+                        help="Run the pair: SQLite with one instance, then PostgreSQL at URL with two.")
+    parser.add_argument("--instances", type=int, default=1, help="For a single run (without --pg).")
+    parser.add_argument("--database-url", default="", help="For a single run. Default: SQLite in a temporary directory.")
+    args = parser.parse_args()
+    if args.pg:
+        runs = [("", 1), (args.pg, 2)]
+    else:
+        runs = [(args.database_url, args.instances)]
+    print(f"machine: {machine()}; {args.workers} gunicorn workers per instance")
+    rows = []
+    for url, instances in runs:
+        kind = "postgresql" if url.startswith("postgresql") else "sqlite"
+        rows.append(one_run(args, url, instances, f"{kind}, {instances} instance{'s' if instances > 1 else ''}"))
+    print("\n| run | offered | achieved/s | answered/sent | p50 / p95 / p99 ms on the wire | p99 ms from due | errors "
+          "| CPU ms/msg | stored exactly once | load avg (1 min) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
+    for row in rows:
+        print(row)
 
 
 if __name__ == "__main__":

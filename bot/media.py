@@ -1,4 +1,4 @@
-"""Her images and voice, kept before WeChat deletes them.
+"""Her images and voice, kept before WeChat deletes them (and Telegram's, alike).
 
 A WeChat message carries only a media id; the file behind it (temporary media) is
 deleted by WeChat three days later. The worker fetches each from the media API
@@ -6,6 +6,9 @@ deleted by WeChat three days later. The worker fetches each from the media API
 under `media.dir`, size-capped, one file per transcript line, readable by the service
 only. Staff see it on the ticket page (need-to-know applies, every view recorded);
 retention (models/retention.py) removes it with the rest of her case.
+
+Telegram sends a file id: the Bot API's `getFile` names the file's path, fetched from
+`/file/bot<token>/<path>` (files up to 20 MB; the link lasts an hour, the id longer).
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from threading import Lock
 from typing import Protocol
 
+import requests
 from sqlalchemy import select, update
 from wechatpy.exceptions import WeChatClientException
 
@@ -33,7 +37,7 @@ WINDOW = timedelta(days=3)
 EXTENSIONS = {
     "image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
     "audio/amr": ".amr", "audio/speex": ".speex", "audio/mpeg": ".mp3", "audio/mp3": ".mp3",
-    "voice/speex": ".speex",
+    "voice/speex": ".speex", "audio/ogg": ".ogg",
 }
 # WeChat's media ids that no longer (or never did) exist: no point asking again.
 PERMANENT_ERRCODES = {40007, 40008}
@@ -78,12 +82,75 @@ class WeChatMediaFetcher:
         return Fetched(response.content, content_type)
 
 
+class TelegramMediaFetcher:
+    """Her photo or voice from the Telegram Bot API: getFile, then the file itself."""
+
+    # Telegram's file server answers application/octet-stream: the path's suffix says the type.
+    TYPES = {
+        ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+        ".webp": "image/webp", ".oga": "audio/ogg", ".ogg": "audio/ogg", ".mp3": "audio/mpeg",
+    }
+
+    def __init__(self, settings: Settings, timeout: float = 20) -> None:
+        telegram = settings.telegram
+        self.api = f"{telegram.api_base_url.rstrip('/')}/bot{telegram.bot_token}"
+        self.files = f"{telegram.api_base_url.rstrip('/')}/file/bot{telegram.bot_token}"
+        self.timeout = timeout
+        self.http = requests.Session()
+
+    def fetch(self, media_id: str, max_bytes: int) -> Fetched:
+        # Errors name the exception's type only: the URL holds the bot token.
+        try:
+            body = self.http.get(f"{self.api}/getFile", params={"file_id": media_id}, timeout=self.timeout).json()
+        except (requests.RequestException, ValueError) as exc:
+            raise MediaError(f"无法连接 Telegram 接口（{type(exc).__name__}）") from None
+        if not isinstance(body, dict) or not body.get("ok") or not isinstance(body.get("result"), dict):
+            code = body.get("error_code") if isinstance(body, dict) else None
+            # 400: the file id is wrong or gone; anything else may pass.
+            raise MediaError(f"Telegram 接口错误 {code}", permanent=code == 400)
+        result = body["result"]
+        size, path = result.get("file_size") or 0, result.get("file_path")
+        if isinstance(size, int) and size > max_bytes:
+            raise MediaError("too_large", permanent=True)
+        if not isinstance(path, str) or not path or ".." in path:
+            raise MediaError("Telegram 未给出文件路径", permanent=True)  # files over 20 MB have none
+        try:
+            with self.http.get(f"{self.files}/{path}", timeout=self.timeout, stream=True) as response:
+                if response.status_code != 200:
+                    raise MediaError(f"Telegram 文件下载失败 HTTP {response.status_code}",
+                                     permanent=response.status_code in (400, 404))
+                content = bytearray()
+                for chunk in response.iter_content(64 * 1024):
+                    content += chunk
+                    if len(content) > max_bytes:
+                        raise MediaError("too_large", permanent=True)
+                declared = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        except requests.RequestException as exc:
+            raise MediaError(f"无法连接 Telegram 接口（{type(exc).__name__}）") from None
+        content_type = self.TYPES.get(PurePosixPath(path).suffix.lower(), declared)
+        return Fetched(bytes(content), content_type)
+
+
+def fetchers_for(settings: Settings) -> dict[str, Fetcher]:
+    """A fetcher for each channel that is set up to be asked for her files."""
+    fetchers: dict[str, Fetcher] = {}
+    if settings.wechat.enabled and settings.wechat.appid:
+        fetchers["wechat"] = WeChatMediaFetcher(settings)
+    if settings.telegram.bot_token:
+        fetchers["telegram"] = TelegramMediaFetcher(settings)
+    return fetchers
+
+
 class MediaKeeper:
     """Fetches what is pending and keeps it on disk: one round per `keep_due` call."""
 
-    def __init__(self, db: Database, settings: Settings, write_lock: Lock, fetcher: Fetcher | None = None) -> None:
+    def __init__(self, db: Database, settings: Settings, write_lock: Lock, fetcher: Fetcher | None = None,
+                 fetchers: dict[str, Fetcher] | None = None) -> None:
+        """`fetcher` serves every channel (the simulator's upload); else `fetchers` by channel,
+        by default each channel that is set up (`fetchers_for`)."""
         self.db, self.settings, self.write_lock = db, settings, write_lock
-        self.fetcher = fetcher or WeChatMediaFetcher(settings)
+        self.fetcher = fetcher
+        self.fetchers = fetchers if fetchers is not None else ({} if fetcher else fetchers_for(settings))
 
     @property
     def directory(self) -> Path:
@@ -92,9 +159,12 @@ class MediaKeeper:
     def keep_due(self, now: datetime, limit: int = 20) -> int:
         """Fetch up to `limit` pending files; how many were kept."""
         with self.db.engine.connect() as connection:
+            pending = Message.media_state == "pending"
+            if self.fetcher is None:
+                pending &= Message.channel.in_(list(self.fetchers))
             rows = connection.execute(
-                select(Message.id, Message.media_id, Message.created_at, Message.media_attempts)
-                .where(Message.media_state == "pending").order_by(Message.id).limit(limit)
+                select(Message.id, Message.media_id, Message.created_at, Message.media_attempts, Message.channel)
+                .where(pending).order_by(Message.id).limit(limit)
             ).all()
         return sum(self._keep(row, now) for row in rows)
 
@@ -102,7 +172,7 @@ class MediaKeeper:
         """Keep the pending file of one media id at once (the simulator's upload)."""
         with self.db.engine.connect() as connection:
             rows = connection.execute(
-                select(Message.id, Message.media_id, Message.created_at, Message.media_attempts)
+                select(Message.id, Message.media_id, Message.created_at, Message.media_attempts, Message.channel)
                 .where(Message.media_state == "pending", Message.media_id == media_id)
             ).all()
         return sum(self._keep(row, now) for row in rows)
@@ -114,7 +184,10 @@ class MediaKeeper:
             log.warning("media of message %s not fetched within WeChat's 3 days", row.id)
             return 0
         try:
-            fetched = self.fetcher.fetch(row.media_id, self.settings.media.max_bytes)
+            fetcher = self.fetcher or self.fetchers.get(row.channel)
+            if fetcher is None:
+                return 0  # its channel is not set up here: left for a process where it is
+            fetched = fetcher.fetch(row.media_id, self.settings.media.max_bytes)
             extension = EXTENSIONS.get(fetched.content_type)
             if extension is None:
                 raise MediaError(f"unexpected type {fetched.content_type[:40]}", permanent=True)

@@ -138,3 +138,51 @@ def test_retention_removes_her_kept_files(her, keeper, fake_apis, settings, db):
     assert remove_files(settings.media_path, report.media_files) == 1 and not path.exists()
     image = line(db, "image")
     assert image.media_state == "removed" and image.media_path is None and image.media_id is None
+
+
+OGG = b"OggS\x00\x02" + b"\x00" * 80  # Telegram's voice: OGG-Opus (".oga")
+
+
+def test_her_telegram_photo_file_and_voice_are_fetched_through_the_bot_api(telegram, worker, fake_apis, settings, db):
+    from tests.telegram import update
+
+    fake_apis.telegram_files.update({
+        "large": ("photos/file_0.jpg", JPEG), "scan": ("documents/file_2.png", b"\x89PNG\r\n\x1a\n" + b"p" * 30),
+        "v1": ("voice/file_1.oga", OGG),
+    })
+    telegram.send_text(46, GRIEVANCE)
+    photo = [{"file_id": "small", "width": 90, "height": 90}, {"file_id": "large", "width": 800, "height": 800}]
+    telegram.post(update(46, None, photo=photo))
+    telegram.post(update(46, None, document={"file_id": "scan", "mime_type": "image/png", "file_name": "验伤.png"}))
+    telegram.post(update(46, None, voice={"file_id": "v1", "duration": 3, "mime_type": "audio/ogg"}))
+    assert worker.run_once()["media_kept"] == 3
+    with db.session() as session:
+        lines = session.scalars(select(Message).where(Message.kind.in_(("image", "voice"))).order_by(Message.id)).all()
+    assert [(m.kind, m.media_state, m.media_type) for m in lines] == [
+        ("image", "stored", "image/jpeg"), ("image", "stored", "image/png"), ("voice", "stored", "audio/ogg"),
+    ]
+    assert (settings.media_path / lines[0].media_path).read_bytes() == JPEG
+    assert (settings.media_path / lines[2].media_path).read_bytes() == OGG
+    assert all(m.ticket_id == lines[0].ticket_id is not None for m in lines)
+    assert fake_apis.telegram_file_requests == ["large", "scan", "v1"]
+    assert worker.run_once()["media_kept"] == 0
+
+
+def test_a_telegram_file_id_the_bot_api_does_not_know_is_given_up_at_once(telegram, worker, fake_apis, db):
+    from tests.telegram import update
+
+    telegram.send_text(49, GRIEVANCE)
+    telegram.post(update(49, None, voice={"file_id": "gone", "duration": 1}))
+    worker.run_once()
+    worker.run_once()
+    assert line(db, "voice").media_state == "failed" and fake_apis.telegram_file_requests == ["gone"]
+
+
+def test_a_telegram_file_over_the_cap_is_not_downloaded(telegram, worker, fake_apis, settings, db):
+    from tests.telegram import update
+
+    settings.media.max_bytes = 100
+    fake_apis.telegram_files["big"] = ("photos/file_9.jpg", JPEG * 10)
+    telegram.post(update(50, None, photo=[{"file_id": "big", "width": 800, "height": 800}]))
+    worker.run_once()
+    assert line(db, "image").media_state == "too_large" and line(db, "image").media_path is None

@@ -7,12 +7,17 @@ under `media.dir`, size-capped, one file per transcript line, readable by the se
 only. Staff see it on the ticket page (need-to-know applies, every view recorded);
 retention (models/retention.py) removes it with the rest of her case.
 
+Voice no browser plays (WeChat's AMR and Speex; Telegram's OGG-Opus, which Safari does
+not) is kept as MP3, decoded and encoded with the FFmpeg PyAV's wheels carry; a file that
+cannot be decoded is kept as it came.
+
 Telegram sends a file id: the Bot API's `getFile` names the file's path, fetched from
 `/file/bot<token>/<path>` (files up to 20 MB; the link lasts an hour, the id longer).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from dataclasses import dataclass
@@ -42,6 +47,34 @@ EXTENSIONS = {
 # WeChat's media ids that no longer (or never did) exist: no point asking again.
 PERMANENT_ERRCODES = {40007, 40008}
 KEPT_KINDS = ("image", "voice")
+
+
+# Voice kept as MP3 for the ticket page's <audio>: 16 kHz mono at 32 kbit/s is plenty for speech.
+TRANSCODED = ("audio/amr", "audio/speex", "voice/speex", "audio/ogg")
+MP3_RATE, MP3_BIT_RATE = 16000, 32000
+
+
+def playable(fetched: Fetched) -> Fetched:
+    """Her voice as MP3 if browsers cannot play it as it came (else, or if it cannot be
+    decoded, unchanged)."""
+    if fetched.content_type not in TRANSCODED:
+        return fetched
+    import av  # FFmpeg's libraries: loaded by the worker, not by every web process
+
+    encoded = io.BytesIO()
+    try:
+        with av.open(io.BytesIO(fetched.content)) as source, av.open(encoded, mode="w", format="mp3") as target:
+            stream = target.add_stream("libmp3lame", rate=MP3_RATE, layout="mono")
+            stream.bit_rate = MP3_BIT_RATE
+            resampler = av.AudioResampler(format="s16p", layout="mono", rate=MP3_RATE)
+            for frame in [*source.decode(audio=0), None]:
+                for resampled in resampler.resample(frame):
+                    target.mux(stream.encode(resampled))
+            target.mux(stream.encode(None))
+    except (av.FFmpegError, ValueError, IndexError) as exc:
+        log.warning("voice of type %s kept as it came: %s", fetched.content_type, type(exc).__name__)
+        return fetched
+    return Fetched(encoded.getvalue(), "audio/mpeg")
 
 
 class MediaError(Exception):
@@ -188,9 +221,10 @@ class MediaKeeper:
             if fetcher is None:
                 return 0  # its channel is not set up here: left for a process where it is
             fetched = fetcher.fetch(row.media_id, self.settings.media.max_bytes)
-            extension = EXTENSIONS.get(fetched.content_type)
-            if extension is None:
+            if fetched.content_type not in EXTENSIONS:
                 raise MediaError(f"unexpected type {fetched.content_type[:40]}", permanent=True)
+            fetched = playable(fetched)
+            extension = EXTENSIONS[fetched.content_type]
         except MediaError as error:
             attempts = row.media_attempts + 1
             permanent = error.permanent or attempts >= self.settings.media.max_attempts

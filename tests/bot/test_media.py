@@ -3,9 +3,11 @@ shown to those who may read the ticket, every view recorded, removed by retentio
 
 from __future__ import annotations
 
+import io
 import stat
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -186,3 +188,52 @@ def test_a_telegram_file_over_the_cap_is_not_downloaded(telegram, worker, fake_a
     telegram.post(update(50, None, photo=[{"file_id": "big", "width": 800, "height": 800}]))
     worker.run_once()
     assert line(db, "image").media_state == "too_large" and line(db, "image").media_path is None
+
+
+VOICE_AMR = (Path(__file__).parent.parent / "data" / "voice.amr").read_bytes()  # real AMR-NB, 1.6 s
+
+
+def _duration(content: bytes) -> float:
+    import av
+
+    with av.open(io.BytesIO(content)) as container:
+        return sum(frame.samples / frame.sample_rate for frame in container.decode(audio=0))
+
+
+def _ogg_opus(content: bytes) -> bytes:
+    """Her voice as Telegram sends it (OGG-Opus at 48 kHz), made from the AMR fixture."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(io.BytesIO(content)) as source, av.open(out, mode="w", format="ogg") as target:
+        stream = target.add_stream("libopus", rate=48000, layout="mono")
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
+        for frame in [*source.decode(audio=0), None]:
+            for resampled in resampler.resample(frame):
+                target.mux(stream.encode(resampled))
+        target.mux(stream.encode(None))
+    return out.getvalue()
+
+
+def test_her_wechat_amr_voice_is_kept_as_mp3_of_the_same_length(her, keeper, fake_apis, settings, db):
+    fake_apis.wechat_media["voice-real"] = ("audio/amr", VOICE_AMR)
+    her.say(GRIEVANCE)
+    her.send("voice", media_id="voice-real", text="我打字慢")
+    assert keeper.keep_due(her.now) == 1
+    voice = line(db, "voice")
+    kept = (settings.media_path / voice.media_path).read_bytes()
+    assert (voice.media_type, voice.media_path, voice.media_size) == ("audio/mpeg", f"{voice.id}.mp3", len(kept))
+    assert _duration(kept) == pytest.approx(_duration(VOICE_AMR), abs=0.1)
+
+
+def test_her_telegram_voice_is_kept_as_mp3(telegram, worker, fake_apis, settings, db):
+    from tests.telegram import update
+
+    ogg = _ogg_opus(VOICE_AMR)
+    fake_apis.telegram_files["v-real"] = ("voice/file_7.oga", ogg)
+    telegram.send_text(51, GRIEVANCE)
+    telegram.post(update(51, None, voice={"file_id": "v-real", "duration": 2, "mime_type": "audio/ogg"}))
+    assert worker.run_once()["media_kept"] == 1
+    voice = line(db, "voice")
+    assert voice.media_type == "audio/mpeg"
+    assert _duration((settings.media_path / voice.media_path).read_bytes()) == pytest.approx(1.6, abs=0.1)

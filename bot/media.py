@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from threading import Lock
 from typing import Protocol
 
@@ -31,6 +30,7 @@ from sqlalchemy import select, update
 from wechatpy.exceptions import WeChatClientException
 
 from bot.channels.wechat import _Client, _token_storage, api_base
+from bot.mediastore import media_store
 from bot.settings import Settings
 from models import Database, Message
 
@@ -185,10 +185,6 @@ class MediaKeeper:
         self.fetcher = fetcher
         self.fetchers = fetchers if fetchers is not None else ({} if fetcher else fetchers_for(settings))
 
-    @property
-    def directory(self) -> Path:
-        return self.settings.media_path
-
     def keep_due(self, now: datetime, limit: int = 20) -> int:
         """Fetch up to `limit` pending files; how many were kept."""
         with self.db.engine.connect() as connection:
@@ -233,23 +229,16 @@ class MediaKeeper:
             log.warning("media of message %s: %s (%s)", row.id, error, state)
             return 0
         name = f"{row.id}{extension}"
-        self._write(name, fetched.content)
+        try:
+            media_store(self.settings).put(name, fetched.content, fetched.content_type)
+        except Exception as exc:  # the store (disk full, S3 down): try again next round
+            log.warning("media of message %s not stored: %s", row.id, type(exc).__name__)
+            return 0
         self._settle(
             row.id, media_state="stored", media_path=name, media_type=fetched.content_type,
             media_size=len(fetched.content), media_attempts=row.media_attempts + 1,
         )
         return 1
-
-    def _write(self, name: str, content: bytes) -> None:
-        """Written whole or not at all (temp file, fsync, rename), readable by the service only."""
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = self.directory / f".{name}.tmp"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, self.directory / name)
 
     def _settle(self, message_id: int, **values) -> None:
         with self.write_lock, self.db.engine.begin() as connection:
@@ -258,21 +247,8 @@ class MediaKeeper:
             )
 
 
-def media_file(settings: Settings, message: Message) -> Path | None:
-    """Where a kept file is, if it is still there."""
+def media_content(settings: Settings, message: Message) -> bytes | None:
+    """A kept file's bytes, if it is still there (on disk or in the S3 store)."""
     if message.media_state != "stored" or not message.media_path:
         return None
-    path = settings.media_path / Path(message.media_path).name
-    return path if path.is_file() else None
-
-
-def remove_files(directory: Path, names: list[str]) -> int:
-    """Delete kept files by name (retention); how many were there."""
-    removed = 0
-    for name in names:
-        try:
-            (directory / Path(name).name).unlink()
-            removed += 1
-        except FileNotFoundError:
-            pass
-    return removed
+    return media_store(settings).get(message.media_path)

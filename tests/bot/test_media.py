@@ -135,9 +135,9 @@ def test_retention_removes_her_kept_files(her, keeper, fake_apis, settings, db):
     with db.transaction() as session:
         report = anonymise(session, later - timedelta(days=365), later)
     assert report.media_files == [path.name]
-    from bot.media import remove_files
+    from bot.mediastore import media_store
 
-    assert remove_files(settings.media_path, report.media_files) == 1 and not path.exists()
+    assert media_store(settings).remove(report.media_files) == 1 and not path.exists()
     image = line(db, "image")
     assert image.media_state == "removed" and image.media_path is None and image.media_id is None
 

@@ -170,7 +170,7 @@ def test_her_telegram_photo_file_and_voice_are_fetched_through_the_bot_api(teleg
     assert worker.run_once()["media_kept"] == 0
 
 
-def test_a_telegram_file_id_the_bot_api_does_not_know_is_given_up_at_once(telegram, worker, fake_apis, db):
+def test_a_telegram_file_id_the_bot_api_does_not_know_is_given_up_at_once(telegram, worker, fake_apis, db, app):
     from tests.telegram import update
 
     telegram.send_text(49, GRIEVANCE)
@@ -178,6 +178,13 @@ def test_a_telegram_file_id_the_bot_api_does_not_know_is_given_up_at_once(telegr
     worker.run_once()
     worker.run_once()
     assert line(db, "voice").media_state == "failed" and fake_apis.telegram_file_requests == ["gone"]
+    # The caseworker is told a voice came and could not be kept (not a blank line).
+    make_staff(db, "boss", "supervisor", "T01")
+    client = app.test_client()
+    login(client, "boss")
+    with db.session() as session:
+        reference = session.scalar(select(Ticket.reference).where(Ticket.channel_user == "49"))
+    assert "[语音，未能取回]" in client.get(f"/staff/tickets/{reference}").get_data(as_text=True)
 
 
 def test_a_telegram_file_over_the_cap_is_not_downloaded(telegram, worker, fake_apis, settings, db):

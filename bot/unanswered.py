@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, literal_column, select
 
 from bot.dialogue import Dialogue
 from models.conversation import Conversation
@@ -21,7 +21,10 @@ def settle_unanswered_questions(connection: Connection, dialogue: Dialogue, now:
     """Settle each new-or-add question older than the session timeout; how many were."""
     stale = connection.execute(
         select(Conversation.channel, Conversation.channel_user)
-        .where(Conversation.state == "new_or_add", Conversation.updated_at < now - dialogue.session_timeout)
+        # The state as a literal, not a parameter: the partial index's condition, which a
+        # prepared statement's generic plan could not match otherwise.
+        .where(Conversation.state == literal_column("'new_or_add'"),
+               Conversation.updated_at < now - dialogue.session_timeout)
         .order_by(Conversation.updated_at)
         .limit(limit)
         # Every service process runs this job: a conversation another one holds is skipped.

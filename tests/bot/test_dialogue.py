@@ -249,6 +249,32 @@ def test_the_worker_settles_a_question_she_never_answered(db, settings, router, 
     assert worker.run_once()["questions_settled"] == 0
 
 
+def test_the_job_finds_unanswered_questions_through_an_index(db, settings, router):
+    # It runs on every worker round: never a scan of every woman's conversation.
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's query plan")
+    from sqlalchemy import event
+
+    from bot.unanswered import settle_unanswered_questions
+
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT") and "FROM conversation" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.engine.begin() as connection:
+            settle_unanswered_questions(connection, Intake(router, settings).dialogue, datetime.now(timezone.utc))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    (statement, parameters), = statements
+    with db.engine.connect() as connection:
+        plan = [row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+    assert any("ix_conversation_new_or_add" in step for step in plan), plan
+
+
 def test_her_next_message_after_the_timeout_finds_the_question_settled(her, settings):
     her.confirmed(TRAINING)
     her.say("重新开始")

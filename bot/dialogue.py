@@ -25,6 +25,9 @@ from bot.routing import Route, Router
 from bot.safetime import parse_safe_time
 from bot.settings import Settings
 from bot.words import Words, find_mobile, shipped
+from sqlalchemy import update
+
+from models.conversation import Conversation
 from models.desk import ConversationRow, Desk, FollowUpRow, MessageRow, RegionRow, TicketRow
 from models.ticket import CATEGORY_LABELS, STATUS_LABELS
 
@@ -128,8 +131,9 @@ class Dialogue:
         turn = Turn(desk, inbound, now, conversation, self.store(desk, inbound), route)
         prefix = ""
         if conversation.state in INTAKE_STATES and now - conversation.updated_at > self.session_timeout:
+            settled = self.settle_unanswered(desk, conversation, now) if conversation.state == "new_or_add" else None
             conversation.move("idle", now)
-            prefix = replies.EXPIRED + "\n"
+            prefix = (settled[0] if settled else replies.EXPIRED) + "\n"
         reply = self.command(turn)
         if reply is None:
             step = self.steps.get(conversation.state, self.idle)
@@ -293,6 +297,37 @@ class Dialogue:
         # Neither: what she wrote first stays with the ticket she has, and this is read afresh.
         ticket.record("message_added", actor_type="woman", notify_assignee=ticket.assignee_id)
         return self.idle(turn)
+
+    def settle_unanswered(self, desk: Desk, conversation: ConversationRow, now: datetime) -> Reply | None:
+        """Her "new or add?" went unanswered past the session timeout. Each matter its own
+        ticket: what she wrote opens one as the router read it, filed where her open ticket
+        is (never appended unasked to a different matter, never left loose); the text tells
+        her its reference. None if it was settled already (the worker's job, her next message)."""
+        data = conversation.data
+        previous = self._conversation_ticket(desk, conversation)
+        taken = desk.connection.execute(
+            update(Conversation.__table__)
+            .where(Conversation.id == conversation.id, Conversation.state == "new_or_add",
+                   Conversation.updated_at == conversation.updated_at)
+            .values(state="idle", updated_at=now)
+        ).rowcount
+        conversation.move("idle", now)
+        if taken != 1 or "route" not in data:
+            return None
+        route = _route_from(data["route"])
+        ticket = desk.open_ticket(
+            reference_prefix=self.reference_prefix, channel=conversation.channel, channel_user=conversation.channel_user,
+            category=route.category, subcategory=route.subcategory, urgent=False, confidence=route.confidence,
+            keywords=list(route.keywords), explanation=route.explanation,
+            region_id=previous.region_id if previous else self._default_region_id or self._find_default_region(desk),
+            now=now, deadlines=self.policy.deadlines(now, route.category, False),
+        )
+        desk.attach_messages(data.get("pending", []), ticket.id)
+        ticket.record("new_or_add_unanswered", previous=previous.reference if previous else None)
+        log.info("ticket %s opened on %s: new-or-add question unanswered", ticket.reference, ticket.channel)
+        return replies.NEW_MATTER_UNANSWERED.format(
+            reference=ticket.reference, category=CATEGORY_LABELS[route.category]
+        ), ticket
 
     def _ask_safe_time(self, turn: Turn, ticket: TicketRow, said: str | None) -> str:
         """She cannot talk: the silent options, and when it is safe to contact her. The step
@@ -665,8 +700,8 @@ class Dialogue:
 
 
 def _kept_media(inbound: Inbound) -> bool:
-    """Her WeChat image or voice, whose file the worker fetches before WeChat deletes it."""
-    return bool(inbound.media_id) and inbound.kind in ("image", "voice") and inbound.channel == "wechat"
+    """Her image or voice, whose file the worker fetches (WeChat deletes it after 3 days)."""
+    return bool(inbound.media_id) and inbound.kind in ("image", "voice") and inbound.channel in ("wechat", "telegram")
 
 
 def _route_from(data: dict) -> Route:

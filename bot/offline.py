@@ -14,12 +14,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
 from bot import metrics
 from bot.alerts import AlertTicket, raise_alert
 from bot.routing import Router
 from bot.settings import Settings
 from models.desk import Desk, MessageRow, RegionRow, TicketRow
-from models.ticket import CATEGORIES, OFFLINE_CHANNELS, InvalidInput
+from models.followup import SATISFACTION, FollowUp
+from models.staff import StaffUser
+from models.ticket import CATEGORIES, MAX_NOTE_CHARS, OFFLINE_CHANNELS, Conflict, InvalidInput, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +99,47 @@ def record_offline(
     log.info("ticket %s recorded from a %s by staff %s: %s urgent=%s",
              ticket.reference, account.channel, by_id, category, route.urgent)
     return ticket
+
+
+@dataclass(frozen=True)
+class CallBack:
+    """What she said when a caseworker called her back (回访) about a call or a visit."""
+
+    solved: bool
+    satisfaction: str | None  # asked only when solved, as in the chat
+    note: str = ""
+
+
+def record_follow_up(session: Session, ticket: Ticket, by: StaffUser, answer: CallBack, now: datetime) -> None:
+    """Settle a call's or a visit's follow-up with her answer on the phone, exactly as her
+    chat answer settles it (`FollowUpRow.solved_with` / `not_solved`: closed, or reopened
+    to its caseworker), counted alike, and recorded as taken down by `by`. In the caller's
+    transaction; the caller commits (and rolls back on an error)."""
+    if answer.solved and answer.satisfaction not in SATISFACTION:
+        raise InvalidInput("请选择她的满意度：满意、基本满意或不满意", "satisfaction")
+    note = (answer.note or "").strip()
+    if len(note) > MAX_NOTE_CHARS:
+        raise InvalidInput(f"最多 {MAX_NOTE_CHARS} 个字", "note")
+    if ticket.channel not in OFFLINE_CHANNELS:
+        raise Conflict("在线工单的回访在她的对话中进行，由她本人回复，无需登记")
+    # One answer per resolution: of two caseworkers taking it down at once, the first
+    # wins (PostgreSQL: the second waits for the row and finds it settled).
+    if ticket.status != "resolved" or session.execute(
+        update(Ticket).where(Ticket.id == ticket.id, Ticket.status == "resolved").values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount != 1:
+        raise Conflict("工单不在待回访状态（尚未办结，或回访已登记）")
+    follow_up = FollowUp.start(session, ticket, now)
+    session.flush()
+    desk = Desk(session.connection())
+    pending = desk.follow_up(follow_up.id)
+    if answer.solved:
+        pending.solved_with(answer.satisfaction, now)
+    else:
+        pending.not_solved(now)
+    desk.save()
+    session.expire(ticket)  # the desk wrote its status behind the ORM's back
+    note_id = ticket.add_note(session, by, note, now).id if note else None
+    ticket.record("follow_up_recorded", actor=by, via="phone", solved=answer.solved,
+                  satisfaction=answer.satisfaction if answer.solved else None, note=note_id)
+    log.info("ticket %s: follow-up taken down by staff %s, solved=%s", ticket.reference, by.id, answer.solved)

@@ -137,6 +137,14 @@ class MediaSettings:
     max_bytes: int = 10 * 1024 * 1024
     # Tries per file before it is given up (each worker round tries once).
     max_attempts: int = 5
+    # Where the files go: "disk" (`dir`) or "s3", an S3-compatible store (bot/mediastore.py).
+    store: str = "disk"
+    s3_endpoint: str = ""  # e.g. https://oss-cn-hangzhou.aliyuncs.com, http://127.0.0.1:9000; empty: AWS
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_prefix: str = "media/"
+    s3_access_key: str = ""  # secrets: from NIANGJIA_MEDIA_S3_ACCESS_KEY / _SECRET_KEY
+    s3_secret_key: str = ""
 
 
 @dataclass
@@ -427,6 +435,8 @@ def missing_secrets(settings: Settings) -> list[str]:
         required += [("wechat", "token"), ("wechat", "appid"), ("wechat", "secret")]
     if settings.telegram.bot_token:
         required += [("telegram", "secret_token")]
+    if settings.media.store == "s3":
+        required += [("media", "s3_access_key"), ("media", "s3_secret_key")]
     missing = []
     for key_path in required:
         node: Any = settings
@@ -480,6 +490,10 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"wechat.mode: expected plaintext, compatible or safe, got {mode!r}")
     if mode in {"compatible", "safe"} and not key:
         raise SettingsError(f"wechat.mode: {mode} needs wechat.encoding_aes_key")
+    if settings.media.store not in {"disk", "s3"}:
+        raise SettingsError(f"media.store: expected disk or s3, got {settings.media.store!r}")
+    if settings.media.store == "s3" and not settings.media.s3_bucket:
+        raise SettingsError("media.store: s3 needs media.s3_bucket")
     if settings.server.trusted_proxies < 0:
         raise SettingsError("server.trusted_proxies: must be 0 or more")
     if settings.server.read_timeout <= 0:

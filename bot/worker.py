@@ -10,9 +10,9 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from bot import followup, sla
+from bot import followup, sla, unanswered
 from bot.delivery import Courier
-from bot.media import MediaKeeper
+from bot.media import MediaKeeper, fetchers_for
 from bot.notify import AlertCourier
 from bot.runtime import Runtime
 from models import utcnow
@@ -29,11 +29,9 @@ class Worker:
         self.stopping = threading.Event()
         self._swept_at: datetime | None = None
         self.alerts = AlertCourier(runtime.db, runtime.settings, write_lock=runtime.write_lock)
-        wechat = runtime.settings.wechat
-        # Her WeChat images and voice, fetched before WeChat deletes them (bot/media.py).
-        self.media = (
-            MediaKeeper(runtime.db, runtime.settings, runtime.write_lock) if wechat.enabled and wechat.appid else None
-        )
+        # Her images and voice, fetched before WeChat deletes them, and Telegram's (bot/media.py).
+        fetchers = fetchers_for(runtime.settings)
+        self.media = MediaKeeper(runtime.db, runtime.settings, runtime.write_lock, fetchers=fetchers) if fetchers else None
 
     def sweep_if_due(self, now: datetime) -> dict[str, int]:
         """The SLA sweep (bot/sla.py), at most once a minute per worker."""
@@ -55,11 +53,14 @@ class Worker:
             asked = followup.ask_resolved(session, now)
         with self.runtime.write_lock, self.runtime.db.engine.begin() as connection:
             closed = followup.close_unanswered(connection, now, timeout)
+        with self.runtime.write_lock, self.runtime.db.engine.begin() as connection:
+            questions = unanswered.settle_unanswered_questions(connection, self.runtime.intake.dialogue, now)
         swept = self.sweep_if_due(now)
         delivered = self.courier.deliver_due()
         notified = self.alerts.deliver_due()
         kept = self.media.keep_due(now) if self.media is not None else 0
         return {"media_kept": kept, "replayed": replayed, "alerts_sent": notified, "follow_ups_asked": asked, "follow_ups_closed": closed,
+                "questions_settled": questions,
                 "delivered": delivered, "escalated": swept.get("escalated", 0), "reminded": swept.get("reminded", 0)}
 
     def run_forever(self) -> None:

@@ -442,7 +442,7 @@ def retention(ctx: click.Context, days: int, dry_run: bool) -> None:
     """Anonymise finished cases' personal data, keeping what the figures need."""
     from datetime import timedelta
 
-    from bot.media import remove_files
+    from bot.mediastore import media_store
     from models import utcnow
     from models.retention import anonymise
 
@@ -453,7 +453,7 @@ def retention(ctx: click.Context, days: int, dry_run: bool) -> None:
     with runtime.db.transaction() as session:
         report = anonymise(session, cutoff, now, dry_run=dry_run)
         if not dry_run:
-            removed = remove_files(runtime.settings.media_path, report.media_files)
+            removed = media_store(runtime.settings).remove(report.media_files)
     verb = "would anonymise" if dry_run else "anonymised"
     click.echo(
         f"{verb} {report.tickets} tickets finished before {cutoff:%Y-%m-%d} "

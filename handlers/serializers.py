@@ -66,6 +66,7 @@ EVENT_LABELS = {
     "reopened": "重新打开",
     "route_corrected": "更正分类",
     "follow_up_asked": "发起回访",
+    "follow_up_recorded": "登记电话回访",
     "region_set": "她说明了所在地区",
     "contact_given": "她留了联系方式",
     "confirmed": "她确认了工单",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, UniqueConstraint, select
+from sqlalchemy import Index, String, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
@@ -13,7 +13,13 @@ from models.base import Base, utcnow
 
 class Conversation(Base):
     __tablename__ = "conversation"
-    __table_args__ = (UniqueConstraint("channel", "channel_user"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_user"),
+        # The worker's round looks for "new or add?" questions left unanswered
+        # (bot/unanswered.py); partial, so her every message does not maintain it.
+        Index("ix_conversation_new_or_add", "updated_at",
+              sqlite_where=text("state = 'new_or_add'"), postgresql_where=text("state = 'new_or_add'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))

@@ -34,6 +34,10 @@ class FakeApis:
     # Temporary media (media/get): media id -> (content type, bytes); ids asked for.
     wechat_media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     media_requests: list[str] = field(default_factory=list)
+    # Telegram files (getFile, then /file/bot<token>/<path>): file id -> (file path, bytes);
+    # the file ids asked for.
+    telegram_files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    telegram_file_requests: list[str] = field(default_factory=list)
     # Answer this many sends with a server error first.
     failures_before_success: int = 0
     # Recipients (openid, or chat id as text) whose sends are received and recorded, then
@@ -104,6 +108,28 @@ def start(bot_token: str) -> FakeApis:
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(content)))
                 self.send_header("Content-disposition", f'attachment; filename="{media_id}"')
+                self.end_headers()
+                self.wfile.write(content)
+                return None
+            if url.path == f"/bot{apis.bot_token}/getFile":
+                file_id = parse_qs(url.query).get("file_id", [""])[0]
+                apis.telegram_file_requests.append(file_id)
+                if file_id not in apis.telegram_files:
+                    return self.reply(400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"})
+                path, content = apis.telegram_files[file_id]
+                return self.reply(200, {"ok": True, "result": {
+                    "file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(content), "file_path": path,
+                }})
+            prefix = f"/file/bot{apis.bot_token}/"
+            if url.path.startswith(prefix):
+                files = {path: content for path, content in apis.telegram_files.values()}
+                content = files.get(url.path[len(prefix):])
+                if content is None:
+                    return self.reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                # As Telegram's file server answers: bytes, no particular type.
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
                 self.wfile.write(content)
                 return None

@@ -122,6 +122,14 @@ def to_inbound(update: dict[str, Any]) -> Inbound | None:
             kind="image", media_id=_text(largest.get("file_id"), "photo.file_id"),
             text=_text(caption, "caption") if caption is not None else "", **common,
         )
+    document = message.get("document")
+    if isinstance(document, dict) and str(document.get("mime_type", "")).startswith("image/"):
+        # A photo sent "as a file" (uncompressed): an image like any other.
+        caption = message.get("caption")
+        return Inbound(
+            kind="image", media_id=_text(document.get("file_id"), "document.file_id"),
+            text=_text(caption, "caption") if caption is not None else "", **common,
+        )
     location = message.get("location")
     if location is not None:
         if not isinstance(location, dict):

@@ -333,6 +333,13 @@ def openapi_document() -> dict[str, Any]:
             "/tickets/{reference}/redo": _action(
                 "关联为重办：她之前已关闭的工单（dialogue.redo_days 天内）",
                 {"original": {"type": "string", "description": "原工单号"}}, ["original"], ticket_ok),
+            "/tickets/{reference}/followup": _action(
+                "登记回访（来电、来访工单：电话回访她后登记她的回答；已解决即关闭，未解决即重新办理）",
+                {"solved": {"type": "boolean"},
+                 "satisfaction": {"type": "string", "enum": list(SATISFACTION),
+                                  "description": "已解决时必填；未解决时不记录（与她在对话中的回访相同）"},
+                 "note": {"type": "string", "maxLength": 4000, "description": "回访记录，存为备注"}},
+                ["solved"], ticket_ok),
             "/stats": {"get": {
                 "summary": "统计：工单量、各项比率与时长（督办人、管理员）",
                 "description": stats_description(),

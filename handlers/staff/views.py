@@ -4,6 +4,7 @@ with 409 (the ticket moved on) or 422 (the input was wrong), never as a 500."""
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.alerts import is_for
 from bot.dialogue import mask_mobile
-from bot.media import media_file
+from bot.media import media_content
 from handlers.app import runtime
 from handlers.auth import db_session
 from handlers.serializers import serialize_staff, serialize_ticket_summary
@@ -245,12 +246,12 @@ def media(reference: str, message_id: int):
     if found is None or not found.permits(user, "read"):
         abort(404)
     message = session.get(Message, message_id)
-    path = media_file(runtime().settings, message) if message is not None and message.ticket_id == found.id else None
-    if path is None:
+    content = media_content(runtime().settings, message) if message is not None and message.ticket_id == found.id else None
+    if content is None:
         abort(404)
     found.record("media_viewed", actor=user, message=message.id, via="web")
     session.commit()
-    return send_file(path, mimetype=message.media_type, max_age=0, conditional=False)
+    return send_file(io.BytesIO(content), mimetype=message.media_type, max_age=0, conditional=False)
 
 
 @bp.post("/tickets/<reference>/<action>")

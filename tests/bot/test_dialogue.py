@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.inbound import Inbound
 from bot.intake import Intake
-from models import Conversation, Message, Ticket, TicketEvent
+from models import Conversation, Message, OutboxMessage, Ticket, TicketEvent
 
 TRAINING = "我想报名参加家政培训"
 SUPPORT = "孩子抚养费他一直不给，我想起诉他"
@@ -210,6 +210,79 @@ def test_danger_in_a_different_matter_opens_an_urgent_ticket_at_once(her):
     assert "110" in answer.splitlines()[0] and "新的问题" not in answer
     first, second = her.tickets()
     assert second.urgent and not first.urgent
+
+
+def _settle(her, now) -> int:
+    """The worker's job for questions she left unanswered, at a time the test chooses."""
+    from bot.unanswered import settle_unanswered_questions
+
+    with her.db.engine.begin() as connection:
+        return settle_unanswered_questions(connection, her.intake.dialogue, now)
+
+
+def test_an_unanswered_new_or_add_question_opens_the_new_matter_when_it_times_out(her, settings):
+    training = her.confirmed(TRAINING)
+    her.say("重新开始")
+    her.say(SUPPORT)
+    assert _settle(her, her.now + timedelta(minutes=5)) == 0, "she still has time to answer"
+    timeout = timedelta(minutes=settings.dialogue.session_timeout_minutes)
+    assert _settle(her, her.now + timeout + timedelta(minutes=1)) == 1
+    first, second = her.tickets()
+    # Each matter its own ticket: never appended unasked to a different matter, never lost.
+    assert SUPPORT in her.lines(second) and SUPPORT not in her.lines(first)
+    assert second.category == "consultation" and second.region_id == first.region_id
+    assert first.status == second.status == "new" and her.state() == "idle"
+    with her.db.session() as session:
+        notice = session.scalars(select(OutboxMessage).where(OutboxMessage.channel_user == her.user)).all()[-1]
+    assert second.reference in notice.text and "抚养费" not in notice.text
+    assert _settle(her, her.now + timeout * 3) == 0, "settled once"
+
+
+def test_the_worker_settles_a_question_she_never_answered(db, settings, router, worker, fake_apis):
+    her = Her(db, worker.runtime.intake, now=datetime.now(timezone.utc) - timedelta(days=1))
+    her.confirmed(TRAINING)
+    her.say("重新开始")
+    her.say(SUPPORT)
+    assert worker.run_once()["questions_settled"] == 1
+    first, second = her.tickets()
+    assert SUPPORT in her.lines(second)
+    assert worker.run_once()["questions_settled"] == 0
+
+
+def test_the_job_finds_unanswered_questions_through_an_index(db, settings, router):
+    # It runs on every worker round: never a scan of every woman's conversation.
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's query plan")
+    from sqlalchemy import event
+
+    from bot.unanswered import settle_unanswered_questions
+
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT") and "FROM conversation" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.engine.begin() as connection:
+            settle_unanswered_questions(connection, Intake(router, settings).dialogue, datetime.now(timezone.utc))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    (statement, parameters), = statements
+    with db.engine.connect() as connection:
+        plan = [row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+    assert any("ix_conversation_new_or_add" in step for step in plan), plan
+
+
+def test_her_next_message_after_the_timeout_finds_the_question_settled(her, settings):
+    her.confirmed(TRAINING)
+    her.say("重新开始")
+    her.say(SUPPORT)
+    her.now += timedelta(minutes=settings.dialogue.session_timeout_minutes + 1)
+    answer = her.say("查询")
+    first, second = her.tickets()
+    assert SUPPORT in her.lines(second) and second.reference in answer and first.reference in answer
 
 
 # -- 3. noise opens nothing -------------------------------------------------------------------

@@ -64,6 +64,13 @@ def test_production_without_secrets_stops_and_names_them():
     assert "NIANGJIA_WECHAT_SECRET" in message and "NIANGJIA_WECHAT_TOKEN" not in message
 
 
+def test_production_with_an_s3_media_store_needs_its_keys():
+    with pytest.raises(SettingsError) as error:
+        load_settings(DEFAULT_CONFIG, {"NIANGJIA_ENV": "production", "NIANGJIA_MEDIA_STORE": "s3",
+                                       "NIANGJIA_MEDIA_S3_BUCKET": "niangjia-media"})
+    assert "NIANGJIA_MEDIA_S3_ACCESS_KEY" in str(error.value) and "NIANGJIA_MEDIA_S3_SECRET_KEY" in str(error.value)
+
+
 def test_production_with_secrets_starts():
     settings = load_settings(
         DEFAULT_CONFIG,
@@ -87,6 +94,8 @@ def test_production_with_secrets_starts():
         ({"NIANGJIA_WECHAT_MODE": "secure"}, "wechat.mode"),
         ({"NIANGJIA_WECHAT_MODE": "safe"}, "wechat.mode"),  # safe mode without a key
         ({"NIANGJIA_SERVER_READ_TIMEOUT": "0"}, "server.read_timeout"),
+        ({"NIANGJIA_MEDIA_STORE": "ftp"}, "media.store"),
+        ({"NIANGJIA_MEDIA_STORE": "s3"}, "media.s3_bucket"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(environ, fragment):

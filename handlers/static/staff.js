@@ -30,9 +30,19 @@
       event.stopImmediatePropagation();
     }
   }, true);
-  // One click, one submission: a second tap on a slow phone network does nothing.
+  // One click, one submission: a second tap on a slow phone network does nothing. A
+  // disabled button is left out of what the form sends, so the pressed one's name and
+  // value (删除 beside 保存) travel in a hidden field instead.
   document.querySelectorAll("form[method=post]").forEach(function (form) {
-    form.addEventListener("submit", function () {
+    form.addEventListener("submit", function (event) {
+      var pressed = event.submitter;
+      if (pressed && pressed.name) {
+        var field = document.createElement("input");
+        field.type = "hidden";
+        field.name = pressed.name;
+        field.value = pressed.value;
+        form.appendChild(field);
+      }
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
     });
   });

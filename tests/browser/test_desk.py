@@ -133,3 +133,20 @@ def test_an_admin_edits_a_canned_reply_in_the_workspace(live_server, browser, db
     expect(page.locator("ol.canned-list > li").first.get_by_label("标题")).to_have_value("已收到，马上处理")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shoot(page, f"canned-{size['width']}")
+
+
+def test_an_admin_removes_a_canned_reply_in_the_workspace(live_server, browser, db):
+    # The form's "one click, one submission" script disables its buttons as it submits: the
+    # button she pressed must still say which it was (删除, not 保存).
+    make_staff(db, "admin", "admin", "T01", "县管理员")
+    page = browser.new_context(viewport=DESKTOP_SIZE, locale="zh-CN").new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    log_in(page, live_server, "admin")
+    page.get_by_role("link", name="常用回复").click()
+    entries = page.locator("ol.canned-list > li")
+    before = entries.count()
+    title = entries.first.get_by_label("标题").input_value()
+    entries.first.get_by_role("button", name="删除").click()
+    expect(page.get_by_text("已删除该常用回复")).to_be_visible()
+    expect(entries).to_have_count(before - 1)
+    assert title not in [entries.nth(i).get_by_label("标题").input_value() for i in range(before - 1)]

@@ -27,14 +27,15 @@ def chosen(channel: str, message_id: str, rate: float) -> bool:
 
 
 def sample_for_review(dialogue: Dialogue, turn: Turn, ticket: TicketRow | None) -> bool:
-    """After a step: keep her message for review if it is text that joined no ticket (and is
-    not waiting for one, as a message before her 1/2/3 choice is) and falls in the share."""
+    """After a step: keep her message for review if it is text that joined no ticket and falls
+    in the share. A line kept waiting for her 1/2/3 choice is taken too: if it joins her ticket
+    after all, the review page no longer shows it and retention deletes it (models/review.py),
+    so the lines she left behind (she cancelled, the conversation expired) cost the delivery
+    nothing to find."""
     inbound, message = turn.inbound, turn.message
     if ticket is not None or message.ticket_id is not None or inbound.kind not in ("text", "voice"):
         return False
-    if not message.text.strip() or (message.id is not None and message.id in turn.conversation.data.get("pending", ())):
-        return False
-    if not chosen(inbound.channel, inbound.message_id, dialogue.settings.learning.review_sample_rate):
+    if not message.text.strip() or not chosen(inbound.channel, inbound.message_id, dialogue.settings.learning.review_sample_rate):
         return False
     route = turn.routed or dialogue.router.route(turn.text)
     # Filed where her latest ticket is, else where tickets land before she names a place.

@@ -83,8 +83,9 @@ def anonymise(session: Session, cutoff: datetime, now: datetime, dry_run: bool =
         ),
     )
     report.conversations = _count(session, Conversation, quiet)
-    # Samples carry no channel identity, so age alone decides: nothing sampled outlives the cutoff.
-    sampled = ReviewSample.created_at < cutoff
+    # Samples carry no channel identity, so age alone decides: nothing sampled outlives the
+    # cutoff. A sampled line that joined her ticket after all is not a sample: it goes now.
+    sampled = or_(ReviewSample.created_at < cutoff, ReviewSample.joined_a_case())
     report.review_samples = _count(session, ReviewSample, sampled)
     # Kept files of those lines, and of lines she erased herself (their media id is gone).
     kept = and_(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, ForeignKey, String, Text, delete, func, insert, select
+from sqlalchemy import Connection, ForeignKey, String, Text, delete, exists, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base
@@ -81,9 +81,18 @@ class ReviewSample(Base):
 
     @classmethod
     def visible_to(cls, user: StaffUser) -> Any:
-        """The condition for samples filed in `user`'s subtree."""
+        """The condition for samples filed in `user`'s subtree whose line never joined a case.
+
+        A line she wrote before choosing 1/2/3 is sampled while it waits; if the choice
+        opened her ticket it was a request after all, and it is not shown (retention deletes it).
+        """
         in_subtree = Region.path.startswith(user.region.path, autoescape=True)
-        return cls.region_id.in_(select(Region.id).where(in_subtree))
+        return cls.region_id.in_(select(Region.id).where(in_subtree)) & ~cls.joined_a_case()
+
+    @classmethod
+    def joined_a_case(cls) -> Any:
+        """The condition for samples whose line has since become part of a ticket."""
+        return exists().where(Message.id == cls.message_id, Message.ticket_id.is_not(None))
 
     @classmethod
     def unlabelled_for(cls, session: Session, user: StaffUser, limit: int) -> list[ReviewSample]:

@@ -5,6 +5,7 @@ and gone when she asks to be erased."""
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from bot.inbound import Inbound
 from bot.intake import Intake
 from bot.review import chosen
 from models import Region, ReviewSample
+from models.retention import anonymise
 from tests.bot.test_dialogue import GRIEVANCE, Her
 
 _ids = itertools.count(1)
@@ -33,7 +35,10 @@ def samples(db) -> list[ReviewSample]:
 
 
 def texts(db) -> list[str]:
-    return [s.text for s in samples(db)]
+    """The samples a supervisor of the whole grid would be shown."""
+    with db.session() as session:
+        return [s.text for s in session.scalars(
+            select(ReviewSample).where(~ReviewSample.joined_a_case()).order_by(ReviewSample.id))]
 
 
 # -- every way a message ends without a ticket ---------------------------------------------
@@ -60,15 +65,6 @@ def test_a_command_with_nothing_behind_it_is_sampled(her, db):
     assert her.tickets() == [] and texts(db) == ["查询"]
 
 
-def test_a_menu_answer_that_closes_the_conversation_is_sampled_and_the_waiting_story_is_not(her, db):
-    # Asked to choose 1/2/3, the message she wrote waits for the choice: not sampled yet.
-    her.say("今天天气怎么样")
-    assert her.state() == "choose_route" and texts(db) == []
-    her.say("取消")
-    assert her.tickets() == [] and her.state() == "idle"
-    assert texts(db) == ["取消"]
-
-
 def test_declining_a_question_she_was_asked_is_sampled(her, db):
     her.say("删除我的信息")
     her.say("不用了")  # the erasure kept: nothing erased
@@ -78,9 +74,9 @@ def test_declining_a_question_she_was_asked_is_sampled(her, db):
 def test_a_message_that_opens_or_joins_a_ticket_is_never_sampled(her, db):
     ticket = her.confirmed(GRIEVANCE)
     her.say("嗯")  # noise on her open ticket is kept on it
-    her.say("他今天又骂我了")
-    assert ticket.reference
-    assert [s.text for s in samples(db)] == []
+    her.say("补充：她今天又骂我了")
+    assert ticket.reference and her.state() == "idle"
+    assert samples(db) == []
 
 
 def test_phone_and_id_numbers_are_masked_as_in_a_correction(her, db):
@@ -145,3 +141,34 @@ def test_the_choice_is_a_fixed_share_of_message_ids():
         assert abs(share - rate) < 0.04
     assert all(chosen("wechat", m, 1.0) for m in ids[:50])
     assert chosen("wechat", "m7", 0.5) == chosen("wechat", "m7", 0.5)
+
+
+# -- lines that waited for her 1/2/3 choice -----------------------------------------------
+
+def test_lines_left_waiting_when_she_cancels_are_sampled_with_the_cancel(her, db):
+    her.say("今天天气怎么样")
+    her.say("明天呢")
+    assert her.state() == "choose_route"
+    her.say("取消")
+    assert her.tickets() == []
+    assert texts(db) == ["今天天气怎么样", "明天呢", "取消"]
+
+
+def test_lines_left_waiting_when_the_conversation_expires_are_sampled(her, db):
+    her.say("今天天气怎么样")
+    her.now += timedelta(hours=2)
+    her.say(GRIEVANCE)  # a fresh start: this opens her ticket, the old line stays loose
+    (ticket,) = her.tickets()
+    assert "今天天气怎么样" not in her.lines(ticket)
+    assert texts(db) == ["今天天气怎么样"]
+
+
+def test_lines_that_waited_and_joined_her_ticket_are_not_shown_and_retention_deletes_them(her, db):
+    her.say("今天天气怎么样")
+    her.say("1")
+    (ticket,) = her.tickets()
+    assert "今天天气怎么样" in her.lines(ticket)
+    assert texts(db) == [] and len(samples(db)) == 1
+    with db.transaction() as session:
+        assert anonymise(session, her.now - timedelta(days=365), her.now).review_samples == 1
+    assert samples(db) == []

@@ -172,3 +172,12 @@ def test_lines_that_waited_and_joined_her_ticket_are_not_shown_and_retention_del
     with db.transaction() as session:
         assert anonymise(session, her.now - timedelta(days=365), her.now).review_samples == 1
     assert samples(db) == []
+
+
+# -- through the channels, as the webhooks deliver them ------------------------------------
+
+def test_greetings_through_wechat_and_telegram_are_sampled_once_each(wechat, telegram, db, settings):
+    settings.learning.review_sample_rate = 1.0
+    wechat.send_text("o-review-wechat", "你好，想问点事情，电话13812345678")
+    telegram.send_text(4242, "你好")
+    assert sorted(texts(db)) == sorted(["你好，想问点事情，电话［手机号］", "你好"])

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from bot import replies
 from bot.alerts import AlertTicket, on_duty, raise_alert
 from bot.inbound import Inbound
+from bot.review import forget, sample_for_review
 from bot.routing import Route, Router
 from bot.safetime import parse_safe_time
 from bot.settings import Settings
@@ -139,6 +140,7 @@ class Dialogue:
             step = self.steps.get(conversation.state, self.idle)
             reply = step(turn)
         text, ticket = reply
+        sample_for_review(self, turn, ticket)
         if ticket is not None and conversation.state != "ask_safe_time" and self.words.silent(turn.text):
             text = self._ask_safe_time(turn, ticket, text)
         conversation.updated_at = now
@@ -645,6 +647,7 @@ class Dialogue:
         """Her words that never became part of a case are blanked; the erasure is recorded."""
         inbound = turn.inbound
         erased = turn.desk.erase_loose_messages(inbound.channel, inbound.user)
+        forget(turn)
         turn.message.text = ""
         turn.conversation.move("idle", turn.now)
         for ticket in turn.desk.tickets_of(inbound.channel, inbound.user):

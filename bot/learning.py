@@ -16,7 +16,7 @@ from bot.model import ModelError, RouteModel
 from bot.routing import Router
 from bot.training import EVALUATION_FILES, Example, Figures, measure
 from bot.tuning import TUNERS, NotAllowed
-from models import RouteExample, RouteModelRevision, StaffUser
+from models import ReviewSample, RouteExample, RouteModelRevision, StaffUser
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,12 @@ MACRO_F1_SLACK = 0.01  # a new model may cost this much macro-F1, never any urge
 
 
 def correction_examples(session: Session, weight: float) -> list[Example]:
-    """Every kept correction as a training example, weighted above a corpus line."""
-    return [Example(r.text, r.category, r.subcategory, r.urgent, CORRECTIONS, weight)
-            for r in RouteExample.all(session)]
+    """Every kept correction, and every sample a supervisor labelled on the review page (a
+    person's label as much as a correction is), as a training example weighted above a corpus line."""
+    corrections = [Example(r.text, r.category, r.subcategory, r.urgent, CORRECTIONS, weight)
+                   for r in RouteExample.all(session)]
+    return corrections + [Example(s.text, s.category, s.subcategory, bool(s.urgent), CORRECTIONS, weight)
+                          for s in ReviewSample.labelled(session)]
 
 
 def evaluation_examples(corpus_dir: str | Path) -> list[Example]:

@@ -226,6 +226,14 @@ class LimitsSettings:
 
 
 @dataclass
+class LearningSettings:
+    # Share (0 to 1) of her messages that did not become a ticket (a greeting, noise, a
+    # menu answer, "other") kept, numbers masked, for a supervisor to label on the review
+    # page. Chosen by a hash of the channel's message id, so a message is in or out for good.
+    review_sample_rate: float = 0.1
+
+
+@dataclass
 class RedisSettings:
     # Shared by every process and machine (webhook nonces); empty: the database.
     url: str = ""
@@ -252,6 +260,7 @@ class Settings:
     login: LoginSettings = field(default_factory=LoginSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
+    learning: LearningSettings = field(default_factory=LearningSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     # Where relative paths in the file are anchored: the directory of the config file.
@@ -506,6 +515,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"sla.yellow_at: must lie between 0 and 1, got {settings.sla.yellow_at}")
     if settings.escalation.max_level < 1:
         raise SettingsError("escalation.max_level: must be at least 1")
+    if not 0 <= settings.learning.review_sample_rate <= 1:
+        raise SettingsError(f"learning.review_sample_rate: must lie between 0 and 1, got {settings.learning.review_sample_rate}")
     if settings.notify.wecom_msgtype not in ("text", "markdown"):
         raise SettingsError(f"notify.wecom_msgtype: expected text or markdown, got {settings.notify.wecom_msgtype!r}")
     for name in ("idle_minutes", "max_concurrent_hashes", "failure_expiry_minutes", "known_device_days"):

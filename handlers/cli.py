@@ -459,7 +459,8 @@ def retention(ctx: click.Context, days: int, dry_run: bool) -> None:
         f"{verb} {report.tickets} tickets finished before {cutoff:%Y-%m-%d} "
         f"({report.messages} transcript lines, {report.notes} notes, {report.outbox} outbox messages, "
         f"{report.examples} routing examples); "
-        f"{report.loose_messages} lines outside any case; {report.conversations} quiet conversations"
+        f"{report.loose_messages} lines outside any case; {report.conversations} quiet conversations; "
+        f"{report.review_samples} samples for review"
         + (" removed" if not dry_run else "")
         + f"; {removed if not dry_run else len(report.media_files)} media files"
         + (" deleted" if not dry_run else " to delete")

@@ -336,6 +336,7 @@ AUDIT_LABELS = {
     "user.password_reset": "重置密码", "user.unlocked": "解除登录限制", "user.role_changed": "修改角色",
     "user.region_changed": "修改区域", "user.totp_on": "开启两步验证", "user.totp_off": "关闭两步验证",
     "token.issued": "签发令牌", "token.revoked": "吊销令牌",
+    "review.viewed": "查看待标注样本", "review.labelled": "标注样本",
 }
 
 

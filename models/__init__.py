@@ -13,6 +13,7 @@ from models.message import InboundReceipt, Message, WebhookNonce
 from models.note import TicketNote
 from models.outbox import OutboxMessage
 from models.region import Region
+from models.review import ReviewSample
 from models.staff import StaffUser
 from models.throttle import LoginThrottle, ThrottlePolicy
 from models.ticket import ReferenceCounter, Ticket, TicketEvent, next_reference
@@ -35,6 +36,7 @@ __all__ = [
     "OutboxMessage",
     "ReferenceCounter",
     "Region",
+    "ReviewSample",
     "RouteExample",
     "RouteModelRevision",
     "StaffUser",

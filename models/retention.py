@@ -2,7 +2,8 @@
 
 What goes: her words and every other line of the transcript, media and places, her
 phone number, her channel identity (openid / chat id) wherever it is kept, staff notes,
-the resolution note, and the texts queued to her. What stays is what the figures need:
+the resolution note, the texts queued to her, and her words sampled for review (labelled
+or not) once they are as old as the cutoff. What stays is what the figures need:
 route (category, subcategory, urgency), region, every timestamp, status, outcome,
 follow-up answers, and the audit trail, which gains an `anonymised` event.
 """
@@ -20,6 +21,7 @@ from models.learning import RouteExample
 from models.message import Message
 from models.note import TicketNote
 from models.outbox import OutboxMessage
+from models.review import ReviewSample
 from models.ticket import Ticket
 
 FINISHED = ("closed", "withdrawn")
@@ -35,6 +37,8 @@ class RetentionReport:
     # Her words kept as labelled routing examples (a caseworker's correction): removed.
     examples: int = 0
     loose_messages: int = 0
+    # Her loose lines sampled for a supervisor's review (models/review.py): removed.
+    review_samples: int = 0
     conversations: int = 0
     # Names of her kept media files (bot/media.py) the caller deletes from the media dir.
     media_files: list[str] = field(default_factory=list)
@@ -79,6 +83,10 @@ def anonymise(session: Session, cutoff: datetime, now: datetime, dry_run: bool =
         ),
     )
     report.conversations = _count(session, Conversation, quiet)
+    # Samples carry no channel identity, so age alone decides: nothing sampled outlives the
+    # cutoff. A sampled line that joined her ticket after all is not a sample: it goes now.
+    sampled = or_(ReviewSample.created_at < cutoff, ReviewSample.joined_a_case())
+    report.review_samples = _count(session, ReviewSample, sampled)
     # Kept files of those lines, and of lines she erased herself (their media id is gone).
     kept = and_(
         Message.media_path.is_not(None),
@@ -121,6 +129,7 @@ def anonymise(session: Session, cutoff: datetime, now: datetime, dry_run: bool =
         .execution_options(synchronize_session=False)
     )
     session.execute(delete(Conversation).where(quiet).execution_options(synchronize_session=False))
+    session.execute(delete(ReviewSample).where(sampled).execution_options(synchronize_session=False))
     return report
 
 

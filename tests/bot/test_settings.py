@@ -96,6 +96,8 @@ def test_production_with_secrets_starts():
         ({"NIANGJIA_SERVER_READ_TIMEOUT": "0"}, "server.read_timeout"),
         ({"NIANGJIA_MEDIA_STORE": "ftp"}, "media.store"),
         ({"NIANGJIA_MEDIA_STORE": "s3"}, "media.s3_bucket"),
+        ({"NIANGJIA_LEARNING_REVIEW_SAMPLE_RATE": "1.5"}, "learning.review_sample_rate"),
+        ({"NIANGJIA_LEARNING_REVIEW_SAMPLE_RATE": "lots"}, "learning.review_sample_rate"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(environ, fragment):

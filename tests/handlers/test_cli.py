@@ -204,7 +204,7 @@ def test_retention_counts_on_a_dry_run_then_anonymises(url):
 
     from sqlalchemy import select
 
-    from models import Database, Message, Ticket, utcnow
+    from models import Database, Message, ReviewSample, Ticket, utcnow
 
     assert niangjia("init-db", database_url=url).returncode == 0
     assert niangjia("demo-data", database_url=url).returncode == 0
@@ -214,6 +214,9 @@ def test_retention_counts_on_a_dry_run_then_anonymises(url):
             ticket = session.scalars(select(Ticket).order_by(Ticket.id)).first()
             ticket.status, ticket.closed_at, ticket.contact_phone = "closed", utcnow() - timedelta(days=400), "13812345678"
             reference = ticket.reference
+            # Her words sampled for review a year and more ago go too (models/review.py).
+            ReviewSample.take(session.connection(), None, ticket.region_id, "你好", "other", None, False, 0.4,
+                              utcnow() - timedelta(days=400))
         refused = niangjia("retention", "--older-than", "0", database_url=url)
         assert refused.returncode == 2 and "older-than" in refused.stderr
         dry = niangjia("retention", "--older-than", "365", "--dry-run", database_url=url)
@@ -223,6 +226,7 @@ def test_retention_counts_on_a_dry_run_then_anonymises(url):
             assert Ticket.by_reference(session, reference).contact_phone == "13812345678"
         done = niangjia("retention", "--older-than", "365", database_url=url)
         assert done.returncode == 0 and "anonymised 1 tickets" in done.stdout
+        assert "1 samples for review removed" in done.stdout
         with db.session() as session:
             ticket = Ticket.by_reference(session, reference)
             assert ticket.contact_phone is None and ticket.anonymised_at is not None

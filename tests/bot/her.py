@@ -53,6 +53,10 @@ class Her:
         with self.db.session() as session:
             return session.scalar(select(Ticket).where(Ticket.channel_user == self.user)).region.name
 
+    def region_code(self) -> str:
+        with self.db.session() as session:
+            return session.scalar(select(Ticket).where(Ticket.channel_user == self.user)).region.code
+
     def state(self) -> str:
         with self.db.session() as session:
             return session.scalar(select(Conversation.state).where(Conversation.channel_user == self.user))

@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from bot.intake import Intake
+from models import Region
 from tests.bot.her import GRIEVANCE, SUPPORT, TRAINING, Her
 
 
@@ -222,3 +223,50 @@ def test_a_plain_yes_confirms_and_a_plain_no_keeps(her):
     assert "确定要撤销" in her.say("撤销")
     assert "没有改动" in her.say("算了")  # 好的，什么都没有改动
     assert her.ticket().status == "new"
+
+
+# -- 5. the questions, as the webhook tests walk them (tests/handlers/test_conversation.py) ----
+
+def test_a_skipped_place_and_no_number_file_her_ticket_anonymously_at_the_default_region(her):
+    her.say(GRIEVANCE)
+    assert "手机号" in her.say("跳过")
+    assert "匿名" in her.say("匿名")
+    her.say("确认")
+    ticket = her.ticket()
+    assert ticket.contact_phone is None and her.region_code() == "T01"
+
+
+def test_an_invalid_number_is_asked_for_again(her):
+    her.say(GRIEVANCE)
+    her.say("跳过")
+    assert "11位手机号" in her.say("12345")
+    assert "请确认" in her.say("13912345678")
+
+
+def test_an_ambiguous_place_offers_choices_and_her_number_picks_one(her):
+    with her.db.transaction() as session:
+        county = Region.by_code(session, "T01")
+        town_a = Region.create(session, "TA", "东风镇", "town", county)
+        town_b = Region.create(session, "TB", "红星镇", "town", county)
+        Region.create(session, "TA1", "东风村", "village", town_a)
+        Region.create(session, "TB1", "东风村", "village", town_b)
+    her.say(GRIEVANCE)
+    options = her.say("东风村")
+    assert "东风镇东风村" in options and "红星镇东风村" in options
+    assert "手机号" in her.say("2")
+    assert her.region_code() == "TB1"
+
+
+def test_a_location_at_the_place_question_answers_it(her):
+    her.say(GRIEVANCE)
+    answer = her.send("location", latitude=23.1, longitude=113.3, label="测试市测试县测试社区东门")
+    assert "手机号" in answer
+    assert her.region_code() == "T010101" and her.state() == "ask_contact"
+
+
+def test_a_location_as_her_first_message_is_kept_and_the_conversation_goes_on(her):
+    assert "位置已收到" in her.send("location", latitude=23.1, longitude=113.3, label="测试社区东门")
+    assert her.tickets() == []
+    assert "工单号" in her.say(GRIEVANCE)
+    (ticket,) = her.tickets()
+    assert ticket.reference

@@ -3,6 +3,7 @@
 
     python3 dev.py serve   # the service on http://127.0.0.1:8000 (SQLite, demo data, simulator)
     python3 dev.py test    # the whole test suite (extra arguments go to pytest)
+    python3 dev.py lint    # the layers: import-linter's contracts in pyproject.toml
 
 The browser tests use Debian's chromium: `test` installs it with apt-get when run as
 root; otherwise they are skipped with a message saying how to install it.
@@ -65,7 +66,7 @@ def _has_chinese_font() -> bool:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("serve", "test"):
+    if not argv or argv[0] not in ("serve", "test", "lint"):
         print(__doc__.strip())
         return 2
     command, rest = argv[0], argv[1:]
@@ -73,6 +74,8 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ)
     if command == "serve":
         args = [str(PYTHON), "-m", "handlers", "serve", "--demo", *rest]
+    elif command == "lint":
+        args = [str(PYTHON.parent / "lint-imports"), *rest]
     else:
         ensure_chromium()
         args = [str(PYTHON), "-m", "pytest", *rest]

@@ -150,7 +150,7 @@ class Evidence:
     """What the layer says about one message, for the router to add up."""
 
     # A plain class with slots: the router makes one per message, and a
-    # frozen dataclass costs several times as much to build.
+    # frozen dataclass costs more to build (bench/micro.py; see bench/README.md).
     __slots__ = ("posterior", "urgent_logodds", "_feats", "_table")
 
     def __init__(self, posterior: dict[str, float], urgent_logodds: float, feats: set[str],

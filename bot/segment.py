@@ -5,7 +5,7 @@ then a second pass takes a logarithm for every edge and keeps the best route.
 The router cuts every message, so this module does the same thing fused into
 one backward pass, with each word's log-probability computed once and kept:
 the same words come out (ties broken the same way, the same floating-point
-sums), in about half the time. Built after every ``add_word``: it reads the
+sums), in less time (bench/micro.py; the figure: see bench/README.md). Built after every ``add_word``: it reads the
 tokenizer's dictionary and total as they are then.
 """
 

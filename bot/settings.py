@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from models.clocks import Durations, Policy, parse_duration
+from models.db import DEFAULT_URL, anchored_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.yaml"
@@ -34,7 +35,7 @@ class SettingsError(ValueError):
 
 @dataclass
 class DatabaseSettings:
-    url: str = "sqlite:///instance/niangjia.db"
+    url: str = DEFAULT_URL
     echo: bool = False
 
 
@@ -308,11 +309,7 @@ class Settings:
     @property
     def database_url(self) -> str:
         """The database URL with a relative SQLite path anchored at the config directory."""
-        url = self.database.url
-        prefix = "sqlite:///"
-        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            return prefix + str(self.base_dir / url[len(prefix):])
-        return url
+        return anchored_url(self.database.url, self.base_dir)
 
 
 def leaf_keys(cls: type = Settings, prefix: str = "") -> dict[str, tuple[str, ...]]:
@@ -330,6 +327,10 @@ def leaf_keys(cls: type = Settings, prefix: str = "") -> dict[str, tuple[str, ..
     return keys
 
 
+# The numbers a setting may be, and how an error names what was expected.
+_NUMBERS = {int: "a whole number", float: "a number"}
+
+
 def _coerce(value: Any, target: Any, key: str) -> Any:
     if isinstance(target, types.UnionType):  # e.g. str | None
         target = next(t for t in typing.get_args(target) if t is not type(None))
@@ -342,18 +343,14 @@ def _coerce(value: Any, target: Any, key: str) -> Any:
         if text in {"0", "false", "no", "off", ""}:
             return False
         raise SettingsError(f"{key}: expected true or false, got {value!r}")
-    if target is int:
-        if isinstance(value, bool):
-            raise SettingsError(f"{key}: expected a whole number, got {value!r}")
+    if target in _NUMBERS:
+        expected = _NUMBERS[target]
         try:
-            return int(value)
+            if isinstance(value, bool) and target is int:  # YAML's `yes` is no count
+                raise ValueError(value)
+            return target(value)
         except (TypeError, ValueError):
-            raise SettingsError(f"{key}: expected a whole number, got {value!r}") from None
-    if target is float:
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise SettingsError(f"{key}: expected a number, got {value!r}") from None
+            raise SettingsError(f"{key}: expected {expected}, got {value!r}") from None
     if target is timedelta:
         try:
             return parse_duration(value, key)

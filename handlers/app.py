@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, current_app, jsonify, request
+from flask import Flask, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from bot.inbound import unstorable
 from bot.routing import Router
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
+from handlers import api, auth, context, limits, observability, pages, simulator, staff, webhooks
 
 
 def create_app(settings: Settings | None = None, router: Router | None = None) -> Flask:
@@ -26,9 +27,7 @@ def create_app(settings: Settings | None = None, router: Router | None = None) -
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
-    app.extensions["niangjia"] = Runtime(settings, router=router)
-
-    from handlers import observability, pages, simulator, webhooks
+    context.init_app(app, Runtime(settings, router=router))
 
     observability.init_app(app)
     webhooks.init_app(app)
@@ -36,8 +35,6 @@ def create_app(settings: Settings | None = None, router: Router | None = None) -
     simulator.init_app(app)
     # The staff workspace: sessions and CSRF first (exempting the blueprints above), then
     # the pages and the bearer-token API.
-    from handlers import api, auth, limits, staff
-
     auth.init_app(app)
     staff.init_app(app)
     api.init_app(app)
@@ -47,15 +44,8 @@ def create_app(settings: Settings | None = None, router: Router | None = None) -
     return app
 
 
-def runtime() -> Runtime:
-    """The runtime of the app serving this request."""
-    return current_app.extensions["niangjia"]
-
-
 def configure_logging(level: str) -> None:
-    from handlers.observability import install_log_context
-
-    install_log_context()
+    observability.install_log_context()
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
     )

@@ -1,17 +1,15 @@
 """Who is asking: staff sessions (Flask-Login), CSRF on forms, bearer tokens for the API.
 
-Also the request's database session: one per request, opened on first use, closed
-(rolled back unless the handler committed) when the request ends.
+The request's database session is `handlers.context.db_session`.
 """
 
 from __future__ import annotations
 
-from flask import Flask, flash, g, render_template, request, session
+from flask import Flask, flash, render_template, request, session
 from flask_login import LoginManager, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy.orm import Session
 
-from handlers.app import runtime
+from handlers.context import db_session, runtime
 from models import ApiToken, StaffUser, utcnow
 
 login_manager = LoginManager()
@@ -23,8 +21,8 @@ CSRF_EXEMPT_BLUEPRINTS = ("webhooks", "simulator", "api")
 
 
 def init_app(app: Flask) -> None:
-    """Sessions, CSRF and the per-request database session; call after the blueprints
-    that are exempt from CSRF are registered (the API exempts itself)."""
+    """Sessions and CSRF; call after the blueprints that are exempt from CSRF are
+    registered (the API exempts itself)."""
     # A token lives as long as the session: a form left open over lunch still submits.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
@@ -40,22 +38,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_user)
     app.before_request(_end_idle_session)
-
-    app.teardown_appcontext(_close_db_session)
     app.register_error_handler(CSRFError, _csrf_failed)
-
-
-def db_session() -> Session:
-    """The request's database session (the handler commits, once)."""
-    if "db_session" not in g:
-        g.db_session = runtime().db.session()
-    return g.db_session
-
-
-def _close_db_session(exc: BaseException | None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
 
 
 def _load_user(user_id: str) -> StaffUser | None:

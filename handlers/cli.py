@@ -1,66 +1,22 @@
-"""The `niangjia` command: set up the database, manage staff, inspect tickets, serve."""
+"""The `niangjia` command: set up the database, manage staff, inspect tickets, serve.
+
+Every command is registered on the root group (handlers/cli_root.py) by its decorator,
+here and in the modules imported below for that: staff accounts and API tokens
+(handlers/cli_accounts.py) and the learned routing model (handlers/model_cli.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 
-from bot.settings import Settings, SettingsError, load_settings
+from handlers import cli_accounts, model_cli  # noqa: F401 - their commands register on `cli`
+from handlers.cli_root import cli, migrated, read_text, runtime_of, settings_of
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
-
-
-def _settings(ctx: click.Context) -> Settings:
-    return ctx.ensure_object(dict)["settings"]
-
-
-def _read_text(file: str) -> str:
-    try:
-        return Path(file).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{file}: not UTF-8 text") from None
-
-
-def _runtime(ctx: click.Context):
-    from bot.runtime import Runtime
-
-    obj = ctx.ensure_object(dict)
-    if "runtime" not in obj:
-        obj["runtime"] = Runtime(_settings(ctx))
-    return obj["runtime"]
-
-
-def _migrated(ctx: click.Context):
-    """The runtime, once its database is known to be at the newest schema: a
-    database left behind by older code gets an instruction, not a traceback."""
-    import migrations
-
-    runtime = _runtime(ctx)
-    obj = ctx.ensure_object(dict)
-    if not obj.get("schema_checked"):
-        current, head = migrations.revisions(runtime.db.engine)
-        if current != head:
-            raise click.ClickException(
-                f"the database is at schema {current or '(none)'}, this code needs {head}: run `niangjia init-db` first"
-            )
-        obj["schema_checked"] = True
-    return runtime
-
-
-@click.group()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: NIANGJIA_CONFIG or config.yaml).")
-@click.pass_context
-def cli(ctx: click.Context, config_path: str | None) -> None:
-    """Niangjia (娘家): the intake desk of a women's federation."""
-    try:
-        ctx.ensure_object(dict)["settings"] = load_settings(config_path)
-    except SettingsError as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
 
 
 @cli.command("init-db")
@@ -69,7 +25,7 @@ def init_db(ctx: click.Context) -> None:
     """Bring the database to the newest schema (safe to run again)."""
     from bot.setup import init_database
 
-    runtime = _runtime(ctx)
+    runtime = runtime_of(ctx)
     created_root = init_database(runtime.db)
     click.echo(f"database at head ({runtime.db.dialect})" + ("; root region created" if created_root else ""))
 
@@ -80,9 +36,9 @@ def demo_data(ctx: click.Context) -> None:
     """Load the demo grid, staff accounts and a few tickets (only into an empty database)."""
     from bot.setup import DEMO_REFUSED, init_database, load_demo
 
-    if _settings(ctx).production:
+    if settings_of(ctx).production:
         raise click.ClickException(DEMO_REFUSED)
-    runtime = _runtime(ctx)
+    runtime = runtime_of(ctx)
     init_database(runtime.db, create_root=False)
     summary = load_demo(runtime, DEMO_DIR)
     click.echo(summary)
@@ -101,9 +57,9 @@ def seed_load(ctx: click.Context, n: int, region_count: int, years: float) -> No
     from bot.seedload import load
     from bot.setup import DEMO_REFUSED, init_database
 
-    if _settings(ctx).production:
+    if settings_of(ctx).production:
         raise click.ClickException(DEMO_REFUSED)
-    runtime = _runtime(ctx)
+    runtime = runtime_of(ctx)
     init_database(runtime.db)
     started = time.monotonic()
     try:
@@ -126,8 +82,8 @@ def regions_import(ctx: click.Context, file: str) -> None:
     """Import regions from a CSV file: code,name,level,parent_code."""
     from bot.regions import RegionFileError, import_regions
 
-    runtime = _migrated(ctx)
-    text = _read_text(file)
+    runtime = migrated(ctx)
+    text = read_text(file)
     try:
         with runtime.db.transaction() as session:
             created = import_regions(session, text)
@@ -149,7 +105,7 @@ def regions_notify(ctx: click.Context, code: str, wecom: str | None, telegram: s
         raise click.ClickException("--wecom: expected the robot's webhook URL (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...)")
     if telegram and not telegram.lstrip("-").isdecimal() and not telegram.startswith("@"):
         raise click.ClickException("--telegram: expected a chat id such as -1001234567890 or @channelname")
-    runtime = _migrated(ctx)
+    runtime = migrated(ctx)
     with runtime.db.transaction() as session:
         region = Region.by_code(session, code)
         if region is None:
@@ -170,28 +126,13 @@ def link_wechat(ctx: click.Context, username: str, openid: str) -> None:
     """Send a staff member's alerts as WeChat template messages to OPENID ('' unlinks)."""
     from models import StaffUser
 
-    runtime = _migrated(ctx)
+    runtime = migrated(ctx)
     with runtime.db.transaction() as session:
         user = StaffUser.by_username(session, username)
         if user is None:
             raise click.ClickException(f"no user {username}")
         user.wechat_openid = openid.strip() or None
     click.echo(f"{username}: WeChat {'linked' if openid.strip() else 'unlinked'}")
-
-
-@cli.command("issue-token")
-@click.argument("username")
-@click.option("--label", default="", help="What the token is for (shown to admins, never the secret).")
-@click.pass_context
-def issue_token(ctx: click.Context, username: str, label: str) -> None:
-    """Print a new API token for a staff member (shown once; only its hash is stored)."""
-    from bot import accounts
-    from handlers.cli_accounts import _audited, _change
-
-    with _change(ctx) as session:
-        user = accounts.find_user(session, username)
-        secret = _audited(session, accounts.issue_token, user, label)
-    click.echo(secret)
 
 
 @cli.command("tickets")
@@ -203,7 +144,7 @@ def tickets(ctx: click.Context, as_json: bool, limit: int) -> None:
     from handlers.serializers import serialize_ticket_row
     from models import Ticket
 
-    runtime = _migrated(ctx)
+    runtime = migrated(ctx)
     with runtime.db.session() as session:
         rows = session.scalars(select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)).all()
         items = [serialize_ticket_row(t) for t in rows]
@@ -224,7 +165,7 @@ def tickets(ctx: click.Context, as_json: bool, limit: int) -> None:
 @click.pass_context
 def classify(ctx: click.Context) -> None:
     """Route UTF-8 lines from stdin; one JSON object per line on stdout."""
-    router = _runtime(ctx).router
+    router = runtime_of(ctx).router
     stdin = click.get_text_stream("stdin", encoding="utf-8", errors="replace")
     for line in stdin:
         text = line.rstrip("\r\n")
@@ -245,7 +186,7 @@ def evaluate(ctx: click.Context, file: str) -> None:
         records = load_labelled(file)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    report = run_evaluation(_runtime(ctx).router, records)
+    report = run_evaluation(runtime_of(ctx).router, records)
     click.echo(format_report(report))
 
 
@@ -271,7 +212,7 @@ def lexicon_words(ctx: click.Context, category: str | None, as_json: bool) -> No
 
     from bot.tuning import word_routes
 
-    _, current = _lexicon_in_force(_migrated(ctx))
+    _, current = _lexicon_in_force(migrated(ctx))
     rows = [r for r in word_routes(current) if category in (None, r.category)]
     if as_json:
         click.echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2))
@@ -286,7 +227,7 @@ def lexicon_words(ctx: click.Context, category: str | None, as_json: bool) -> No
 @click.pass_context
 def lexicon_try(ctx: click.Context, text: str) -> None:
     """Route one sentence and explain, word by word, why."""
-    router = _runtime(ctx).router
+    router = runtime_of(ctx).router
     route = router.route(text)
     click.echo(json.dumps(route.to_dict(), ensure_ascii=False))
     click.echo(f"route: {router.label(route.category, route.subcategory)}  ({route.explanation})")
@@ -302,7 +243,7 @@ def lexicon_export(ctx: click.Context, file: str | None) -> None:
     """Write the lexicon in force (to edit it and `apply` it back)."""
     from models import LexiconRevision
 
-    runtime = _migrated(ctx)
+    runtime = migrated(ctx)
     with runtime.db.session() as session:
         revision = LexiconRevision.latest(session)
         text = revision.text if revision else runtime.settings.lexicon_path.read_text(encoding="utf-8")
@@ -337,9 +278,9 @@ def lexicon_apply(ctx: click.Context, file: str, username: str, note: str) -> No
     from bot.tuning import NotAllowed, save_revision
     from models import StaffUser, utcnow
 
-    runtime = _migrated(ctx)
+    runtime = migrated(ctx)
     _, current = _lexicon_in_force(runtime)
-    text = _read_text(file)
+    text = read_text(file)
     try:
         with runtime.db.transaction() as session:
             author = StaffUser.by_username(session, username)
@@ -364,7 +305,7 @@ def lexicon_history(ctx: click.Context) -> None:
     """Every saved revision: when, who, why, what changed."""
     from models import LexiconRevision
 
-    with _migrated(ctx).db.session() as session:
+    with migrated(ctx).db.session() as session:
         revisions = session.scalars(select(LexiconRevision).order_by(LexiconRevision.id.desc())).all()
         if not revisions:
             click.echo("no revisions: the shipped lexicon is in force")
@@ -380,7 +321,7 @@ def lexicon_corrections(ctx: click.Context, as_json: bool) -> None:
     """Tickets whose route a caseworker corrected, with the words that misled the router."""
     from bot.tuning import corrections
 
-    with _migrated(ctx).db.session() as session:
+    with migrated(ctx).db.session() as session:
         rows = corrections(session)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -399,7 +340,7 @@ def worker(ctx: click.Context, once: bool) -> None:
     """Deliver queued messages and run follow-ups (set worker.in_service false when used)."""
     from bot.worker import Worker
 
-    runtime = _migrated(ctx)
+    runtime = migrated(ctx)
     _check_regions(runtime)
     work = Worker(runtime)
     if once:
@@ -419,7 +360,7 @@ def sweep(ctx: click.Context) -> None:
     from bot.sla import sweep as run_sweep
     from models import utcnow
 
-    runtime = _migrated(ctx)
+    runtime = migrated(ctx)
     click.echo(json.dumps(run_sweep(runtime.db, runtime.settings, utcnow(), write_lock=runtime.write_lock)))
 
 
@@ -446,7 +387,7 @@ def retention(ctx: click.Context, days: int, dry_run: bool) -> None:
     from models import utcnow
     from models.retention import anonymise
 
-    runtime = _migrated(ctx)
+    runtime = migrated(ctx)
     now = utcnow()
     cutoff = now - timedelta(days=days)
     removed = 0
@@ -477,7 +418,7 @@ def backup(ctx: click.Context, directory: str, keep: int | None) -> None:
     from models import utcnow
     from models.backup import BackupError, backup as make_backup
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         target = make_backup(settings.database_url, Path(directory), utcnow(), keep)
     except BackupError as exc:
@@ -499,16 +440,16 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     from bot.setup import DEMO_REFUSED, init_database, load_demo
     from handlers.server import run
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if demo and settings.production:
         raise click.ClickException(DEMO_REFUSED)
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     # Before anything imports prometheus_client: it picks multiprocess mode on import.
     fresh_metrics_dir(settings.resolve_path(settings.metrics.multiproc_dir, settings.base_dir / "instance" / "prometheus"))
     from bot.setup import init_database, load_demo
     from handlers.server import run
 
-    runtime = _runtime(ctx)
+    runtime = runtime_of(ctx)
     init_database(runtime.db, create_root=not demo)
     if demo:
         click.echo(load_demo(runtime, DEMO_DIR))
@@ -528,18 +469,3 @@ def fresh_metrics_dir(path: Path) -> None:
 
 def main() -> None:
     cli(prog_name="niangjia")
-
-
-def _register_groups() -> None:
-    # Kept in their own module; added here so `niangjia --help` lists them.
-    from handlers.cli_accounts import tokens, users
-    from handlers.model_cli import model
-
-    cli.add_command(users)
-    cli.add_command(tokens)
-    cli.add_command(model)
-    # The command's older name, kept for scripts and the README's first steps.
-    cli.add_command(users.commands["add"], "create-user")
-
-
-_register_groups()

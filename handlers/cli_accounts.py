@@ -1,6 +1,7 @@
-"""`niangjia users …` and `niangjia tokens …`: staff accounts and API tokens from the
-server's shell, the same operations as the admins' page (bot/accounts.py), each audited
-as done from the command line. Errors name the problem and exit with 1."""
+"""`niangjia users …`, `niangjia tokens …` and `niangjia issue-token`: staff accounts and
+API tokens from the server's shell, the same operations as the admins' page
+(bot/accounts.py), each audited as done from the command line. Errors name the problem
+and exit with 1."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import click
 
 from bot import accounts
 from bot.accounts import AccountError
+from handlers.cli_root import cli, migrated
 
 
 def _who() -> str:
@@ -26,9 +28,7 @@ def _who() -> str:
 @contextmanager
 def _change(ctx: click.Context) -> Iterator:
     """One transaction on the database at head; an AccountError becomes a one-line error."""
-    from handlers.cli import _migrated
-
-    runtime = _migrated(ctx)
+    runtime = migrated(ctx)
     try:
         with runtime.db.transaction() as session:
             yield session
@@ -54,7 +54,7 @@ def _audited(session, action: Callable, *args):
     return result
 
 
-@click.group()
+@cli.group()
 def users() -> None:
     """Staff accounts: list, add, disable, enable, reset-password, unlock, set-role, set-region."""
 
@@ -66,10 +66,9 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
     """Every account: username, role, region, active or disabled, two-step login, last login."""
     from sqlalchemy import select
 
-    from handlers.cli import _migrated
     from models import Region, StaffUser
 
-    with _migrated(ctx).db.session() as session:
+    with migrated(ctx).db.session() as session:
         rows = [
             {"username": u.username, "display_name": u.display_name, "role": u.role, "region": u.region.code,
              "active": u.active, "two_step": u.uses_totp,
@@ -100,27 +99,37 @@ def users_add(ctx: click.Context, username: str, role: str, region_code: str, di
     click.echo(f"user {username} ({role}, {region_code}) created")
 
 
-def _on_user(operation: Callable, done: str):
-    """A `users VERB NAME` command running `operation` on the named account."""
+# The command's older name, kept for scripts and the README's first steps.
+cli.add_command(users_add, "create-user")
 
+
+def _on_user(ctx: click.Context, username: str, operation: Callable, *args):
+    """Run `operation` on the named account, audited, in one transaction; returns its result."""
+    with _change(ctx) as session:
+        return _audited(session, operation, accounts.find_user(session, username), *args)
+
+
+# `users VERB USERNAME` for the operations that need nothing but the account: the
+# command's help, and what it prints when done.
+_USER_VERBS = {
+    "disable": (accounts.disable, "Refuse the account at once: its sessions end, its API tokens stop working.",
+                "{username} disabled: sessions ended, API tokens refused"),
+    "enable": (accounts.enable, "Let a disabled account log in again.", "{username} enabled"),
+    "totp-off": (accounts.turn_off_totp, "Turn off two-step login (a lost phone).", "{username}: two-step login off"),
+}
+
+
+def _user_verb(name: str, operation: Callable, help: str, done: str) -> None:
+    @users.command(name, help=help)
     @click.argument("username")
     @click.pass_context
     def command(ctx: click.Context, username: str) -> None:
-        with _change(ctx) as session:
-            user = accounts.find_user(session, username)
-            _audited(session, operation, user)
+        _on_user(ctx, username, operation)
         click.echo(done.format(username=username))
 
-    return command
 
-
-users.command("disable", help="Refuse the account at once: its sessions end, its API tokens stop working.")(
-    _on_user(accounts.disable, "{username} disabled: sessions ended, API tokens refused")
-)
-users.command("enable", help="Let a disabled account log in again.")(_on_user(accounts.enable, "{username} enabled"))
-users.command("totp-off", help="Turn off two-step login (a lost phone).")(
-    _on_user(accounts.turn_off_totp, "{username}: two-step login off")
-)
+for _name, (_operation, _help, _done) in _USER_VERBS.items():
+    _user_verb(_name, _operation, _help, _done)
 
 
 @users.command("unlock")
@@ -129,9 +138,7 @@ users.command("totp-off", help="Turn off two-step login (a lost phone).")(
 @click.pass_context
 def users_unlock(ctx: click.Context, username: str, address: str) -> None:
     """Forget an account's failed logins, so its login delays end now."""
-    with _change(ctx) as session:
-        user = accounts.find_user(session, username)
-        _audited(session, lambda s, now, actor: accounts.unlock(s, now, actor, user, client_address=address))
+    _on_user(ctx, username, lambda s, now, actor, user: accounts.unlock(s, now, actor, user, client_address=address))
     click.echo(f"{username}: failed logins forgotten")
 
 
@@ -141,10 +148,7 @@ def users_unlock(ctx: click.Context, username: str, address: str) -> None:
 @click.pass_context
 def users_reset_password(ctx: click.Context, username: str, password_stdin: bool) -> None:
     """Set a new password (read from stdin or asked for); every session of the account ends."""
-    password = _read_password(password_stdin)
-    with _change(ctx) as session:
-        user = accounts.find_user(session, username)
-        _audited(session, accounts.reset_password, user, password)
+    _on_user(ctx, username, accounts.reset_password, _read_password(password_stdin))
     click.echo(f"{username}: password reset, sessions ended")
 
 
@@ -154,9 +158,7 @@ def users_reset_password(ctx: click.Context, username: str, password_stdin: bool
 @click.pass_context
 def users_set_role(ctx: click.Context, username: str, role: str) -> None:
     """Make the account a caseworker, supervisor or admin."""
-    with _change(ctx) as session:
-        user = accounts.find_user(session, username)
-        _audited(session, accounts.set_role, user, role)
+    _on_user(ctx, username, accounts.set_role, role)
     click.echo(f"{username} is now {role}")
 
 
@@ -166,13 +168,11 @@ def users_set_role(ctx: click.Context, username: str, role: str) -> None:
 @click.pass_context
 def users_set_region(ctx: click.Context, username: str, region_code: str) -> None:
     """Move the account to another region (it then sees that region's subtree)."""
-    with _change(ctx) as session:
-        user = accounts.find_user(session, username)
-        _audited(session, accounts.set_region, user, region_code)
+    _on_user(ctx, username, accounts.set_region, region_code)
     click.echo(f"{username} now works in {region_code}")
 
 
-@click.group()
+@cli.group()
 def tokens() -> None:
     """API tokens: list and revoke (`niangjia issue-token` issues one)."""
 
@@ -183,9 +183,7 @@ def tokens() -> None:
 @click.pass_context
 def tokens_list(ctx: click.Context, username: str | None, as_json: bool) -> None:
     """Every token: id, its first characters, owner, label, issued, revoked (never the secret)."""
-    from handlers.cli import _migrated
-
-    with _migrated(ctx).db.session() as session:
+    with migrated(ctx).db.session() as session:
         try:
             rows = [
                 {"id": t.id, "hint": t.hint, "user": t.user.username, "label": t.label,
@@ -214,3 +212,12 @@ def tokens_revoke(ctx: click.Context, token: str) -> None:
         _audited(session, accounts.revoke_token, found)
         hint = found.hint
     click.echo(f"token {hint}… revoked")
+
+
+@cli.command("issue-token")
+@click.argument("username")
+@click.option("--label", default="", help="What the token is for (shown to admins, never the secret).")
+@click.pass_context
+def issue_token(ctx: click.Context, username: str, label: str) -> None:
+    """Print a new API token for a staff member (shown once; only its hash is stored)."""
+    click.echo(_on_user(ctx, username, accounts.issue_token, label))

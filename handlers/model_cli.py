@@ -7,16 +7,12 @@ from pathlib import Path
 
 import click
 
+from handlers.cli_root import cli, migrated, read_text, runtime_of
+
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "corpus"
 
 
-def _cli():
-    from handlers import cli as base
-
-    return base
-
-
-@click.group("model")
+@cli.group("model")
 def model() -> None:
     """The learned routing model: train, evaluate, apply, history, rollback."""
 
@@ -35,7 +31,7 @@ def model_train(ctx: click.Context, out: str, corpus: str, folds: int | None) ->
         raise click.ClickException("training needs scikit-learn: pip install -e '.[dev]'") from None
     from bot.learning import correction_examples
 
-    runtime = _cli()._migrated(ctx)
+    runtime = migrated(ctx)
     settings = TrainSettings()
     examples = corpus_examples(corpus)
     with runtime.db.session() as session:
@@ -71,7 +67,7 @@ def model_evaluate(ctx: click.Context, file: str, corpus: str) -> None:
     from bot.training import EVALUATION_FILES
 
     candidate = _load(file)
-    router = _cli()._runtime(ctx).router.with_model(candidate)
+    router = runtime_of(ctx).router.with_model(candidate)
     for name in EVALUATION_FILES:
         path = Path(corpus) / f"{name}.jsonl"
         if path.is_file():
@@ -99,10 +95,9 @@ def model_apply(ctx: click.Context, file: str, username: str, note: str, corpus:
     from bot.tuning import NotAllowed
     from models import StaffUser, utcnow
 
-    base = _cli()
-    runtime = base._migrated(ctx)
+    runtime = migrated(ctx)
     runtime.refresh_lexicon()  # the running model is the one in force, not the shipped one
-    text = base._read_text(file)
+    text = read_text(file)
     try:
         with runtime.db.transaction() as session:
             author = StaffUser.by_username(session, username)
@@ -135,7 +130,7 @@ def model_history(ctx: click.Context) -> None:
 
     from models import RouteModelRevision
 
-    with _cli()._migrated(ctx).db.session() as session:
+    with migrated(ctx).db.session() as session:
         in_force = RouteModelRevision.in_force_id(session)
         rows = session.scalars(select(RouteModelRevision).order_by(RouteModelRevision.id.desc())).all()
         if not rows:
@@ -159,7 +154,7 @@ def model_rollback(ctx: click.Context, username: str) -> None:
     from bot.tuning import NotAllowed
     from models import RouteModelRevision, StaffUser, utcnow
 
-    runtime = _cli()._migrated(ctx)
+    runtime = migrated(ctx)
     try:
         with runtime.db.transaction() as session:
             by = StaffUser.by_username(session, username)

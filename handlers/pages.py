@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, jsonify, render_template
 from sqlalchemy import text
 
-from handlers.app import runtime
+from handlers.context import runtime
 
 bp = Blueprint("pages", __name__)
 

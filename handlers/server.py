@@ -105,8 +105,8 @@ def preload(app: Flask) -> Flask:
     app.extensions["niangjia"].router
     # What is loaded now lives as long as the process: keep it out of the cyclic garbage
     # collector's reach. Otherwise every full collection in a worker walks jieba's
-    # dictionary and the router's tables again (60-250 ms with the GIL, and often SQLite's
-    # writer, held: the webhook's p99; bench/README.md) and dirties the pages the workers share.
+    # dictionary and the router's tables again (with the GIL, and often SQLite's writer,
+    # held: the webhook's p99; see bench/README.md) and dirties the pages the workers share.
     gc.freeze()
     return app
 

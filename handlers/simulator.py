@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from bot.channels.wechat import sign
 from bot.media import Fetched, MediaKeeper
-from handlers.app import runtime
+from handlers.context import runtime
 from models import Message, OutboxMessage, utcnow
 
 bp = Blueprint("simulator", __name__)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from handlers.context import runtime
 from models import Region, StaffUser
 from models.stats import MAX_WINDOW_DAYS, PERIODS, Report, Window, china_today, period_window, report
 
@@ -102,8 +103,6 @@ class ReportCache:
 
 def report_cache() -> ReportCache:
     """This process's cache of counted numbers (on the app's runtime)."""
-    from handlers.app import runtime
-
     rt = runtime()
     cache = getattr(rt, "stats_cache", None)
     if cache is None or cache.seconds != rt.settings.stats.cache_seconds:

@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, Response, request
 
 from bot import metrics, replies
 from bot.channels import Channel, HttpRequest, Refused, channels
-from handlers.app import runtime
+from handlers.context import runtime
 from handlers.limits import sender_limit
 from models import utcnow
 

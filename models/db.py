@@ -20,6 +20,17 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# The database when nothing names one: a SQLite file beside the config file.
+DEFAULT_URL = "sqlite:///instance/niangjia.db"
+
+
+def anchored_url(url: str, base_dir: Path) -> str:
+    """`url` with a relative SQLite path anchored at `base_dir` (the config file's directory)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str(base_dir / url[len(prefix):])
+    return url
+
 
 def make_engine(url: str, echo: bool = False, **kwargs: Any) -> Engine:
     """An engine tuned for the database behind `url`."""
@@ -74,9 +85,9 @@ CHECKPOINT_SECONDS = 0.5
 class Checkpointer:
     """Copies SQLite's write-ahead log back into the database file in the background.
 
-    By default the commit that takes the log past 1,000 pages does the copying itself:
-    about 1 delivery in 100 took 5 ms instead of 1 (20–100 ms on a 1 GB file), and every
-    writer queued behind it: that was the p99 (bench/README.md). A PASSIVE checkpoint
+    By default the commit that takes the log past 1,000 pages does the copying itself,
+    holding the writer's lock, and every writer queued behind it: that was the p99 (the
+    figures: see bench/README.md). A PASSIVE checkpoint
     waits for nobody and takes no writer's lock; SQLite releases the GIL while it works.
     One thread per process, started by its first write.
     """
@@ -126,8 +137,8 @@ class WriterTurn:
 
     SQLite has one writer at a time. Left to itself, a writer that finds the file locked
     sleeps in SQLite's busy handler (1, 2, 5 ... 100 ms between tries) although the lock
-    is free again within a millisecond: under a burst that made the p99 seconds
-    (bench/README.md). A blocked `flock` is woken by the kernel the moment it is released.
+    is free again far sooner: under a burst that made the p99 (the figures: see
+    bench/README.md). A blocked `flock` is woken by the kernel the moment it is released.
     Re-entrant within a thread, like the lock it wraps.
     """
 

@@ -22,10 +22,10 @@ SUPERVISING_ROLES = ("supervisor", "admin")
 # Roles that work cases: a ticket is given only to one of these (admins keep the system).
 CASE_ROLES = ("caseworker", "supervisor")
 
-# Argon2id at OWASP's second recommended setting (19 MiB, 2 passes, 1 lane): about 75 ms
-# on the 2-core test machine against 400 ms for argon2-cffi's default (64 MiB, 3 passes,
-# 4 lanes, i.e. 4 threads per login). A login flood must not take the cores the webhook
-# needs (bench/login_flood.py); older hashes are upgraded at the next good login.
+# Argon2id at OWASP's second recommended setting (19 MiB, 2 passes, 1 lane): a fraction
+# of the time of argon2-cffi's default (64 MiB, 3 passes, 4 lanes, i.e. 4 threads per
+# login; the figures: see bench/README.md). A login flood must not take the cores the
+# webhook needs (bench/login_flood.py); older hashes are upgraded at the next good login.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 # A TOTP code is accepted one 30-second step early or late (phone clocks drift).
 TOTP_STEP_SECONDS = 30

@@ -8,7 +8,7 @@ import logging
 from flask import jsonify
 
 from handlers.api.views import REFUSED_OTHERS, _body, _me, _summary, bp, error
-from handlers.auth import db_session
+from handlers.context import db_session
 from handlers.staff.followup import PERMISSION, take_down
 from models import Ticket
 from models.ticket import Conflict, TicketError

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from handlers.api.openapi import openapi_document
-from handlers.auth import bearer_user, db_session
+from handlers.auth import bearer_user
+from handlers.context import db_session
 from handlers.stats_args import OutOfScope, cached_report, stats_query
 from handlers.serializers import (
     serialize_delivery, serialize_note, serialize_region, serialize_staff, serialize_ticket_summary,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from flask_login import current_user, login_required
 
-from handlers.auth import db_session
+from handlers.context import db_session
 from handlers.serializers import serialize_staff
 from handlers.staff.views import bp
 from models import StaffUser, Ticket, TicketEvent

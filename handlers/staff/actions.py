@@ -23,7 +23,7 @@ from bot.alerts import AlertTicket, raise_alert
 from bot.dialogue import mask_mobile, parse_mobile
 from bot.inbound import unstorable
 from bot.offline import Account, record_offline
-from handlers.app import runtime
+from handlers.context import runtime
 from handlers.serializers import serialize_ticket_detail
 from models import AuditEvent, FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
 from models.clocks import CHINA_TZ, LIGHTS, Policy

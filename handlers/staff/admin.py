@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot import accounts
 from bot.accounts import AccountError
-from handlers.auth import db_session
+from handlers.context import db_session
 from handlers.serializers import serialize_account, serialize_audit, serialize_staff, serialize_token
 from handlers.staff.login import client_address, count_failure, known_device, password_delay
 from handlers.staff.views import _regions_in_scope, bp

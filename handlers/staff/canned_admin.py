@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from handlers.auth import db_session
+from handlers.context import db_session
 from handlers.serializers import serialize_staff
 from handlers.staff.canned import canned_replies
 from handlers.staff.login import client_address

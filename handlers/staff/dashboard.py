@@ -14,8 +14,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from handlers.app import runtime
-from handlers.auth import db_session
+from handlers.context import db_session, runtime
 from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff import exports
 from handlers.staff.actions import policy, queue_filters

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
 from bot.offline import CallBack, record_follow_up
-from handlers.auth import db_session
+from handlers.context import db_session
 from handlers.staff.actions import REFUSED_OTHERS, _bool, _str
 from handlers.staff.views import _refused, bp
 from models import StaffUser, Ticket, utcnow

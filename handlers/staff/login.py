@@ -27,8 +27,7 @@ from flask import Flask, Response, current_app, flash, redirect, render_template
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from handlers.app import runtime
-from handlers.auth import db_session
+from handlers.context import db_session, runtime
 from handlers.staff.views import _safe_next, bp
 from models import AuditEvent, LoginThrottle, StaffUser, ThrottlePolicy, utcnow
 from models.staff import verify_password

@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 from bot.alerts import is_for
 from bot.dialogue import mask_mobile
 from bot.media import media_content
-from handlers.app import runtime
-from handlers.auth import db_session
+from handlers.context import db_session, runtime
 from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff.actions import (
     ACTIONS, DONE, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, audit_phone_search, page_args, perform, policy,

@@ -1,79 +1,16 @@
 """The conversation engine driven directly against a real database, without HTTP: one
-conversation per behaviour a woman found (issue 16)."""
+conversation per behaviour a woman found (issue 16). `her` is tests/bot/conftest.py's."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
-from bot.inbound import Inbound
 from bot.intake import Intake
-from models import Conversation, Message, OutboxMessage, Ticket, TicketEvent
-
-TRAINING = "我想报名参加家政培训"
-SUPPORT = "孩子抚养费他一直不给，我想起诉他"
-GRIEVANCE = "婆婆天天跟我吵架，嫌我生的是女儿，能不能请妇联来帮忙调解一下"
-_ids = itertools.count(1)
-
-
-class Her:
-    """One woman's chat with the engine: each `say` is one delivery, in its own transaction."""
-
-    def __init__(self, db, intake: Intake, user: str = "o-her-1", now: datetime | None = None) -> None:
-        self.db, self.intake, self.user = db, intake, user
-        self.now = now or datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
-
-    def send(self, kind: str = "text", **fields) -> str:
-        self.now += timedelta(seconds=30)
-        inbound = Inbound("wechat", self.user, kind, f"m{next(_ids)}", self.now, **fields)
-        with self.db.engine.begin() as connection:
-            answer = self.intake.receive(connection, inbound, now=self.now)
-        return answer.text or ""
-
-    def say(self, text: str) -> str:
-        return self.send(text=text)
-
-    def tickets(self) -> list[Ticket]:
-        with self.db.session() as session:
-            return list(session.scalars(select(Ticket).where(Ticket.channel_user == self.user).order_by(Ticket.id)))
-
-    def ticket(self) -> Ticket:
-        (ticket,) = self.tickets()
-        return ticket
-
-    def region_name(self) -> str:
-        with self.db.session() as session:
-            return session.scalar(select(Ticket).where(Ticket.channel_user == self.user)).region.name
-
-    def state(self) -> str:
-        with self.db.session() as session:
-            return session.scalar(select(Conversation.state).where(Conversation.channel_user == self.user))
-
-    def events(self, ticket: Ticket) -> list[TicketEvent]:
-        with self.db.session() as session:
-            return list(session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)))
-
-    def lines(self, ticket: Ticket) -> list[str]:
-        with self.db.session() as session:
-            return list(session.scalars(
-                select(Message.text).where(Message.ticket_id == ticket.id, Message.direction == "in").order_by(Message.id)
-            ))
-
-    def confirmed(self, problem: str) -> Ticket:
-        """She tells a problem and goes through the questions to a confirmed ticket."""
-        self.say(problem)
-        self.say("跳过")
-        self.say("匿名")
-        assert "已提交" in self.say("确认")
-        return self.tickets()[-1]
-
-
-@pytest.fixture
-def her(db, settings, router) -> Her:
-    return Her(db, Intake(router, settings))
+from models import OutboxMessage, Region
+from tests.bot.her import GRIEVANCE, SUPPORT, TRAINING, Her
 
 
 # -- 1. her words as she writes them ----------------------------------------------------------
@@ -360,3 +297,50 @@ def test_a_plain_yes_confirms_and_a_plain_no_keeps(her):
     assert "确定要撤销" in her.say("撤销")
     assert "没有改动" in her.say("算了")  # 好的，什么都没有改动
     assert her.ticket().status == "new"
+
+
+# -- 5. the questions, as the webhook tests walk them (tests/handlers/test_conversation.py) ----
+
+def test_a_skipped_place_and_no_number_file_her_ticket_anonymously_at_the_default_region(her):
+    her.say(GRIEVANCE)
+    assert "手机号" in her.say("跳过")
+    assert "匿名" in her.say("匿名")
+    her.say("确认")
+    ticket = her.ticket()
+    assert ticket.contact_phone is None and her.region_code() == "T01"
+
+
+def test_an_invalid_number_is_asked_for_again(her):
+    her.say(GRIEVANCE)
+    her.say("跳过")
+    assert "11位手机号" in her.say("12345")
+    assert "请确认" in her.say("13912345678")
+
+
+def test_an_ambiguous_place_offers_choices_and_her_number_picks_one(her):
+    with her.db.transaction() as session:
+        county = Region.by_code(session, "T01")
+        town_a = Region.create(session, "TA", "东风镇", "town", county)
+        town_b = Region.create(session, "TB", "红星镇", "town", county)
+        Region.create(session, "TA1", "东风村", "village", town_a)
+        Region.create(session, "TB1", "东风村", "village", town_b)
+    her.say(GRIEVANCE)
+    options = her.say("东风村")
+    assert "东风镇东风村" in options and "红星镇东风村" in options
+    assert "手机号" in her.say("2")
+    assert her.region_code() == "TB1"
+
+
+def test_a_location_at_the_place_question_answers_it(her):
+    her.say(GRIEVANCE)
+    answer = her.send("location", latitude=23.1, longitude=113.3, label="测试市测试县测试社区东门")
+    assert "手机号" in answer
+    assert her.region_code() == "T010101" and her.state() == "ask_contact"
+
+
+def test_a_location_as_her_first_message_is_kept_and_the_conversation_goes_on(her):
+    assert "位置已收到" in her.send("location", latitude=23.1, longitude=113.3, label="测试社区东门")
+    assert her.tickets() == []
+    assert "工单号" in her.say(GRIEVANCE)
+    (ticket,) = her.tickets()
+    assert ticket.reference

@@ -10,7 +10,7 @@ from sqlalchemy import event, select, update
 from bot import followup
 from models import FollowUp, Ticket, utcnow
 from models.desk import Desk
-from tests.handlers.test_conversation import GRIEVANCE
+from tests.bot.her import GRIEVANCE
 
 
 def resolve(db, user):

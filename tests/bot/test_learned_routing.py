@@ -39,12 +39,13 @@ def _toy_router(**combine) -> Router:
 
 
 @pytest.fixture(scope="module")
-def router() -> Router:
+def toy_router() -> Router:
+    """The toy router of this module (the session's `router` is the shipped one)."""
     return _toy_router(urgent_weight=0.5)
 
 
-def test_learned_evidence_tips_weak_danger_and_is_named_in_the_explanation(router):
-    route = router.route(f"他喝多了，又{DANGER}")
+def test_learned_evidence_tips_weak_danger_and_is_named_in_the_explanation(toy_router):
+    route = toy_router.route(f"他喝多了，又{DANGER}")
     assert route.urgent, route.explanation
     assert "learned +" in route.explanation and DANGER in route.explanation
     assert DANGER in route.urgent_keywords
@@ -63,27 +64,27 @@ def test_the_same_words_without_the_layer_are_not_urgent():
         f"刚看了个电视剧，男主喝多了就{DANGER}",  # fiction
     ],
 )
-def test_negation_past_and_fiction_overrule_the_learned_layer(router, text):
-    route = router.route(text)
+def test_negation_past_and_fiction_overrule_the_learned_layer(toy_router, text):
+    route = toy_router.route(text)
     assert not route.urgent, route.explanation
 
 
-def test_the_layer_alone_never_raises_the_alarm(router):
+def test_the_layer_alone_never_raises_the_alarm(toy_router):
     # Its cap is below the trigger: with no danger word of the lexicon's,
     # however many of its own words it finds, the lexicon must see something.
-    route = router.route(f"{DANGER}{DANGER}，{DANGER}")
+    route = toy_router.route(f"{DANGER}{DANGER}，{DANGER}")
     assert not route.urgent, route.explanation
 
 
-def test_danger_the_lexicon_found_is_never_taken_away(router):
-    route = router.route("他又喝多了拿着刀")
+def test_danger_the_lexicon_found_is_never_taken_away(toy_router):
+    route = toy_router.route("他又喝多了拿着刀")
     assert route.urgent, route.explanation
 
 
-def test_category_evidence_is_added_and_shown(router):
-    route = router.route("你好在吗")
+def test_category_evidence_is_added_and_shown(toy_router):
+    route = toy_router.route("你好在吗")
     assert route.category == "other"
-    route = router.route("婆婆天天骂我，老公也不管")
+    route = toy_router.route("婆婆天天骂我，老公也不管")
     assert route.category == "mediation" and "learned" in route.explanation, route.explanation
 
 

@@ -16,7 +16,7 @@ from bot.intake import Intake
 from bot.media import MediaKeeper
 from models import Message, Ticket, TicketEvent, utcnow
 from models.retention import anonymise
-from tests.bot.test_dialogue import GRIEVANCE, Her
+from tests.bot.her import GRIEVANCE, Her
 from tests.handlers.staff.factories import login, make_staff
 
 JPEG = b"\xff\xd8\xff\xe0" + b"her photo of the bruise" * 10

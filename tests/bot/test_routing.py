@@ -16,12 +16,6 @@ CORPUS = ROOT / "data" / "corpus"
 LEXICON_TEXT = DEFAULT_LEXICON.read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="session")
-def router() -> Router:
-    """One router for the module's tests: jieba's dictionary loads once."""
-    return Router.from_files(DEFAULT_LEXICON, DEFAULT_USERDICT)
-
-
 @pytest.fixture(scope="module")
 def spare_router() -> Router:
     """A router the reload tests may change without touching the shared one. Without the
@@ -431,6 +425,7 @@ TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "f
             "fresh17", "fresh18", "fresh19", "fresh20"]
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("name", TUNED_ON)
 def test_each_tuned_on_corpus_meets_targets(router, name):
     # Each author, tuned on (the lexicon) and trained on (the learned weights):
@@ -456,6 +451,7 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
     assert report.macro_f1 >= 0.90, format_report(report, max_misses=20)
 
 
+@pytest.mark.corpus
 def test_the_whole_labelled_corpus_meets_targets(router):
     # The issue's bar, on every message the router was tuned and trained on
     # (4,820 by twenty-three authors); each file is held to its own bar above.
@@ -520,6 +516,7 @@ HELD_OUT = ["fresh21", "fresh22"]
 
 # holdout (0.956, 21/21, precision 0.88 with the learned model; 0.975, 21/21, 0.84 after round 14)
 # is held to the targets outright.
+@pytest.mark.corpus
 @pytest.mark.parametrize("name", ["holdout", *(pytest.param(n, marks=NEW_AUTHORS_MISS) for n in HELD_OUT)])
 def test_held_out_corpora_meet_targets(router, name):
     # Never tuned on: they measure how the router generalises. Only the

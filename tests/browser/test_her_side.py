@@ -12,7 +12,7 @@ import pytest
 from bot.intake import Intake
 from bot.media import MediaKeeper
 from models import utcnow
-from tests.bot.test_dialogue import Her
+from tests.bot.her import Her
 from tests.browser.test_workspace import log_in
 from tests.handlers.staff.factories import make_staff
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .clauses import mark_time_and_negation
 from .lexicon import CUE, KW, M_NEG, M_PAST, OTH, ROLE_NAMES, URG
+from .reading import READING
 from .stages import Analysis, Match, RouterState
 from .text import blank_stickers, fold_script, is_clause_break, is_content, nfkc
 
@@ -17,10 +18,12 @@ from .text import blank_stickers, fold_script, is_clause_break, is_content, nfkc
 # ones jieba still splits, and the phrases kept out of the dictionary because
 # they are built on a marker word (see Lexicon.pivot_words).
 _MAX_SPAN = 6
-_LAUGH_EMOJI = frozenset("😂🤣😄😆😁😅😹😝😜🙃")
-_LAUGH_WORD = "哈哈"
-# Units of time that make "…前" the past ("十几年前", "三个月前").
-_AGO_UNITS = frozenset("年月")
+# Laughing emoji are read as the word 哈哈 ("打断我的腿😂" is a joke); a time
+# span followed by 前 is the past (bot/data/reading.yaml).
+_LAUGH_EMOJI = READING.laugh_emoji
+_LAUGH_WORD = READING.laugh_word
+_AGO = READING.ago
+_AGO_UNITS = READING.ago_units
 
 
 
@@ -106,9 +109,9 @@ def analyse(state: RouterState, text: str, detail: bool = False) -> Analysis:
     markers = lex.markers
     marks = [markers.get(t, 0) for t in tokens]
     # "十几年前", "三个月前", "10年前": a time span followed by 前 is the past.
-    for k, t in enumerate(tokens) if "前" in folded else ():
-        if t[-1] == "前" and not marks[k]:
-            prev = t[:-1] or (tokens[k - 1] if k > 0 and clause_of[k - 1] == clause_of[k] else "")
+    for k, t in enumerate(tokens) if _AGO in folded else ():
+        if t.endswith(_AGO) and not marks[k]:
+            prev = t[:-len(_AGO)] or (tokens[k - 1] if k > 0 and clause_of[k - 1] == clause_of[k] else "")
             if prev[-1:] in _AGO_UNITS:
                 marks[k] |= M_PAST
 

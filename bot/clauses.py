@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .harm import has_victim, she_is_there
 from .lexicon import M_HYPO, M_PAST, M_PRESENT, M_SAFE, M_UNREAL, M_BREAK, M_NEG, SELF_HARM, URG, UrgentRules
+from .reading import READING
 from .stages import Match
 
 # Clauses after a past marker that stay in the past unless they say otherwise.
@@ -183,17 +184,12 @@ def clause_factors(rules: UrgentRules, matches: list[Match], nclauses: int, past
     return factors
 
 
-# Particles that leave a clause a joke marker alone ("开玩笑的啦", "哈哈哈啊").
-_PARTICLES = frozenset(("的", "啦", "了", "呢", "嘛", "哦", "呀", "吧", "啊", "哈", "嘿"))
-# Thanks: a past said in thanks ("谢谢你们以前帮过我") does not run on.
-_THANKS = ("谢谢", "感谢", "多谢")
-# The consequent of a condition: "要是…，他就杀了我", "敢报警就弄死你".
-_THEN = "就"
-_THEN_REACH = 8
-
-
-# Particles that end a question said without a question mark.
-_QUESTION_ENDS = ("吗", "呢", "么", "嘛")
+# The words of bot/data/reading.yaml this module reads.
+_PARTICLES = READING.particles
+_THANKS = READING.thanks
+_THEN = READING.then
+_THEN_REACH = READING.then_reach
+_QUESTION_ENDS = READING.question_ends
 
 
 def _is_question(c: int, asked: set[int] | frozenset[int], tokens: list[str], clause_of: list[int]) -> bool:

@@ -4,6 +4,7 @@ object (打我, 把我捆起来, 被他打了) and her at a place to fall from."
 from __future__ import annotations
 
 from .lexicon import EdgeRule, HarmRule
+from .reading import READING
 from .stages import Match
 
 def object_after(harm: HarmRule, m: Match, tokens: list[str], clause_of: list[int]) -> bool:
@@ -46,11 +47,10 @@ def has_victim(harm: HarmRule, m: Match, tokens: list[str], clause_of: list[int]
     return False
 
 
-# 在 is "now" right before a verb (在打) and "at" before a place (在学校打).
-_AT = "在"
-# Words that may open her clause before "在" when she leaves out 我: "现在在
-# 高架桥上", "一个人坐在江边".
-_NO_SUBJECT = frozenset(("已经", "一个人", "一个", "人", "独自", "自己", "正", "还", "就"))
+# 在 is "now" right before a verb (在打) and "at" before a place (在学校打); the
+# words that may open her clause before it (bot/data/reading.yaml).
+_AT = READING.at
+_NO_SUBJECT = READING.no_subject
 
 
 def she_is_there(edge: EdgeRule, selves: frozenset[str], present: frozenset[str], m: Match,

@@ -111,7 +111,8 @@ def lexicon_explanation(category, subcategory, confidence, sub_words, cue_words,
     learned_urgent = learned[2] if learned is not None else 0.0
     if urgent_words or abs(learned_urgent) >= 0.05:
         terms = []
-        for w, _weight, eff, neg, past, _kind in urgent_words:
+        for d in urgent_words:
+            w, eff, neg, past = d.word, d.effective, d.negated, d.past
             note = " negated" if neg else (" past" if past else "")
             terms.append(f"{w} {eff:.1f}{note}")
         if abs(learned_urgent) >= 0.05:

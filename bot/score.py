@@ -10,9 +10,10 @@ import math
 
 from .harm import object_after
 from .explain import lexicon_explanation
+from .layer import layer_share
 from .learned import CLASSES as LEARNED_CLASSES
 from .lexicon import CUE, KW, OTH, OTHER, ROUTED, SELF_HARM, URG, Lexicon
-from .stages import Analysis, Route, RouterState
+from .stages import Analysis, DangerWord, Route, RouterState
 from .victims import OWN_INTENT_RE, in_clause, threat_by_him, victim_kind
 
 # A cue at least this strong routes to its category even with no topic word.
@@ -34,14 +35,14 @@ def score(state: RouterState, a: Analysis, explain: bool = True) -> Route:
     other = 0.0
     other_words: list = []
     urgent_by_kind: dict[str, float] = {}
-    urgent_words: list = []
+    urgent_words: list[DangerWord] = []
     urgent_clauses: dict[str, set[int]] = {}
     clause_eff: dict[tuple[str, int], float] = {}
     seen: set[str] = set()
 
     # An urgent word said twice counts once, at its strongest: "他没打我，
     # 昨天打了" is the second 打. Route words also count once.
-    best_urgent: dict[str, tuple] = {}
+    best_urgent: dict[str, DangerWord] = {}
     harmless = rules.harmless
     for m in a.matches:
         first = m.word not in seen
@@ -58,8 +59,8 @@ def score(state: RouterState, a: Analysis, explain: bool = True) -> Route:
                     w = max(w, edge.strength if at_edge else rules.harm.strength)
                 eff = 0.0 if m.negated else w * (rules.past_factor if m.past else 1.0)
                 prev = best_urgent.get(m.word)
-                if prev is None or eff > prev[2]:
-                    best_urgent[m.word] = (m.word, w, eff, m.negated, m.past, cat, m.clause)
+                if prev is None or eff > prev.effective:
+                    best_urgent[m.word] = DangerWord(m.word, w, eff, m.negated, m.past, cat, m.clause)
                 continue
             if not first:
                 continue
@@ -79,8 +80,9 @@ def score(state: RouterState, a: Analysis, explain: bool = True) -> Route:
             elif role == OTH:
                 other += w
                 other_words.append((m.word, w))
-    for word, w, eff, negated, past, kind, clause in best_urgent.values():
-        urgent_words.append((word, w, eff, negated, past, kind))
+    for d in best_urgent.values():
+        urgent_words.append(d)
+        word, eff, kind, clause = d.word, d.effective, d.kind, d.clause
         if eff > 0:
             urgent_clauses.setdefault(kind, set()).add(clause)
             clause_eff[(kind, clause)] = clause_eff.get((kind, clause), 0.0) + eff
@@ -111,44 +113,10 @@ def score(state: RouterState, a: Analysis, explain: bool = True) -> Route:
     # clause, so negated, past and joking clauses count as the lexicon
     # says) to the danger sum.
     learned = state.learned
-    ev = None
-    learned_urgent = 0.0
-    learned_cat: dict[str, float] = {}
-    if learned is not None and urgent_total < rules.threshold and a.words:
-        # (Danger the lexicon found on its own is never taken away, and
-        # its kind decides the route: the layer is not asked then.)
-        p = learned.combine
-        ev = learned.evidence(a.words, a.word_clause, a.clause_factor, best_urgent)
-        # Naive Bayes adds up every word as if each were news: past
-        # ``urgent_words`` words, the evidence grows with the square
-        # root of the length, not the length.
-        n = len(a.words)
-        spread = math.sqrt(p["urgent_words"] / n) if p["urgent_words"] and n > p["urgent_words"] else 1.0
-        logodds = learned.urgent_prior + (ev.urgent_logodds - learned.urgent_prior) * spread
-        # Danger the lexicon saw in the present (not negated, not past)
-        # lets the layer's words weigh ``urgent_weight_seen``: a faint
-        # danger word plus a confident layer is how a new author's
-        # danger told indirectly looks.
-        seen = sum(eff for _w, _x, eff, _neg, past, _k, _c in best_urgent.values() if eff > 0 and not past)
-        offset = p["urgent_offset"]
-        # The guard of the eager offset: only present danger of some
-        # weight lowers the bar. The layer alone, a lone weak word
-        # ("家里有把刀") or danger that is all past, negated or
-        # hypothetical ("十几年前被拐…现在找回来了") keeps the shipped one.
-        eager = p.get("urgent_offset_eager", offset)
-        if eager < offset and seen > 0.0 and seen >= p.get("urgent_eager_min", 0.0):
-            offset = eager
-        raw = logodds - offset
-        if raw > 0.0:
-            cap = p["urgent_cap"]
-            learned_urgent = min(cap, p["urgent_weight"] * raw)
-            if learned_urgent < cap and p["urgent_weight_seen"] > p["urgent_weight"] and seen > 0.0 and (
-                    seen >= p.get("urgent_seen_min", 0.0)):
-                learned_urgent = min(cap, p["urgent_weight_seen"] * raw)
-        learned_cat = {c: p["category_weight"] * ev.posterior[c] for c in LEARNED_CLASSES}
+    ev, learned_urgent, learned_cat = layer_share(learned, a, urgent_total, rules.threshold, best_urgent)
     danger = urgent_total + learned_urgent
     urgent = danger >= rules.threshold - 1e-9
-    urgent_kw = tuple(w for w, _, eff, _, _, _ in sorted(urgent_words, key=lambda x: -x[2]) if eff > 0)
+    urgent_kw = tuple(d.word for d in sorted(urgent_words, key=lambda d: -d.effective) if d.effective > 0)
     learned_urgent_words: list[tuple[str, float]] = []
     if ev is not None and learned_urgent >= 0.05:
         learned_urgent_words = ev.top(4, 3)
@@ -266,7 +234,7 @@ def score(state: RouterState, a: Analysis, explain: bool = True) -> Route:
         # Nothing in the lexicon decided: the learned words did.
         keywords.extend((w, 0.0) for w, _ in learned_words)
     if urgent:
-        keywords = [(w, eff) for w, _, eff, _, _, _ in urgent_words if eff > 0] + keywords
+        keywords = [(d.word, d.effective) for d in urgent_words if d.effective > 0] + keywords
         if not urgent_by_kind:
             keywords = [(w, 0.0) for w, _ in learned_urgent_words] + keywords
     ordered: list[str] = []
@@ -281,7 +249,7 @@ def score(state: RouterState, a: Analysis, explain: bool = True) -> Route:
         category, subcategory, confidence, sub_words, cue_words, other_words,
         kind, danger, rules.threshold, urgent_words, {**total, OTHER: other_total}, learned_note,
     ) if explain else ""  # the model's route explains itself (bot/explain.py)
-    present = sum(eff for _w, _x, eff, _n, past, _k, _c in best_urgent.values() if eff > 0 and not past)
+    present = sum(d.effective for d in best_urgent.values() if d.effective > 0 and not d.past)
     return Route(
         category=category,
         subcategory=subcategory,

@@ -249,7 +249,9 @@ class Router:
         same = (d.category, d.subcategory) == (lex.category, lex.subcategory)
         column = model.index(label_of(d.category, d.subcategory)) if label_of(
             d.category, d.subcategory) in model.labels else None
-        words = ["w:" + t for t in dict.fromkeys(a.tokens)]  # whole words, in her order
+        # Whole words, in her order; only those readable_words may name (two
+        # characters or more, letters only), so the rest are not looked up.
+        words = ["w:" + t for t in dict.fromkeys(a.tokens) if len(t) > 1 and t.isalnum()]
         model_words = readable_words(model, words, column) if column is not None else []
         lex_words = list(lex.keywords) if same or (d.category == lex.category and d.category != OTHER) else []
         keywords = tuple(dict.fromkeys([*lex_words, *model_words]))

@@ -21,8 +21,6 @@ file and line). Segmentation is jieba's, with one tokenizer per Router.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterable
 from pathlib import Path
 
 from .analyse import analyse
@@ -35,7 +33,7 @@ from .lexicon import (
 )
 from .model import RouteModel, label_of
 from .score import score
-from .segment import FastCut
+from .segment import FastCut, new_tokenizer
 from .stages import Analysis, Route, RouterState
 from .text import fold_script
 
@@ -64,41 +62,7 @@ DEFAULT_USERDICT = DATA_DIR / "userdict.txt"
 # bench/learned_cv.py --write (see data/corpus/README.md).
 DEFAULT_LEARNED = DATA_DIR / "learned.json"
 DEFAULT_MODEL = DATA_DIR / "model.json"
-# Added words get this many times the least frequency that keeps them whole.
-_FREQ_MARGIN = 3
-
-
-
-
-
-_tokenizer_lock = threading.Lock()
 log = logging.getLogger(__name__)
-
-
-def _new_tokenizer(userdict: Path | None, words: Iterable[str], pivots: set[str]):
-    """A jieba tokenizer from jieba's own cache, with the domain words added."""
-    import jieba
-
-    # jieba logs its start-up to stderr at DEBUG; that is noise in a CLI.
-    logging.getLogger("jieba").setLevel(logging.WARNING)
-    with _tokenizer_lock:
-        tk = jieba.Tokenizer()
-        tk.initialize()
-        if userdict is not None:
-            tk.load_userdict(str(userdict))
-        adding = []
-        for word in sorted(words):
-            if tk.FREQ.get(word, 0) > 0:
-                continue  # jieba or the user dictionary already keeps it whole
-            pieces = tk.lcut(word, HMM=False)
-            if len(pieces) > 1 and any(p in pivots for p in pieces):
-                continue  # matched as a run of tokens (see Lexicon.pivot_words)
-            # suggest_freq gives the least frequency that keeps the word whole
-            # on its own; the margin keeps it whole next to most neighbours.
-            adding.append((word, max(tk.suggest_freq(word, False) * _FREQ_MARGIN, 10)))
-        for word, freq in adding:
-            tk.add_word(word, freq)
-    return tk
 
 
 _SHIPPED = object()  # "the learned weights in bot/data, if they are there"
@@ -171,7 +135,7 @@ class Router:
         return self._state.model
 
     def _build(self, lexicon: Lexicon, learned: LearnedModel | None, model: RouteModel | None = None) -> RouterState:
-        tk = _new_tokenizer(self._userdict, lexicon.tokenizer_words(), lexicon.pivot_words())
+        tk = new_tokenizer(self._userdict, lexicon.tokenizer_words(), lexicon.pivot_words())
         kinds = {k.key: (k.category, k.subcategory) for k in lexicon.urgent.kinds}
         return RouterState(lexicon, tk, kinds, learned, FastCut(tk).cut, model)
 

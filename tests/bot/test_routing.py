@@ -532,47 +532,6 @@ def test_shelter_tonight_injuries_played_down_and_taken_away_are_urgent(router, 
     assert route.urgent and route.subcategory == "anti_dv_law", route.explanation
 
 
-# -- round 5: conditional threats, farewells after thanks, who is hurt, lures --
-
-
-# -- round 6: where she is, locked in from outside, who is a child, lookalikes --
-
-
-# -- round 7: the learned layer's eager offset, behind a guard ------------------
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        # one real danger word (0.8) inside an ordinary family story: the
-        # layer was heard at the eager offset (round 7); since round 9 the
-        # lexicon knows a raised fist and a threat to hurt her as well
-        "最近家里因为买房的事一直在吵，今天他拿拳头比了比我，想问问你们",
-        "我们结婚八年了，他脾气一直不太好，他说要让我受伤，想问问你们",
-    ],
-)
-def test_round_seven_one_real_danger_word_in_an_ordinary_story_is_urgent(router, text):
-    route = router.route(text)
-    assert route.urgent, route.explanation
-
-
-# -- a threat he once made is past: "威胁过", or a past time in its clause before she says she is safe --
-
-@pytest.mark.parametrize(
-    "text",
-    ["以前他拿刀威胁过我，现在已经离婚了", "他以前拿刀威胁我，现在已经分开了", "前几年他拿刀威胁过我，现在离婚了，想问问抚养费"],
-)
-def test_a_threat_told_as_past_before_she_says_she_is_safe_is_not_urgent(router, text):
-    assert not router.route(text).urgent, router.route(text).explanation
-
-
-@pytest.mark.parametrize(
-    "text", ["以前他也威胁过我，昨晚又拿刀威胁我说要弄死我", "他威胁过我，说再找他就弄死我", "他威胁过要杀我全家，今天又来了"]
-)
-def test_a_past_threat_beside_a_present_one_stays_urgent(router, text):
-    assert router.route(text).urgent, router.route(text).explanation
-
-
 # -- round 8: covert requests, lured rides and notes, children sold or married off, the young's ages --
 
 
@@ -593,18 +552,6 @@ def test_trafficking_decides_its_route_even_when_the_beating_weighs_more():
     plain = Router(Lexicon.parse(LEXICON_TEXT.replace("decides: true", "decides: false")), DEFAULT_USERDICT,
                    learned=None)
     assert plain.route(text).subcategory == "anti_dv_law", plain.route(text).explanation
-
-
-# -- round 10: fresh13/fresh14's families (a county inbox's month; voice input, cheap phones) --
-
-
-# -- round 12: fresh15/fresh16's families (mediation's villages; danger told obliquely) --
-
-
-# -- round 13: fresh17/fresh18's families (second-language Chinese and English; men, referral notes) --
-
-
-# -- round 14: fresh19/fresh20's families (family occasions; the legal process, the body) --
 
 
 # -- the regression cases of the tuning rounds, as data -----------------------------

@@ -3,6 +3,7 @@
 Run from the repository root:
 
     .venv/bin/python bench/routing.py [--corpus data/corpus/dev.jsonl] [--rounds 15]
+    .venv/bin/python bench/routing.py --instructions   # needs valgrind; about 5 minutes
 
 Targets: routing (the learned model reading first, bot/model.py) costs at
 most 2x jieba.lcut on the same texts (1.5x before the model, issue 17); a
@@ -12,16 +13,18 @@ Only the dev corpus is read: the holdout corpus is never used for tuning.
 
 On a loaded machine wall time is noisy: the rounds are timed in CPU time of
 this process (time.process_time), and `--instructions` counts the machine
-instructions of one warm pass instead (valgrind --tool=callgrind, three runs
-of a fresh process: everything loaded and warmed on the texts, then one more
-pass of the router, of jieba.lcut or of nothing; the ratio is of the
-differences). Instruction counts do not move with the load of the machine.
+instructions of one warm pass instead (valgrind --tool=callgrind in one fresh
+process: everything loaded and warmed on the texts, then one pass of the
+router, of jieba.lcut and of nothing, counted apart; the ratio is of the
+passes less the empty one). Instruction counts do not move with the load of
+the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -57,23 +60,30 @@ print(time.perf_counter() - t0)
 """
 
 
-# One warm pass of MODE (router, jieba, none) over the texts in argv[2], after
-# loading both and warming both on the same texts.
-PASS = """
-import json, sys
+# Under callgrind with instrumentation off (the start-up runs at full speed):
+# load both, warm both on the texts, then count one pass of nothing, of the
+# router and of jieba.lcut, each between a zeroing and a dump of the counters
+# (callgrind_control); the empty pass is the cost of asking, taken off both.
+PASSES = """
+import json, os, subprocess, sys
 import jieba
 from bot.routing import Router
 jieba.setLogLevel(60)
-mode, path = sys.argv[1], sys.argv[2]
-texts = [json.loads(l)["text"] for l in open(path, encoding="utf-8") if l.strip()]
+texts = [json.loads(l)["text"] for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
 router = Router.default()
 for t in texts:
     router.route(t)
     jieba.lcut(t)
-fn = {"router": router.route, "jieba": jieba.lcut, "none": None}[mode]
-if fn is not None:
-    for t in texts:
-        fn(t)
+def control(*args):
+    subprocess.run(["callgrind_control", *args, str(os.getpid())], check=True, capture_output=True)
+control("-i", "on")
+for name, fn in (("none", None), ("router", router.route), ("jieba", jieba.lcut)):
+    control("-z")
+    if fn is not None:
+        for t in texts:
+            fn(t)
+    control("-d", name)
+control("-i", "off")
 """
 
 
@@ -82,17 +92,24 @@ def instructions(corpus: Path) -> tuple[int, int]:
     import re
     import tempfile
 
-    totals = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for mode in ("none", "router", "jieba"):
-            out = Path(tmp) / f"callgrind.{mode}"
-            run = subprocess.run(
-                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c", PASS,
-                 mode, str(corpus)], cwd=ROOT, capture_output=True, text=True)
-            found = re.search(r"Collected : (\d+)", run.stderr)
-            if run.returncode != 0 or found is None:
-                raise SystemExit(f"valgrind failed ({mode}): {run.stderr[-500:]}")
-            totals[mode] = int(found.group(1))
+        out = Path(tmp) / "callgrind.out"
+        run = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", sys.executable,
+             "-c", PASSES, str(corpus)], cwd=ROOT, capture_output=True, text=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"})
+        if run.returncode != 0:
+            raise SystemExit(f"valgrind failed: {run.stderr[-800:]}")
+        totals = {}
+        for dump in Path(tmp).glob("callgrind.out.*"):
+            text = dump.read_text(errors="replace")
+            trigger = re.search(r"^desc: Trigger: (.*)$", text, re.M)
+            total = re.search(r"^totals: (\d+)", text, re.M)
+            if trigger and total:
+                totals[trigger.group(1).split()[-1]] = int(total.group(1))
+    missing = {"none", "router", "jieba"} - set(totals)
+    if missing:
+        raise SystemExit(f"callgrind dumps missing for {sorted(missing)} (found {sorted(totals)})")
     return totals["router"] - totals["none"], totals["jieba"] - totals["none"]
 
 

@@ -251,11 +251,11 @@ def thinned(router: Router, factor: float):
     ``factor`` in place; returns a function that puts them back."""
     from dataclasses import replace
 
-    from bot.routing import _URG
+    from bot.lexicon import URG, Hit
 
     lex = router._state.lexicon
     index, rules = lex.index, lex.urgent
-    lex.index = {w: tuple((r, a, b, x * factor) if r == _URG else (r, a, b, x) for r, a, b, x in hits)
+    lex.index = {w: tuple(Hit(r, a, b, x * factor) if r == URG else Hit(r, a, b, x) for r, a, b, x in hits)
                  for w, hits in index.items()}
     thin = rules
     if rules.harm is not None:

@@ -77,3 +77,49 @@ def explain(label: Callable[[str, str | None], str], d: Decision, pred: Predicti
     for policy in d.policies:
         text += f"规定：{POLICY_TEXT[policy]}。"
     return text
+
+
+def lexicon_explanation(category, subcategory, confidence, sub_words, cue_words, other_words,
+                 kind, urgent_total, trigger, urgent_words, cat_score, learned=None) -> str:
+    """One line for a supervisor: the route, its words and weights, rivals, urgency.
+
+    ``learned`` is (its share of the category's score, its top words, its
+    urgent contribution, its top urgent words) when the learned layer is on."""
+    fmt = lambda items: ", ".join(f"{w} {x:.1f}" for w, x in sorted(items, key=lambda t: -t[1]))  # noqa: E731
+    head = category if subcategory is None else f"{category}/{subcategory}"
+    parts = []
+    if kind is not None:
+        parts.append(f"danger ({kind})")
+    elif category == "other":
+        parts.append(fmt(other_words) if other_words else "no known words")
+    else:
+        if subcategory is not None:
+            parts.append(fmt(sub_words.get((category, subcategory), {}).items()))
+        if cue_words.get(category):
+            parts.append("cues " + fmt(cue_words[category]))
+    words = lambda items: ", ".join(w for w, _ in items)  # noqa: E731
+    if learned is not None and kind is None and learned[0] >= 0.05:
+        parts.append(f"learned {learned[0]:.1f}" + (f" ({words(learned[1])})" if learned[1] else ""))
+    if kind is not None:
+        out = f"{head}: {parts[0]} (conf {confidence:.2f})"
+    else:
+        score = cat_score.get(category, 0.0)
+        out = f"{head} {score:.1f}: {'; '.join(p for p in parts if p) or '-'} (conf {confidence:.2f})"
+    rivals = [f"{c} {s:.1f}" for c, s in sorted(cat_score.items(), key=lambda t: -t[1]) if s > 0 and c != category]
+    if rivals and kind is None:
+        out += " vs " + ", ".join(rivals[:2])
+    learned_urgent = learned[2] if learned is not None else 0.0
+    if urgent_words or abs(learned_urgent) >= 0.05:
+        terms = []
+        for d in urgent_words:
+            w, eff, neg, past = d.word, d.effective, d.negated, d.past
+            note = " negated" if neg else (" past" if past else "")
+            terms.append(f"{w} {eff:.1f}{note}")
+        if abs(learned_urgent) >= 0.05:
+            # The learned layer's share, with the words that weighed most.
+            said = f" ({words(learned[3])})" if learned_urgent > 0 and learned[3] else ""
+            terms.append(f"learned {learned_urgent:+.1f}{said}")
+        verdict = "URGENT" if kind is not None else "not urgent"
+        op = ">=" if kind is not None else "<"
+        out += f" | {verdict}: {' + '.join(terms)} = {urgent_total:.1f} {op} {trigger:g}"
+    return out

@@ -7,15 +7,20 @@ one backward pass, with each word's log-probability computed once and kept:
 the same words come out (ties broken the same way, the same floating-point
 sums), in less time (bench/micro.py; the figure: see bench/README.md). Built after every ``add_word``: it reads the
 tokenizer's dictionary and total as they are then.
+
+``new_tokenizer`` builds the Router's jieba tokenizer, the lexicon's words kept whole.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from math import log
 
-__all__ = ["FastCut"]
+__all__ = ["FastCut", "new_tokenizer"]
 
 # jieba's own patterns (jieba/__init__.py): runs of these are cut with the
 # dictionary; everything else goes out a character (or a line break) at a time.
@@ -96,3 +101,36 @@ class FastCut:
         if buf:
             out.append(buf)
         return out
+
+
+# Added words get this many times the least frequency that keeps them whole.
+_FREQ_MARGIN = 3
+
+
+_tokenizer_lock = threading.Lock()
+
+
+def new_tokenizer(userdict: Path | None, words: Iterable[str], pivots: set[str]):
+    """A jieba tokenizer from jieba's own cache, with the domain words added."""
+    import jieba
+
+    # jieba logs its start-up to stderr at DEBUG; that is noise in a CLI.
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    with _tokenizer_lock:
+        tk = jieba.Tokenizer()
+        tk.initialize()
+        if userdict is not None:
+            tk.load_userdict(str(userdict))
+        adding = []
+        for word in sorted(words):
+            if tk.FREQ.get(word, 0) > 0:
+                continue  # jieba or the user dictionary already keeps it whole
+            pieces = tk.lcut(word, HMM=False)
+            if len(pieces) > 1 and any(p in pivots for p in pieces):
+                continue  # matched as a run of tokens (see Lexicon.pivot_words)
+            # suggest_freq gives the least frequency that keeps the word whole
+            # on its own; the margin keeps it whole next to most neighbours.
+            adding.append((word, max(tk.suggest_freq(word, False) * _FREQ_MARGIN, 10)))
+        for word, freq in adding:
+            tk.add_word(word, freq)
+    return tk

@@ -72,16 +72,16 @@ def t2s_table() -> dict[int, int]:
 
 
 @lru_cache(maxsize=1)
-def _traditional_re() -> re.Pattern:
-    """Any character the table changes: most messages have none, and a
-    search is much cheaper than a translate over a large table."""
-    chars = "".join(sorted(chr(c) for c in t2s_table()))
-    return re.compile("[" + re.escape(chars) + "]")
+def _traditional() -> frozenset[str]:
+    """Every character the table changes: most messages have none, and asking a
+    set is much cheaper than a translate over a large table (or a regular
+    expression's class of 4,700 characters, which cost 30 us a message)."""
+    return frozenset(map(chr, t2s_table()))
 
 
 def fold_script(text: str) -> str:
     """Traditional characters to simplified (one to one: offsets keep)."""
-    if _traditional_re().search(text) is None:
+    if _traditional().isdisjoint(text):
         return text
     return text.translate(t2s_table())
 

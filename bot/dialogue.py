@@ -539,8 +539,7 @@ class Dialogue:
         if ticket.paused_at is not None and ticket.pause_reason == "awaiting_her":
             ticket.resume(self.policy, turn.now, why="she wrote")
         self_harm = self.words.self_harm(turn.text)
-        if route.urgent and ticket.mark_urgent(list(route.urgent_keywords)):
-            ticket.raise_deadlines(self.policy, turn.now)
+        if route.urgent and ticket.mark_urgent(list(route.urgent_keywords), self.policy, turn.now):
             reached = self._alert(turn, ticket, "marked urgent by a later message")
             log.warning("ticket %s raised to urgent", ticket.reference)
             text = (replies.URGENT_ADDED if reached else replies.URGENT_ADDED_QUEUED).format(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, joinedload, mapped_column, 
 
 from models import clocks
 from models.base import Base, insert_unless_present, utcnow
+from models.lifecycle import DONE_STATUSES, OPEN_STATUSES, Conflict, InvalidInput, Lifecycle, TicketError
 from models.region import Region
 from models.staff import StaffUser
 
@@ -32,8 +33,6 @@ STATUS_LABELS = {
     "closed": "已关闭",
     "withdrawn": "已撤销",
 }
-OPEN_STATUSES = ("new", "claimed")
-DONE_STATUSES = ("resolved", "closed")
 
 # How a case can end, by route (办结结果).
 OUTCOMES = {
@@ -101,21 +100,7 @@ TABS = ("unclaimed", "mine", "open", "done", "all")
 TAB_LABELS = {"unclaimed": "待认领", "mine": "我的工单", "open": "未办结", "done": "已办结", "all": "全部"}
 
 
-class TicketError(Exception):
-    """A staff action that cannot be done; the message is shown to the staff member."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class InvalidInput(TicketError):
-    """The action's input is wrong (HTTP 422, naming the field)."""
-
-
-class Conflict(TicketError):
-    """The ticket is not in a state that allows the action, or someone got there first (409)."""
+__all__ = ["Conflict", "DONE_STATUSES", "InvalidInput", "OPEN_STATUSES", "TicketError"]
 
 
 class ReferenceCounter(Base):
@@ -148,7 +133,7 @@ def next_reference(bind: Session | Connection, prefix: str, now: datetime) -> st
     return f"{prefix}-{day:%Y%m%d}-{number:04d}"
 
 
-class Ticket(Base):
+class Ticket(Lifecycle, Base):
     __tablename__ = "ticket"
     __table_args__ = (
         Index("ix_ticket_status_urgent_created", "status", "urgent", "created_at"),
@@ -239,10 +224,6 @@ class Ticket(Base):
         return f"<Ticket {self.reference} {self.category} {self.status}>"
 
     @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
     def need_to_know(self) -> bool:
         """Urgent and violence tickets: read only by their assignee and those supervising."""
         return self.urgent or (self.category, self.subcategory) in NEED_TO_KNOW_ROUTES
@@ -268,6 +249,18 @@ class Ticket(Base):
             event.ticket = self
             session.add(event)
         return event
+
+    def change(self, **values: Any) -> None:
+        """Set columns on the mapped object (written at the session's flush)."""
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def _write(self, guard: tuple[Any, ...] | None, **values: Any) -> bool:
+        """Compare-and-set on `guard` (see `_swap`); without a guard, set the columns."""
+        if guard is None:
+            self.change(**values)
+            return True
+        return self._swap(object_session(self), guard, **values)
 
     # -- what staff see ---------------------------------------------------------
 
@@ -661,16 +654,11 @@ class Ticket(Base):
     def reopen(self, session: Session, by: StaffUser, reason: str, now: datetime) -> None:
         """Back to work after resolution: to the assignee if there is one, else the queue."""
         reason = _text(reason, "reason", MAX_REASON_CHARS)
-        previous_outcome = self.outcome
-        if self.status not in DONE_STATUSES or not self._swap(
-            session,
-            (Ticket.status.in_(DONE_STATUSES), _same(Ticket.assignee_id, self.assignee_id)),
-            status="claimed" if self.assignee_id else "new",
-            resolved_at=None, closed_at=None, outcome=None, updated_at=now,
+        if self.status not in DONE_STATUSES or not self.reopen_to_work(
+            now, reason, by=by,
+            guard=(Ticket.status.in_(DONE_STATUSES), _same(Ticket.assignee_id, self.assignee_id)),
         ):
             raise self._changed("重新打开")
-        self.record("reopened", actor=by, reason=reason, previous_outcome=previous_outcome)
-        self.clocks_changed(now)
 
     def correct_route(self, session: Session, by: StaffUser, category: str, now: datetime,
                       subcategory: str | None = None, urgent: bool | None = None,
@@ -717,11 +705,6 @@ class Ticket(Base):
 
     # -- clocks (models/clocks.py) ---------------------------------------------
 
-    def clocks_changed(self, now: datetime) -> None:
-        """Keep the queue's nearest deadline current and have the sweep look again."""
-        self.next_due_at = clocks.next_due(self)
-        self.sweep_at, self.yellow_at = now, None
-
     def take_sweep(self, session: Session, now: datetime, step: clocks.SweepStep) -> bool:
         """Claim the sweep's look at this ticket up to `now` (compare-and-set on the marks the
         sweep read): True for exactly one of any number of concurrent sweeps."""
@@ -760,22 +743,7 @@ class Ticket(Base):
             raise Conflict("工单已办结，无需暂停计时")
         if self.paused_at is not None:
             raise Conflict("计时已暂停")
-        self.paused_at, self.pause_reason, self.updated_at = now, reason, now
-        self.pause_until = until if reason == "safe_time" else None
-        self.record("paused", actor=by, reason=reason, until=until.isoformat() if self.pause_until else None)
-        self.clocks_changed(now)
-
-    def resume(self, policy: clocks.Policy, now: datetime, by: StaffUser | None = None, why: str = "staff") -> None:
-        """The clocks run again, each with the time it had left when paused."""
-        if self.paused_at is None:
-            raise Conflict("计时没有暂停")
-        for column, due in clocks.resumed_deadlines(self, policy, now).items():
-            setattr(self, column, due)
-        reason = self.pause_reason
-        self.paused_at = self.pause_until = self.pause_reason = None
-        self.updated_at = now
-        self.record("resumed", actor=by, reason=reason, why=why)
-        self.clocks_changed(now)
+        self.pause_clocks(now, reason, until if reason == "safe_time" else None, by=by)
 
     def set_urgent(self, by: StaffUser, urgent: bool, reason: str, policy: clocks.Policy, now: datetime) -> bool:
         """Staff mark (or unmark) the ticket urgent; marking starts the urgent clocks. True if it changed."""
@@ -785,15 +753,14 @@ class Ticket(Base):
         if bool(self.urgent) == urgent:
             raise InvalidInput("工单已是紧急" if urgent else "工单本来就不是紧急", "urgent")
         if urgent:
-            for column, due in clocks.urgent_deadlines(self, policy, now).items():
-                setattr(self, column, due)
-        else:
-            # Back on the route's clocks, counted from when she first wrote.
-            normal = policy.deadlines(self.created_at, self.category, urgent=False)
-            for name, _ in clocks.unstopped(self):
-                setattr(self, f"{name}_due_at", normal[name])
+            self.make_urgent(policy, now, "urgent_marked", by=by, reason=reason)
+            return True
+        # Back on the route's clocks, counted from when she first wrote.
+        normal = policy.deadlines(self.created_at, self.category, urgent=False)
+        for name, _ in clocks.unstopped(self):
+            setattr(self, f"{name}_due_at", normal[name])
         self.urgent, self.updated_at = urgent, now
-        self.record("urgent_marked" if urgent else "urgent_unmarked", actor=by, reason=reason)
+        self.record("urgent_unmarked", actor=by, reason=reason)
         self.clocks_changed(now)
         return True
 

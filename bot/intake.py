@@ -112,8 +112,7 @@ class Intake:
             category = MENU_KEYS.get(inbound.event_key)
             if category:
                 desk.conversation(inbound.channel, inbound.user).move("idle", now, hint=category)
-                label = CATEGORY_LABELS[category]
-                return f"好的，“{label}”。请直接说说您遇到的事，我们会转给合适的工作人员。", None
+                return replies.MENU_CHOSEN.format(category=CATEGORY_LABELS[category]), None
             return replies.MENU, None
         return None, None
 

@@ -44,6 +44,9 @@ WELCOME = (
     "您发来的内容只有负责您事情的工作人员能看到，我们不会对外透露。\n\n" + MENU
 )
 
+# She pressed a menu button (咨询 / 调解 / 服务) on the official account.
+MENU_CHOSEN = "好的，“{category}”。请直接说说您遇到的事，我们会转给合适的工作人员。"
+
 CHOOSE = (
     "谢谢您告诉我们。为了转给最合适的工作人员，请回复数字：\n"
     "1 咨询（想了解法律、政策）\n"
@@ -112,6 +115,9 @@ SUMMARY = (
     "联系方式：{contact}\n"
     "回复“确认”提交，回复“修改”重新填写地区和联系方式。"
 )
+# In the summary: how we will reach her when she left no number, and an urgent case's mark.
+CONTACT_HERE = "匿名，在这里联系"
+URGENT_MARK = "（紧急）"
 CONFIRM_AGAIN = "已收到。请回复“确认”提交，或回复“修改”重新填写。"
 CONFIRMED = (
     "已提交。工单号：{reference}。工作人员会在{claim_within}内联系您。\n"

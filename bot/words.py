@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -60,6 +61,11 @@ class Words:
         self.noise = tuple(sorted((fold(w) for w in data.get("noise", [])), key=len, reverse=True))
         self.silent_words = tuple(fold(w) for w in data.get("silent", []))
         self.self_harm_words = tuple(fold(w) for w in data.get("self_harm", []))
+        self.add_prefix = re.compile(
+            "^(?:" + "|".join(re.escape(w) for w in data.get("add_prefixes", [])) + r")[:：\s]*"
+        )
+        self.place_suffixes = tuple(data.get("place_suffixes", []))
+        self.exact = {name: {str(k): v for k, v in table.items()} for name, table in data.get("exact", {}).items()}
 
     @staticmethod
     def _meaning(entry: dict, fillers: list[str]) -> Meaning:
@@ -81,6 +87,16 @@ class Words:
     def means(self, answer: str, text: str) -> bool:
         """Whether her message gives the step answer `answer` (anonymous, change, confirm ...)."""
         return self.answers[answer].said(squeeze(text))
+
+    def added_text(self, text: str) -> str | None:
+        """What follows "补充：" at the start of her message (None: no such start, or nothing after it)."""
+        match = self.add_prefix.match(text)
+        return text[match.end():] if match and len(text) > match.end() else None
+
+    def exact_answer(self, question: str, text: str) -> Any:
+        """Her answer to a numbered `question` (route, solved, satisfaction), or None: the
+        whole message as written, no folding ("1", "满意")."""
+        return self.exact[question].get(text)
 
     def is_noise(self, text: str) -> bool:
         """Nothing to work on: keyboard mash, emoji or stickers only, 嗯/哦, a lone number."""

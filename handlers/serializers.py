@@ -11,7 +11,8 @@ from models.clocks import CLOCK_LABELS, LIGHTS, PAUSE_REASONS, Clock, Policy
 from models.followup import SATISFACTION_LABELS
 from models.outbox import OUTBOX_STATUS_LABELS
 from models.region import LEVEL_LABELS
-from models.ticket import CATEGORY_LABELS, CHANNEL_LABELS, CHINA_TZ, OUTCOME_LABELS, STATUS_LABELS, outcomes_for
+from handlers.labels import CHANNEL_LABELS
+from models.ticket import CATEGORY_LABELS, CHINA_TZ, OUTCOME_LABELS, STATUS_LABELS, outcomes_for
 
 
 def serialize_ticket_row(ticket: Ticket) -> dict[str, Any]:

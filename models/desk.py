@@ -2,13 +2,24 @@
 
 A woman's message is the system's hot path. Through the ORM's unit of work a delivery
 cost about 2.5 ms of Python, nearly all of it bookkeeping for rows written once and
-never read back (bench/README.md). Here a delivery reads what it needs as plain rows,
-changes them in memory, and writes each change once, at the end (`Desk.save`), inside
-the caller's transaction: about ten small statements and no flush. The staff side keeps
-the ORM models, which map the same tables.
+never read back (bench/README.md). Here a delivery reads what it needs as plain rows and
+changes them in memory, inside the caller's transaction, with no flush.
 
-The woman's own changes to her ticket (withdraw, reopen after "not solved", close after
-her rating, raise to urgent) are defined here, once; the staff's are `Ticket` methods.
+What is written when:
+- at `Desk.save`, once: each changed ticket's UPDATE, the transcript lines not yet
+  inserted (and the outbox items of queued ones), lines changed since an early insert,
+  the audit trail, the unread mark, and her conversation;
+- at once, because the delivery needs the result: the receipt (`claim_receipt`, which
+  decides whether this delivery is the first), a new ticket (`open_ticket`: its id and
+  reference, with the day's counter), a line whose id is needed before `save`
+  (`message_id`), attaching and erasing loose lines (`attach_messages`,
+  `erase_loose_messages`), and a follow-up's answer (`settle_follow_up`, a
+  compare-and-set that must not be lost to another process);
+- after `save`, by the caller: the receipt's answer (`answer_receipt`), for retries.
+The staff side keeps the ORM models, which map the same tables.
+
+A ticket's transitions (withdraw, reopen, close, pause, resume, urgent) are defined once,
+in models/lifecycle.py, for the desk's `TicketRow` and the staff side's `Ticket` alike.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models.conversation import Conversation
 from models.followup import SATISFACTION, FollowUp
+from models.lifecycle import Lifecycle
 from models.message import InboundReceipt, Message
 from models.outbox import OutboxMessage
 from models.region import Region
@@ -97,8 +109,9 @@ _REGIONS_MATCHING = (
 
 
 @dataclass(eq=False)
-class TicketRow:
-    """A ticket as the desk sees it. Changes are kept for one UPDATE at `Desk.save`."""
+class TicketRow(Lifecycle):
+    """A ticket as the desk sees it. Changes are kept for one UPDATE at `Desk.save`; its
+    transitions are the ticket's own (models/lifecycle.py)."""
 
     desk: Desk = field(repr=False)
     id: int
@@ -125,78 +138,43 @@ class TicketRow:
     safe_contact_time: str | None
     created_at: datetime
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    def clocks_changed(self, now: datetime) -> None:
-        """Keep the queue's nearest deadline current and have the sweep look again."""
-        self.change(next_due_at=clocks.next_due(self), sweep_at=now, yellow_at=None)
-
-    def resume(self, policy: clocks.Policy, now: datetime, why: str) -> None:
-        """The wait on her is over (she wrote, or her safe time came): the clocks run again."""
-        if self.paused_at is None:
-            return
-        moved = clocks.resumed_deadlines(self, policy, now)
-        reason = self.pause_reason
-        self.change(paused_at=None, pause_until=None, pause_reason=None, updated_at=now, **moved)
-        self.record("resumed", reason=reason, why=why)
-        self.clocks_changed(now)
-
-    def pause_for_her(self, now: datetime, reason: str, until: datetime | None) -> None:
-        """She asked to be contacted later (her safe time): the clocks wait until then."""
-        self.change(paused_at=now, pause_until=until, pause_reason=reason, updated_at=now)
-        self.record("paused", actor_type="woman", reason=reason, until=until.isoformat() if until else None)
-        self.clocks_changed(now)
-
-    def raise_deadlines(self, policy: clocks.Policy, now: datetime) -> None:
-        """Urgent now: every running clock is due no later than an urgent one started now."""
-        self.change(**clocks.urgent_deadlines(self, policy, now))
-        self.clocks_changed(now)
-
     def change(self, **values: Any) -> None:
         """Set columns; written with the delivery's other changes."""
         for name, value in values.items():
             if name in self.__dataclass_fields__:
                 setattr(self, name, value)
-        self.desk._ticket_changes.setdefault(self.id, {}).update(values)
+        self.desk.stage_change(self.id, values)
 
-    def record(self, action: str, actor_type: str = "system", actor_id: int | None = None, **detail: Any) -> None:
+    def record(
+        self, action: str, actor: Any = None, actor_type: str = "system", actor_id: int | None = None, **detail: Any
+    ) -> None:
         """Append a line to the ticket's audit trail (inserted at `Desk.save`)."""
-        self.desk._events.append(
+        if actor is not None:
+            actor_type, actor_id = "staff", actor.id
+        self.desk.stage_event(
             {"ticket_id": self.id, "actor_type": actor_type, "actor_id": actor_id, "action": action, "detail": detail}
         )
 
-    # -- her changes, from the chat ---------------------------------------------
+    def _write(self, guard: tuple[Any, ...] | None, **values: Any) -> bool:
+        """Her changes need no guard: they are written at `Desk.save`, inside her delivery."""
+        self.change(**values)
+        return True
 
-    def withdraw(self, now: datetime, reason: str) -> None:
-        """She withdraws her case (撤销)."""
-        self.change(status="withdrawn", withdrawn_at=now, updated_at=now)
-        self.record("withdrawn", actor_type="woman", reason=reason)
-        self.clocks_changed(now)
+    # -- her changes, from the chat (the transitions are models/lifecycle.py's) ----
 
     def reopen_for_her(self, now: datetime, reason: str) -> None:
         """She says it is not solved: back to the assignee if there is one, else the queue."""
-        previous_outcome = self.outcome
-        self.change(
-            status="claimed" if self.assignee_id else "new",
-            resolved_at=None, closed_at=None, outcome=None, updated_at=now,
-        )
-        self.record("reopened", actor_type="woman", reason=reason, previous_outcome=previous_outcome)
-        self.clocks_changed(now)
+        self.reopen_to_work(now, reason, actor_type="woman")
 
-    def close(self, now: datetime, actor_type: str, **detail: Any) -> None:
-        """The end of the loop: after her rating, or when the follow-up went unanswered."""
-        self.change(status="closed", closed_at=now, updated_at=now)
-        self.record("closed", actor_type=actor_type, **detail)
-        self.clocks_changed(now)
+    def pause_for_her(self, now: datetime, reason: str, until: datetime | None) -> None:
+        """She asked to be contacted later (her safe time): the clocks wait until then."""
+        self.pause_clocks(now, reason, until, actor_type="woman")
 
-    def mark_urgent(self, keywords: list[str]) -> bool:
-        """Raise the ticket to urgent (never lowers it); True if it changed."""
+    def mark_urgent(self, keywords: list[str], policy: clocks.Policy, now: datetime) -> bool:
+        """Her words raise the ticket to urgent (never lower it); True if it changed."""
         if self.urgent:
             return False
-        self.change(urgent=True)
-        self.record("marked_urgent", actor_type="woman", keywords=keywords)
+        self.make_urgent(policy, now, "marked_urgent", actor_type="woman", keywords=keywords)
         return True
 
 
@@ -292,14 +270,10 @@ class FollowUpRow:
 
     def _settle(self, **values: Any) -> bool:
         """Answer or expire it, unless that already happened (another process's job, say)."""
-        settled = self.ticket.desk.connection.execute(
-            update(FOLLOW_UPS)
-            .where(FOLLOW_UPS.c.id == self.id, FOLLOW_UPS.c.answered_at.is_(None), FOLLOW_UPS.c.expired.is_(False))
-            .values(**values)
-        ).rowcount
+        settled = self.ticket.desk.settle_follow_up(self.id, values)
         self.answered_at = values.get("answered_at", self.answered_at)
         self.expired = values.get("expired", self.expired)
-        return settled == 1
+        return settled
 
 
 class Desk:
@@ -514,6 +488,15 @@ class Desk:
             if not any(other is not region and other.path.startswith(region.path) for other in candidates)
         ][:limit]
 
+    def settle_follow_up(self, follow_up_id: int, values: dict[str, Any]) -> bool:
+        """Answer or expire a follow-up at once, if no one did (compare-and-set); True if this did."""
+        return self.connection.execute(
+            update(FOLLOW_UPS)
+            .where(FOLLOW_UPS.c.id == follow_up_id, FOLLOW_UPS.c.answered_at.is_(None),
+                   FOLLOW_UPS.c.expired.is_(False))
+            .values(**values)
+        ).rowcount == 1
+
     def follow_up(self, follow_up_id: int) -> FollowUpRow | None:
         row = self.connection.execute(
             select(FOLLOW_UPS.c.ticket_id, FOLLOW_UPS.c.answered_at, FOLLOW_UPS.c.expired)
@@ -523,6 +506,14 @@ class Desk:
         return FollowUpRow(follow_up_id, ticket, row.answered_at, row.expired) if ticket else None
 
     # -- the end of the unit of work ---------------------------------------------------
+
+    def stage_change(self, ticket_id: int, values: dict[str, Any]) -> None:
+        """Columns of a ticket to set in its one UPDATE at `save`."""
+        self._ticket_changes.setdefault(ticket_id, {}).update(values)
+
+    def stage_event(self, event: dict[str, Any]) -> None:
+        """A line of a ticket's audit trail, inserted with the others at `save`."""
+        self._events.append(event)
 
     def save(self) -> None:
         """Write what changed: each ticket once, the transcript, the audit trail, the conversation."""

@@ -1,20 +1,20 @@
-"""Tickets (工单), their public references and their append-only audit trail."""
+"""Tickets (工单), their public references and their append-only audit trail.
+
+The ticket's transitions are models/lifecycle.py's (shared with the desk's plain rows);
+the queue's reads (tabs, filters, counts, plans) are models/queue.py's."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import (
-    Connection, Date, ForeignKey, Index, Select, String, Text, bindparam, case, func, literal, nulls_last, or_, select,
-    update,
-)
+from sqlalchemy import Connection, Date, ForeignKey, Index, String, Text, bindparam, func, select, update
 from sqlalchemy.orm import Mapped, Session, aliased, joinedload, mapped_column, object_session, relationship
 
 from models import clocks
 from models.base import Base, insert_unless_present, utcnow
+from models.lifecycle import DONE_STATUSES, OPEN_STATUSES, Conflict, InvalidInput, Lifecycle, TicketError
+from models.queue import TABS, QueueFilter, QueueReads
 from models.region import Region
 from models.staff import StaffUser
 
@@ -32,8 +32,6 @@ STATUS_LABELS = {
     "closed": "已关闭",
     "withdrawn": "已撤销",
 }
-OPEN_STATUSES = ("new", "claimed")
-DONE_STATUSES = ("resolved", "closed")
 
 # How a case can end, by route (办结结果).
 OUTCOMES = {
@@ -74,7 +72,8 @@ NEED_TO_KNOW_ROUTES = {("consultation", "anti_dv_law")}
 VIOLENCE_ROUTES = NEED_TO_KNOW_ROUTES
 # Channels staff record by hand (线下: a phone call, a walk-in visit): no chat to answer in.
 OFFLINE_CHANNELS = ("phone", "visit")
-CHANNEL_LABELS = {"wechat": "微信公众号", "telegram": "Telegram", "phone": "电话", "visit": "来访"}
+# Every channel a ticket comes by: the chats, and the tracks staff record by hand.
+CHANNELS = ("wechat", "telegram", "phone", "visit")
 
 
 def outcomes_for(category: str, subcategory: str | None) -> tuple[str, ...]:
@@ -91,31 +90,8 @@ MAX_NOTE_CHARS = 4000
 MAX_REPLY_CHARS = 600  # a WeChat customer-service text is at most 2048 bytes
 MAX_REASON_CHARS = 500
 
-_WHOLE_REFERENCE = re.compile(r"[A-Z]+-\d{8}-\d{4,}")
-
-# A tab holding more tickets than this is read along the date index rather than sorted.
-WALK_DATES_ABOVE = 5000
-
-# Queue tabs, in the order they are shown.
-TABS = ("unclaimed", "mine", "open", "done", "all")
-TAB_LABELS = {"unclaimed": "待认领", "mine": "我的工单", "open": "未办结", "done": "已办结", "all": "全部"}
-
-
-class TicketError(Exception):
-    """A staff action that cannot be done; the message is shown to the staff member."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class InvalidInput(TicketError):
-    """The action's input is wrong (HTTP 422, naming the field)."""
-
-
-class Conflict(TicketError):
-    """The ticket is not in a state that allows the action, or someone got there first (409)."""
+# The transitions' errors live in models/lifecycle.py, the queue's reads in models/queue.py.
+__all__ = ["Conflict", "DONE_STATUSES", "InvalidInput", "OPEN_STATUSES", "QueueFilter", "TABS", "TicketError"]
 
 
 class ReferenceCounter(Base):
@@ -148,7 +124,7 @@ def next_reference(bind: Session | Connection, prefix: str, now: datetime) -> st
     return f"{prefix}-{day:%Y%m%d}-{number:04d}"
 
 
-class Ticket(Base):
+class Ticket(Lifecycle, QueueReads, Base):
     __tablename__ = "ticket"
     __table_args__ = (
         Index("ix_ticket_status_urgent_created", "status", "urgent", "created_at"),
@@ -239,10 +215,6 @@ class Ticket(Base):
         return f"<Ticket {self.reference} {self.category} {self.status}>"
 
     @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
     def need_to_know(self) -> bool:
         """Urgent and violence tickets: read only by their assignee and those supervising."""
         return self.urgent or (self.category, self.subcategory) in NEED_TO_KNOW_ROUTES
@@ -269,6 +241,18 @@ class Ticket(Base):
             session.add(event)
         return event
 
+    def change(self, **values: Any) -> None:
+        """Set columns on the mapped object (written at the session's flush)."""
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def _write(self, guard: tuple[Any, ...] | None, **values: Any) -> bool:
+        """Compare-and-set on `guard` (see `_swap`); without a guard, set the columns."""
+        if guard is None:
+            self.change(**values)
+            return True
+        return self._swap(object_session(self), guard, **values)
+
     # -- what staff see ---------------------------------------------------------
 
     @property
@@ -291,24 +275,6 @@ class Ticket(Base):
         if per_row:
             return select(Region.id).where(Region.id == cls.region_id, in_subtree).exists()
         return cls.region_id.in_(select(Region.id).where(in_subtree))
-
-    @classmethod
-    def _scope(cls, session: Session, user: StaffUser, region: Region | None, per_row: bool = False) -> Any:
-        """`visible_to` for a list: no condition at all when the subtree is the whole grid.
-
-        A city-level account sees every ticket; saying so lets the database scan instead of
-        probing the region index once per ticket (which is what `IN (every region)` costs).
-        """
-        path = (region or user.region).path
-        inside, everything = session.execute(
-            select(
-                func.coalesce(func.sum(case((Region.path.startswith(path, autoescape=True), 1), else_=0)), 0),
-                func.count(),
-            ).select_from(Region)
-        ).one()
-        if inside == everything:
-            return literal(True)
-        return cls.visible_to(user, region, per_row=per_row)
 
     @classmethod
     def unattended(cls, session: Session, user: StaffUser, limit: int = 500) -> list[Ticket]:
@@ -345,115 +311,6 @@ class Ticket(Base):
             select(cls).where(cls.reference == reference.strip().upper(), cls.visible_to(user))
         )
 
-    @classmethod
-    def queue(
-        cls, session: Session, user: StaffUser, filters: QueueFilter, page: int = 1, per_page: int = 50,
-        total: int | None = None,
-    ) -> list[Ticket]:
-        """One page of a queue tab: urgent first, then the nearest deadline ("done" and
-        "all": newest first). `total`, the tab's count if known, picks the plan."""
-        # A big history (a city's "all" tab) is read newest-first along the date index and
-        # stopped after a page; a small one is fetched by region and sorted in memory.
-        # Planners cannot tell the two apart from `region_id IN (subtree)`, so we say it.
-        walk_dates = filters.tab in ("done", "all") and (total is None or total > WALK_DATES_ABOVE)
-        query = cls._filtered(session, user, filters, per_row=walk_dates).where(cls._tab_condition(user, filters.tab))
-        if filters.tab in ("done", "all") and not walk_dates:
-            # A few thousand at most: find them, then sort them. Left alone, a planner walks
-            # the date index reading every ticket row to test a text filter on it.
-            query = select(cls).where(cls.id.in_(query.with_only_columns(cls.id)))
-        if filters.tab in ("done", "all"):
-            order = [cls.created_at.desc(), cls.id.desc()]
-        else:
-            # The nearest running clock, kept on the row (clocks_changed); paused ones last.
-            order = [cls.urgent.desc(), nulls_last(cls.next_due_at.asc()), cls.id]
-        query = (
-            query.options(joinedload(cls.region), joinedload(cls.assignee))
-            .order_by(*order)
-            .limit(per_page)
-            .offset((max(page, 1) - 1) * per_page)
-        )
-        return list(session.scalars(query))
-
-    @classmethod
-    def listing(cls, session: Session, user: StaffUser, filters: QueueFilter) -> Select[Any]:
-        """Every ticket a queue tab with `filters` holds, unordered (for exports)."""
-        return cls._filtered(session, user, filters).where(cls._tab_condition(user, filters.tab))
-
-    @classmethod
-    def tab_counts(cls, session: Session, user: StaffUser, filters: QueueFilter) -> dict[str, int]:
-        """How many tickets each tab holds under the same filters.
-
-        One GROUP BY over (status, assignee), which the (region_id, status, assignee_id)
-        index answers without reading a ticket row when no other filter is set.
-        """
-        query = cls._filtered(session, user, filters).with_only_columns(cls.status, cls.assignee_id, func.count())
-        counts = dict.fromkeys(TABS, 0)
-        for status, assignee_id, number in session.execute(query.group_by(cls.status, cls.assignee_id)):
-            counts["all"] += number
-            if status == "new":
-                counts["unclaimed"] += number
-            if status in OPEN_STATUSES:
-                counts["open"] += number
-            if status in DONE_STATUSES:
-                counts["done"] += number
-            if status == "claimed" and assignee_id == user.id:
-                counts["mine"] += number
-        return counts
-
-    @classmethod
-    def _filtered(cls, session: Session, user: StaffUser, filters: QueueFilter, per_row: bool = False) -> Select[Any]:
-        query = select(cls).where(cls._scope(session, user, filters.region, per_row=per_row))
-        if filters.category:
-            query = query.where(cls.category == filters.category)
-        if filters.status:
-            query = query.where(cls.status == filters.status)
-        if filters.urgent:
-            query = query.where(cls.urgent.is_(True))
-        if filters.subcategory is not None:
-            query = query.where(cls.subcategory == filters.subcategory if filters.subcategory else cls.subcategory.is_(None))
-        if filters.channel:
-            query = query.where(cls.channel == filters.channel)
-        if filters.assignee_id is not None:
-            query = query.where(cls.assignee_id == filters.assignee_id)
-        if filters.created_from is not None:
-            query = query.where(cls.created_at >= filters.created_from)
-        if filters.created_to is not None:
-            query = query.where(cls.created_at < filters.created_to)
-        if filters.light:
-            query = query.where(cls.light_is(filters.light, filters.now or utcnow()))
-        text = filters.text.strip()
-        if filters.phone:
-            # The number she gives when she calls the hotline: the whole number, never a part
-            # of one (a partial match would let anyone browse numbers). The caller audits it.
-            query = query.where(cls.contact_phone == filters.phone)
-        elif text:
-            # References are searched as typed ("0042", "nj-20261121"); the route's words
-            # (婆婆, 抚养权) through the router's explanation; her own words only in the
-            # tickets whose record the searcher may read anyway (their own, or as supervisor).
-            if _WHOLE_REFERENCE.fullmatch(text.upper()):
-                query = query.where(cls.reference == text.upper())  # read out on the phone: the index
-            else:
-                query = query.where(
-                    or_(
-                        cls.reference.contains(text.upper(), autoescape=True),
-                        cls.route_explanation.contains(text, autoescape=True),
-                        cls._her_words(user, text),
-                    )
-                )
-        return query
-
-    @classmethod
-    def _her_words(cls, user: StaffUser, text: str) -> Any:
-        """Tickets where she wrote `text`, among those `user` reads: the assignee's, or any for supervisors."""
-        from models.message import Message  # message.py imports this module
-
-        wrote = (
-            select(Message.id)
-            .where(Message.ticket_id == cls.id, Message.direction == "in", Message.text.contains(text, autoescape=True))
-            .exists()
-        )
-        return wrote if user.supervises else (cls.assignee_id == user.id) & wrote
-
     def others_of_hers(self, session: Session, user: StaffUser, limit: int = 20) -> list[Ticket]:
         """Her other tickets that `user` may see: the same chat account, or the same phone number."""
         same = (Ticket.channel == self.channel) & (Ticket.channel_user == self.channel_user)
@@ -475,30 +332,6 @@ class Ticket(Base):
             return False
         self.unread_at = None
         return True
-
-    @classmethod
-    def light_is(cls, light: str, now: datetime) -> Any:
-        """The condition for tickets whose running clocks show `light` at `now` (red:
-        one is overdue; yellow: one is past `sla.yellow_at`, as the sweep last set it)."""
-        overdue = cls.next_due_at <= now
-        if light == "red":
-            return overdue
-        yellow = cls.yellow_at <= now
-        if light == "yellow":
-            return yellow & ~overdue
-        return or_(cls.next_due_at.is_(None), ~overdue) & or_(cls.yellow_at.is_(None), ~yellow)
-
-    @classmethod
-    def _tab_condition(cls, user: StaffUser, tab: str) -> Any:
-        if tab == "unclaimed":
-            return cls.status == "new"
-        if tab == "mine":
-            return (cls.assignee_id == user.id) & (cls.status == "claimed")
-        if tab == "open":
-            return cls.status.in_(OPEN_STATUSES)
-        if tab == "done":
-            return cls.status.in_(DONE_STATUSES)
-        return literal(True)
 
     def permits(self, user: StaffUser, action: str) -> bool:
         """Whether `user` may do `action` to this ticket.
@@ -661,16 +494,11 @@ class Ticket(Base):
     def reopen(self, session: Session, by: StaffUser, reason: str, now: datetime) -> None:
         """Back to work after resolution: to the assignee if there is one, else the queue."""
         reason = _text(reason, "reason", MAX_REASON_CHARS)
-        previous_outcome = self.outcome
-        if self.status not in DONE_STATUSES or not self._swap(
-            session,
-            (Ticket.status.in_(DONE_STATUSES), _same(Ticket.assignee_id, self.assignee_id)),
-            status="claimed" if self.assignee_id else "new",
-            resolved_at=None, closed_at=None, outcome=None, updated_at=now,
+        if self.status not in DONE_STATUSES or not self.reopen_to_work(
+            now, reason, by=by,
+            guard=(Ticket.status.in_(DONE_STATUSES), _same(Ticket.assignee_id, self.assignee_id)),
         ):
             raise self._changed("重新打开")
-        self.record("reopened", actor=by, reason=reason, previous_outcome=previous_outcome)
-        self.clocks_changed(now)
 
     def correct_route(self, session: Session, by: StaffUser, category: str, now: datetime,
                       subcategory: str | None = None, urgent: bool | None = None,
@@ -717,11 +545,6 @@ class Ticket(Base):
 
     # -- clocks (models/clocks.py) ---------------------------------------------
 
-    def clocks_changed(self, now: datetime) -> None:
-        """Keep the queue's nearest deadline current and have the sweep look again."""
-        self.next_due_at = clocks.next_due(self)
-        self.sweep_at, self.yellow_at = now, None
-
     def take_sweep(self, session: Session, now: datetime, step: clocks.SweepStep) -> bool:
         """Claim the sweep's look at this ticket up to `now` (compare-and-set on the marks the
         sweep read): True for exactly one of any number of concurrent sweeps."""
@@ -760,22 +583,7 @@ class Ticket(Base):
             raise Conflict("工单已办结，无需暂停计时")
         if self.paused_at is not None:
             raise Conflict("计时已暂停")
-        self.paused_at, self.pause_reason, self.updated_at = now, reason, now
-        self.pause_until = until if reason == "safe_time" else None
-        self.record("paused", actor=by, reason=reason, until=until.isoformat() if self.pause_until else None)
-        self.clocks_changed(now)
-
-    def resume(self, policy: clocks.Policy, now: datetime, by: StaffUser | None = None, why: str = "staff") -> None:
-        """The clocks run again, each with the time it had left when paused."""
-        if self.paused_at is None:
-            raise Conflict("计时没有暂停")
-        for column, due in clocks.resumed_deadlines(self, policy, now).items():
-            setattr(self, column, due)
-        reason = self.pause_reason
-        self.paused_at = self.pause_until = self.pause_reason = None
-        self.updated_at = now
-        self.record("resumed", actor=by, reason=reason, why=why)
-        self.clocks_changed(now)
+        self.pause_clocks(now, reason, until if reason == "safe_time" else None, by=by)
 
     def set_urgent(self, by: StaffUser, urgent: bool, reason: str, policy: clocks.Policy, now: datetime) -> bool:
         """Staff mark (or unmark) the ticket urgent; marking starts the urgent clocks. True if it changed."""
@@ -785,15 +593,14 @@ class Ticket(Base):
         if bool(self.urgent) == urgent:
             raise InvalidInput("工单已是紧急" if urgent else "工单本来就不是紧急", "urgent")
         if urgent:
-            for column, due in clocks.urgent_deadlines(self, policy, now).items():
-                setattr(self, column, due)
-        else:
-            # Back on the route's clocks, counted from when she first wrote.
-            normal = policy.deadlines(self.created_at, self.category, urgent=False)
-            for name, _ in clocks.unstopped(self):
-                setattr(self, f"{name}_due_at", normal[name])
+            self.make_urgent(policy, now, "urgent_marked", by=by, reason=reason)
+            return True
+        # Back on the route's clocks, counted from when she first wrote.
+        normal = policy.deadlines(self.created_at, self.category, urgent=False)
+        for name, _ in clocks.unstopped(self):
+            setattr(self, f"{name}_due_at", normal[name])
         self.urgent, self.updated_at = urgent, now
-        self.record("urgent_marked" if urgent else "urgent_unmarked", actor=by, reason=reason)
+        self.record("urgent_unmarked", actor=by, reason=reason)
         self.clocks_changed(now)
         return True
 
@@ -882,31 +689,6 @@ class Ticket(Base):
     def _changed(self, verb: str) -> Conflict:
         """The conflict for an action the ticket's current state does not allow."""
         return Conflict(f"工单当前{STATUS_LABELS.get(self.status, self.status)}，不能{verb}（可能刚被他人处理，请刷新）")
-
-
-@dataclass
-class QueueFilter:
-    """What the queue shows: a tab, narrowed by route, status, region, urgency and text."""
-
-    tab: str = "unclaimed"
-    category: str | None = None
-    status: str | None = None
-    region: Region | None = None
-    urgent: bool = False
-    text: str = ""
-    # green | yellow | red (models/clocks.py), as of `now` (default: the current time).
-    light: str | None = None
-    now: datetime | None = None
-    # wechat | telegram | phone | visit: the online and offline tracks apart.
-    channel: str | None = None
-    # A whole phone number searched for (normalised), instead of `text`.
-    phone: str | None = None
-    # The dashboard's drill-downs: a route's subcategory, an assignee, and tickets
-    # created in [created_from, created_to).
-    subcategory: str | None = None
-    assignee_id: int | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
 
 
 def _same(column: Any, value: int | None) -> Any:

@@ -6,7 +6,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from handlers.api import followup  # noqa: F401 (its route joins the blueprint)
     from handlers.api.views import bp
     from handlers.auth import csrf
 

@@ -9,7 +9,7 @@ from models.clocks import CLOCKS, LIGHTS, PAUSE_REASONS
 from models.clocks import STATES as CLOCK_STATES
 from models.followup import SATISFACTION
 from models.stats import RATES
-from models.ticket import CATEGORIES, CHANNEL_LABELS, OFFLINE_CHANNELS, OUTCOME_LABELS, STATUSES, TABS
+from models.ticket import CATEGORIES, CHANNELS, OFFLINE_CHANNELS, OUTCOME_LABELS, STATUSES, TABS
 
 ALL_OUTCOMES = sorted(OUTCOME_LABELS)
 
@@ -94,7 +94,7 @@ def openapi_document() -> dict[str, Any]:
         "paused": {"type": "boolean", "description": "计时是否暂停（等待她补充 / 她要求在安全时间联系）"},
         "clocks": {"type": "array", "items": _ref("Clock"), "description": "签收、首次答复、办结三个时限"},
         "light": nullable({"type": "string", "enum": list(LIGHTS), "description": "计时中的时限里最紧的信号灯"}),
-        "channel": {"type": "string", "enum": list(CHANNEL_LABELS),
+        "channel": {"type": "string", "enum": list(CHANNELS),
                     "description": "线上（wechat、telegram）或线下（phone 来电、visit 来访）"},
         "channel_label": text,
         "unread": {"type": "boolean", "description": "认领后她又发来消息，承办人尚未打开工单"},
@@ -231,7 +231,7 @@ def openapi_document() -> dict[str, Any]:
                     query("urgent", "仅紧急", {"type": "string", "enum": ["1", "true"]}),
                     query("light", "信号灯：green 正常 / yellow 临期 / red 超期", {"type": "string", "enum": list(LIGHTS)}),
                     query("channel", "渠道：线上 wechat / telegram，线下 phone 来电 / visit 来访",
-                          {"type": "string", "enum": list(CHANNEL_LABELS)}),
+                          {"type": "string", "enum": list(CHANNELS)}),
                     query("q", "工单号、分流关键词、她的完整电话号码（精确匹配，记入审计），或她留言中的词"
                           "（仅在本人承办的工单中；督办人在管辖范围内）", {"type": "string", "maxLength": 100}),
                     query("page", "页码，从 1 开始", {"type": "integer", "minimum": 1, "default": 1}),

@@ -20,11 +20,11 @@ from handlers.serializers import (
     serialize_delivery, serialize_note, serialize_region, serialize_staff, serialize_ticket_summary,
 )
 from handlers.staff.actions import (
-    ACTIONS, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, audit_phone_search, page_args, perform, policy,
-    queue_filters, record_call_or_visit, ticket_detail,
+    ACTIONS, audit_phone_search, page_args, policy, queue_filters, record_call_or_visit, ticket_detail,
 )
+from handlers.staff.actions import act as act_on
 from models import Region, StaffUser, Ticket, utcnow
-from models.ticket import Conflict, InvalidInput, TicketError
+from models.ticket import InvalidInput, TicketError
 
 log = logging.getLogger(__name__)
 
@@ -198,22 +198,17 @@ def act(reference: str, action: str):
     found = Ticket.find_visible(session, user, reference)
     if found is None:
         return error(404, "找不到该工单，或它不在您的管辖范围内")
-    if not found.permits(user, ACTIONS[action]):
-        return error(403, REFUSED_SUPERVISING if ACTIONS[action] in SUPERVISING else REFUSED_OTHERS)
-    try:
-        result = perform(session, user, found, action, _body(), utcnow())
-    except Conflict as exc:
-        session.rollback()
-        return error(409, exc.message, ticket=_summary(found))
-    except TicketError as exc:
-        session.rollback()
-        return error(422, exc.message, exc.field or "body")
-    session.commit()
-    log.info("ticket %s: %s by staff %s (api)", found.reference, action, user.id)
+    acted = act_on(session, user, found, action, _body, via=" (api)")
+    if acted.status == 403:
+        return error(403, acted.message)
+    if acted.status == 409:
+        return error(409, acted.message, ticket=_summary(found))
+    if acted.status == 422:
+        return error(422, acted.message, acted.field or "body")
     if action == "notes":
-        return jsonify(note=serialize_note(result), ticket=_summary(found)), 201
+        return jsonify(note=serialize_note(acted.result), ticket=_summary(found)), 201
     if action == "reply":
-        return jsonify(delivery={"id": result.id, **serialize_delivery(result)}, ticket=_summary(found)), 202
+        return jsonify(delivery={"id": acted.result.id, **serialize_delivery(acted.result)}, ticket=_summary(found)), 202
     return jsonify(ticket=_summary(found))
 
 

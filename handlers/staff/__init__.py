@@ -8,7 +8,7 @@ from handlers.serializers import china_time, time_left_label
 
 
 def init_app(app: Flask) -> None:
-    from handlers.staff import access, admin, canned_admin, dashboard, followup, login, review  # noqa: F401 (their routes join the blueprint)
+    from handlers.staff import access, admin, canned_admin, dashboard, login, review  # noqa: F401 (their routes join the blueprint)
     from handlers.staff.views import bp
 
     login.init_app(app)

@@ -10,9 +10,11 @@ commits afterwards.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -22,13 +24,20 @@ from sqlalchemy.orm import Session
 from bot.alerts import AlertTicket, raise_alert
 from bot.dialogue import mask_mobile, parse_mobile
 from bot.inbound import unstorable
-from bot.offline import Account, record_offline
+from bot.offline import Account, CallBack, record_follow_up, record_offline
 from handlers.context import runtime
+from handlers.labels import CHANNEL_LABELS
 from handlers.serializers import serialize_ticket_detail
-from models import AuditEvent, FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
+from models import (
+    AuditEvent, FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote, utcnow,
+)
 from models.clocks import CHINA_TZ, LIGHTS, Policy
 from models.desk import Desk, RegionRow
-from models.ticket import CATEGORIES, CHANNEL_LABELS, OFFLINE_CHANNELS, STATUSES, TABS, InvalidInput, QueueFilter
+from models.ticket import (
+    CATEGORIES, CHANNELS, OFFLINE_CHANNELS, STATUSES, TABS, Conflict, InvalidInput, QueueFilter, TicketError,
+)
+
+log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 100
 
@@ -51,6 +60,8 @@ ACTIONS = {
     "extension": "decide_extension",
     "return": "return",
     "redo": "redo",
+    # 回访 of a call or a visit, taken down by whoever may resolve it (bot/offline.py).
+    "followup": "resolve",
 }
 
 # Permissions only supervisors (and admins) hold; the refusal says so.
@@ -77,7 +88,43 @@ DONE = {
     "extension": "延期申请已处理",
     "return": "已退回上级区域重新派单",
     "redo": "已关联为重办",
+    "followup": "已登记回访",
 }
+
+
+@dataclass(frozen=True)
+class Acted:
+    """How an action on a ticket went: `status` 200 (done: `result`, and `message` says
+    so), or 403 / 409 / 422 with the `message` (and the input `field`) to show."""
+
+    status: int
+    message: str
+    field: str | None = None
+    result: Any = None
+
+
+def refusal(action: str) -> str:
+    """Why `user` may not do `action` (a key of ACTIONS): supervisors' work, or the assignee's."""
+    return REFUSED_SUPERVISING if ACTIONS[action] in SUPERVISING else REFUSED_OTHERS
+
+
+def act(
+    session: Session, user: StaffUser, ticket: Ticket, action: str, data: Callable[[], Mapping[str, Any]],
+    via: str,
+) -> Acted:
+    """The one way staff act on a ticket already loaded in scope, from the page or the API:
+    authorise (403) → the model method (409 / 422, rolled back) → commit. `data` gives the
+    input (read only once authorised); `via` names the caller in the log."""
+    if not ticket.permits(user, ACTIONS[action]):
+        return Acted(403, refusal(action))
+    try:
+        result = perform(session, user, ticket, action, data(), utcnow())
+    except TicketError as error:
+        session.rollback()
+        return Acted(409 if isinstance(error, Conflict) else 422, error.message, error.field)
+    session.commit()
+    log.info("ticket %s: %s by staff %s%s", ticket.reference, action, user.id, via)
+    return Acted(200, DONE[action], result=result)
 
 
 def perform(session: Session, user: StaffUser, ticket: Ticket, action: str, data: Mapping[str, Any], now: datetime) -> Any:
@@ -127,6 +174,13 @@ def perform(session: Session, user: StaffUser, ticket: Ticket, action: str, data
         if original is None:
             raise InvalidInput("请填写她之前已关闭的工单号", "original")
         return ticket.link_redo(session, user, original, runtime().settings.dialogue.redo_days, now)
+    if action == "followup":
+        # A phone or walk-in ticket has no chat to ask in: what she said on the phone settles
+        # the follow-up as her chat answer would.
+        if data.get("solved") in (None, ""):
+            raise InvalidInput("请选择她说问题是否已经解决", "solved")
+        answer = CallBack(_bool(data, "solved"), _str(data, "satisfaction").strip() or None, _str(data, "note"))
+        return record_follow_up(session, ticket, user, answer, now)
     raise ValueError(f"unknown action {action!r}")
 
 
@@ -254,21 +308,9 @@ def queue_filters(
     (a wrong argument is dropped, so the page still shows something useful)."""
     errors: dict[str, str] = {}
     filters = QueueFilter()
-    tab = args.get("tab", "") or default_tab
-    if tab in TABS:
-        filters.tab = tab
-    else:
-        errors["tab"] = "没有这个标签页"
-    category = args.get("category", "")
-    if category in CATEGORIES:
-        filters.category = category
-    elif category:
-        errors["category"] = "分类应为咨询、调解或服务"
-    status = args.get("status", "")
-    if status in STATUSES:
-        filters.status = status
-    elif status:
-        errors["status"] = "没有这个状态"
+    filters.tab = _choice(args, "tab", TABS, "没有这个标签页", errors, default=default_tab) or filters.tab
+    filters.category = _choice(args, "category", CATEGORIES, "分类应为咨询、调解或服务", errors)
+    filters.status = _choice(args, "status", STATUSES, "没有这个状态", errors)
     code = args.get("region", "").strip()
     if code:
         region = Region.by_code(session, code)
@@ -277,16 +319,8 @@ def queue_filters(
         else:
             filters.region = region
     filters.urgent = args.get("urgent", "") in ("1", "true", "on")
-    light = args.get("light", "")
-    if light in LIGHTS:
-        filters.light = light
-    elif light:
-        errors["light"] = "信号灯应为 green、yellow 或 red"
-    channel = args.get("channel", "")
-    if channel in CHANNEL_LABELS:
-        filters.channel = channel
-    elif channel:
-        errors["channel"] = "渠道应为 " + "、".join(CHANNEL_LABELS)
+    filters.light = _choice(args, "light", LIGHTS, "信号灯应为 green、yellow 或 red", errors)
+    filters.channel = _choice(args, "channel", CHANNELS, "渠道应为 " + "、".join(CHANNELS), errors)
     _drill_down_filters(session, user, args, filters, errors)
     text = args.get("q", "")
     if len(text) > 100:
@@ -295,6 +329,20 @@ def queue_filters(
         filters.text = text
         filters.phone = phone_number(text)
     return filters, errors
+
+
+def _choice(
+    args: Mapping[str, str], name: str, choices: tuple[str, ...], message: str, errors: dict[str, str],
+    default: str = "",
+) -> str | None:
+    """An argument that must be one of `choices`: its value, or None (with `message` as
+    its error when something else was given)."""
+    value = args.get(name, "") or default
+    if value in choices:
+        return value
+    if value:
+        errors[name] = message
+    return None
 
 
 # A landline as staff type it: area code and number, with or without a dash.

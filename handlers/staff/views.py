@@ -19,17 +19,19 @@ from bot.alerts import is_for
 from bot.dialogue import mask_mobile
 from bot.media import media_content
 from handlers.context import db_session, runtime
+from handlers.labels import CHANNEL_LABELS, TAB_LABELS
 from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff.actions import (
-    ACTIONS, DONE, REFUSED_OTHERS, REFUSED_SUPERVISING, SUPERVISING, audit_phone_search, page_args, perform, policy,
-    queue_filters, record_call_or_visit, ticket_detail,
+    ACTIONS, audit_phone_search, page_args, policy, queue_filters, record_call_or_visit, ticket_detail,
 )
+from handlers.staff.actions import act as act_on
 from handlers.staff.canned import canned_for
 from models import Message, Region, StaffAlert, StaffUser, Ticket, utcnow
 from models.clocks import LIGHT_LABELS
+from models.followup import SATISFACTION, SATISFACTION_LABELS
 from models.region import LEVELS
 from models.ticket import (
-    CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS, TAB_LABELS, TABS, Conflict, TicketError,
+    CATEGORY_LABELS, STATUS_LABELS, TABS, TicketError,
 )
 
 log = logging.getLogger(__name__)
@@ -224,14 +226,20 @@ def unattended():
 # -- the ticket page ---------------------------------------------------------------
 
 
+def _visible_or_404(session, user: StaffUser, reference: str) -> Ticket:
+    """The ticket with this reference if `user` may see it; else 404 (out of scope reads as nonexistent)."""
+    found = Ticket.find_visible(session, user, reference)
+    if found is None:
+        abort(404)
+    return found
+
+
 @bp.get("/tickets/<reference>")
 @login_required
 def ticket(reference: str):
     session = db_session()
     user = current_user._get_current_object()
-    found = Ticket.find_visible(session, user, reference)
-    if found is None:
-        abort(404)
+    found = _visible_or_404(session, user, reference)
     return _render_ticket(session, user, found)
 
 
@@ -241,8 +249,8 @@ def media(reference: str, message_id: int):
     """Her image or voice, to those who may read the ticket; every view on the record."""
     session = db_session()
     user = current_user._get_current_object()
-    found = Ticket.find_visible(session, user, reference)
-    if found is None or not found.permits(user, "read"):
+    found = _visible_or_404(session, user, reference)
+    if not found.permits(user, "read"):
         abort(404)
     message = session.get(Message, message_id)
     content = media_content(runtime().settings, message) if message is not None and message.ticket_id == found.id else None
@@ -260,24 +268,14 @@ def act(reference: str, action: str):
         abort(404)
     session = db_session()
     user = current_user._get_current_object()
-    found = Ticket.find_visible(session, user, reference)
-    if found is None:
-        abort(404)
-    if not found.permits(user, ACTIONS[action]):
-        message = REFUSED_SUPERVISING if ACTIONS[action] in SUPERVISING else REFUSED_OTHERS
-        return _refused(session, user, found, action, message, None, 403)
-    try:
-        perform(session, user, found, action, request.form, utcnow())
-    except TicketError as error:
-        session.rollback()
-        status = 409 if isinstance(error, Conflict) else 422
-        return _refused(session, user, found, action, error.message, error.field, status)
-    session.commit()
-    log.info("ticket %s: %s by staff %s", found.reference, action, user.id)
-    flash(DONE[action], "success")
+    found = _visible_or_404(session, user, reference)
+    acted = act_on(session, user, found, action, lambda: request.form, via="")
+    if acted.status != 200:
+        return _refused(session, user, found, action, acted.message, acted.field, acted.status)
+    flash(acted.message, "success")
     if not found.permits(user, "view"):
         return redirect(url_for("staff.queue"), 303)  # returned up the grid, out of this user's sight
-    anchor = {"reply": "#transcript", "notes": "#notes"}.get(action, "")
+    anchor = {"reply": "#transcript", "notes": "#notes", "followup": "#closure"}.get(action, "")
     return redirect(url_for("staff.ticket", reference=found.reference) + anchor, 303)
 
 
@@ -323,6 +321,7 @@ def _render_ticket(session, user: StaffUser, ticket: Ticket, error: str | None =
     return render_template(
         "staff/ticket.html",
         route_options=_route_options(),
+        satisfaction_options=[(key, SATISFACTION_LABELS[key]) for key in SATISFACTION],
         me=serialize_staff(user),
         t=detail,
         may=may,
@@ -361,9 +360,7 @@ def reveal_phone(reference: str):
     """Show her number (to call her): each reveal is on the ticket's record."""
     session = db_session()
     user = current_user._get_current_object()
-    found = Ticket.find_visible(session, user, reference)
-    if found is None:
-        abort(404)
+    found = _visible_or_404(session, user, reference)
     if not found.permits(user, "read"):
         abort(403)
     if found.contact_phone:
@@ -388,9 +385,7 @@ def ticket_stamp(reference: str):
     """For an open ticket page: whether it changed (then it reloads its parts). No personal data."""
     session = db_session()
     user = current_user._get_current_object()
-    found = Ticket.find_visible(session, user, reference)
-    if found is None:
-        abort(404)
+    found = _visible_or_404(session, user, reference)
     return {"stamp": _stamp(session, found), "unread": found.unread_at is not None}
 
 

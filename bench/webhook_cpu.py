@@ -1,0 +1,76 @@
+"""CPU per webhook delivery of one checkout, in process: for before/after comparisons of a change.
+
+    .venv/bin/python bench/webhook_cpu.py CHECKOUT [N]
+    CALLGRIND=1 valgrind --tool=callgrind --instr-atstart=no \
+        .venv/bin/python bench/webhook_cpu.py CHECKOUT [N]     # instruction counts ("I refs")
+
+CHECKOUT is the tree to measure (e.g. `git archive REV | tar -x -C /tmp/before`); it is
+imported ahead of the installed project. Like `bench/webhook --profile`: the real app on a
+fresh SQLite database, the bench's message mix (webhook_harness/pushes.py, its fixed seed),
+1,000 women seeded with an open ticket, 300 deliveries to warm up, then N (500) measured
+through Flask's test client in one thread. Prints CPU ms per delivery (time.process_time);
+under callgrind only the measured deliveries are instrumented, so "I refs" / N is the
+instruction count per delivery, which a loaded machine does not disturb. The timestamp
+window is widened: under valgrind the pre-signed pushes would otherwise go stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+root = os.path.abspath(sys.argv[1])
+n = int(sys.argv[2]) if len(sys.argv) > 2 else 500
+sys.path[:0] = [root, os.path.join(root, "bench", "webhook_harness")]
+os.chdir(root)
+
+from pushes import TOKEN, Mix  # noqa: E402
+
+url = f"sqlite:///{tempfile.mkdtemp(prefix='webhook-cpu-')}/niangjia.db"
+os.environ.update(
+    NIANGJIA_DATABASE_URL=url, NIANGJIA_WECHAT_TOKEN=TOKEN, NIANGJIA_WEBHOOK_TIMESTAMP_WINDOW="1000000"
+)
+
+from bot.setup import init_database  # noqa: E402
+from handlers.app import create_app  # noqa: E402
+from models import Database  # noqa: E402
+
+if not create_app.__code__.co_filename.startswith(root):
+    raise SystemExit(f"measuring {create_app.__code__.co_filename}, not {root}")
+db = Database(url)
+init_database(db)
+db.dispose()
+app = create_app()
+app.extensions["niangjia"].router  # noqa: B018 - loaded once, as before gunicorn forks
+for handler in logging.getLogger().handlers:
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(open(os.devnull, "w"))
+client = app.test_client()
+mix = Mix(TOKEN)
+
+
+def deliver(push) -> None:
+    response = client.post("/wechat?" + push.query, data=push.body, content_type="text/xml")
+    if response.status_code != 200:
+        raise SystemExit(f"delivery answered {response.status_code}: {response.get_data(as_text=True)[:200]}")
+
+
+for push in mix.seed(1000):
+    deliver(push)
+for push in mix.stream(300):
+    deliver(push)
+pushes = mix.stream(n)
+callgrind = os.environ.get("CALLGRIND")
+if callgrind:
+    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
+started = time.process_time()
+for push in pushes:
+    deliver(push)
+spent = time.process_time() - started
+if callgrind:
+    subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+print(f"{n} deliveries: {spent / n * 1000:.3f} ms CPU per delivery")

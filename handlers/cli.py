@@ -437,13 +437,11 @@ def backup(ctx: click.Context, directory: str, keep: int | None) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, demo: bool) -> None:
     """Serve the webhook and the pages with gunicorn (database brought to head first)."""
-    from bot.setup import DEMO_REFUSED, init_database, load_demo
-    from handlers.server import run
-
     settings = settings_of(ctx)
+    from bot.setup import DEMO_REFUSED
+
     if demo and settings.production:
         raise click.ClickException(DEMO_REFUSED)
-    settings = settings_of(ctx)
     # Before anything imports prometheus_client: it picks multiprocess mode on import.
     fresh_metrics_dir(settings.resolve_path(settings.metrics.multiproc_dir, settings.base_dir / "instance" / "prometheus"))
     from bot.setup import init_database, load_demo

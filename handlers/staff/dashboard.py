@@ -20,7 +20,7 @@ from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff import exports
 from handlers.staff.actions import policy, queue_filters
 from handlers.staff.views import bp, route_label
-from handlers.stats_args import OutOfScope, StatsQuery, cached_report, report_cache, stats_query
+from handlers.stats_args import OutOfScope, StatsQuery, cached_report, in_background, report_cache, stats_query
 from models import AuditEvent, Region, StaffUser, Ticket, utcnow
 from models.stats import DURATIONS, PERIODS, RATES, TREND_RATES, Counts, Report, Window, weekly
 from models.ticket import CATEGORY_LABELS, OPEN_STATUSES
@@ -95,7 +95,8 @@ def trend(session, region: Region, window: Window, now: datetime) -> list[dict[s
         {"label": f"{week.first:%m-%d}", "first": week.first.isoformat(), "last": week.last.isoformat(),
          "total": counts.total, **{name: counts.rate(name) for name in TREND_RATES}}
         for week, counts in report_cache().remember(
-            ("weekly", region.id, window.last), lambda: weekly(session, region, window.last, TREND_WEEKS, now))
+            ("weekly", region.id, window.last), lambda: weekly(session, region, window.last, TREND_WEEKS, now),
+            in_background(lambda s, r, at: weekly(s, r, window.last, TREND_WEEKS, at), region))
     ]
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, g, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -52,7 +53,9 @@ def drill(query: StatsQuery, region: Region | None = None, **filters: Any) -> st
     args = {"tab": "all", "region": (region or query.region).code,
             "from": query.window.first.isoformat(), "to": query.window.last.isoformat()}
     args.update({k: v for k, v in filters.items() if v is not None})
-    return url_for("staff.queue", **args)
+    # The queue's address once per request; a page links to it hundreds of times.
+    base = g.get("queue_url") or g.setdefault("queue_url", url_for("staff.queue"))
+    return f"{base}?{urlencode(args)}"
 
 
 def arrow(now: float | None, before: float | None) -> str:

@@ -31,17 +31,24 @@ PLAIN = {
     "ix_ticket_resolve_due_at": ("ticket", "resolve_due_at"),
     "ix_ticket_closed_at": ("ticket", "closed_at"),
     "ix_follow_up_answered_at": ("follow_up", "answered_at"),
+    "ix_ticket_redo_of_id": ("ticket", "redo_of_id"),
+    "ix_ticket_urgent_created": ("ticket", ["urgent", "created_at"]),
 }
 
 
 def upgrade() -> None:
     for name, (table, column) in PLAIN.items():
-        op.create_index(name, table, [column])
+        op.create_index(name, table, column if isinstance(column, list) else [column])
     for name, expression in STOPPED.items():
         op.create_index(name, "ticket", [sa.text(expression)])
+    # The dashboard's overdue list in its order (only tickets with a running clock).
+    running = sa.text("next_due_at IS NOT NULL")
+    op.create_index("ix_ticket_overdue", "ticket", [sa.text("escalation_level DESC"), "next_due_at", "id"],
+                    postgresql_where=running, sqlite_where=running)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ticket_overdue", table_name="ticket")
     for name in STOPPED:
         op.drop_index(name, table_name="ticket")
     for name, (table, _) in PLAIN.items():

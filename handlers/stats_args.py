@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 import logging
+import queue
 import threading
 import time
 from datetime import date, datetime
@@ -131,8 +132,29 @@ class ReportCache:
         self._reports[key] = (started, counted)
 
 
-def _thread(work: Callable[[], None]) -> None:
-    threading.Thread(target=work, name="stats-refresh", daemon=True).start()
+class _Refresher:
+    """One background thread a process, counting one report at a time: several reports
+    coming due together (a page asks for four) do not fight each other for the database
+    and the interpreter, nor slow the requests being served meanwhile more than one does."""
+
+    def __init__(self) -> None:
+        self._work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, work: Callable[[], None]) -> None:
+        self._work.put(work)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="stats-refresh", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._work.get()()
+
+
+_thread = _Refresher()
 
 
 def report_cache() -> ReportCache:

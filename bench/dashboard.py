@@ -16,6 +16,7 @@ dropped first (unless --reuse). Tests never assert timings; this script reports 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -110,12 +111,17 @@ def main() -> None:
     last = today.replace(day=1) - timedelta(days=1)
     first = last.replace(day=1)
     window = f"from={first}&to={last}"
-    print(f"window {first} .. {last}; after one warm-up request each\n")
+    print(f"window {first} .. {last}; after one warm-up request each; load average {_load()}\n")
     print(f"{'what':<22}{'scope':<8}{'numbers':<16}{'n':>4}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for cache, repeat in ((60, args.repeat), (0, args.uncached_repeat)):
         settings.stats.cache_seconds = cache
         run(create_app(settings), tokens, window, repeat, city_code, county_code,
             "≤60 s stale" if cache else "exact, counted")
+    print(f"\nload average after: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def run(app, tokens, window, repeat, city_code, county_code, how) -> None:

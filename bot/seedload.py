@@ -7,8 +7,9 @@ reopened, returned, extended, escalated), follow-up answers (solved or not, sati
 and the clock columns as the desk keeps them. Nothing in it is anyone's data: openids are
 `oseed…`, texts are one stock sentence.
 
-Rows go in by the thousand: COPY on PostgreSQL, executemany on SQLite, one transaction
-per batch. Deadlines are plain spans from her message (the `sla:` durations without
+Rows go in by the thousand: COPY on PostgreSQL (chunks generated and copied by two
+processes at once, indexes built after), executemany on SQLite, one transaction per
+chunk. Deadlines are plain spans from her message (the `sla:` durations without
 working days), which is enough for counting.
 """
 
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, insert, select
 
 from models import Database, FollowUp, Message, Region, Ticket, TicketEvent
+from models.followup import SATISFACTION
 from models.ticket import OUTCOMES
 
 SUBCATEGORIES = {
@@ -74,189 +76,356 @@ def db_scalar(db: Database, query) -> int | None:
         return session.scalar(query)
 
 
+# Column order of the rows the generator yields (COPY and the SQLite inserts follow it).
+TICKET_COLUMNS = (
+    "id", "reference", "channel", "channel_user", "category", "subcategory", "urgent", "confidence", "route_keywords",
+    "route_explanation", "status", "region_id", "outcome", "resolution_note", "created_at", "updated_at",
+    "claim_due_at", "first_reply_due_at", "resolve_due_at", "claimed_at", "first_response_at", "resolved_at",
+    "closed_at", "next_due_at", "swept_until", "escalation_level", "extensions", "returns",
+)
+MESSAGE_COLUMNS = ("ticket_id", "channel", "channel_user", "direction", "kind", "text", "created_at")
+EVENT_COLUMNS = ("ticket_id", "at", "actor_type", "action", "detail")
+FOLLOW_UP_COLUMNS = ("ticket_id", "asked_at", "answered_at", "solved", "satisfaction", "expired")
+COLUMNS = {"ticket": TICKET_COLUMNS, "message": MESSAGE_COLUMNS, "ticket_event": EVENT_COLUMNS,
+           "follow_up": FOLLOW_UP_COLUMNS}
+# Which columns hold a moment (seconds since the epoch in the generator's rows).
+MOMENTS = {table: frozenset(i for i, c in enumerate(columns) if c.endswith("_at") or c in ("at", "swept_until"))
+           for table, columns in COLUMNS.items()}
+MINUTE, HOUR, DAY = 60, 3600, 86400
+REPLY = "您好，我们已收到。"
+
+
 def tickets(villages: list[int], n: int, years: float, now: datetime, seed: int = 20261207,
-            first_id: int = 1) -> Iterator[tuple[dict, list[dict], list[dict], list[dict]]]:
-    """(ticket, messages, events, follow-ups) for `n` synthetic cases, oldest first."""
+            first_id: int = 1, part: tuple[float, float] = (0.0, 1.0),
+            ) -> Iterator[tuple[tuple, list[tuple], list[tuple], list[tuple]]]:
+    """(ticket, messages, events, follow-ups) rows for `n` synthetic cases, oldest first,
+    born in the `part` (fractions) of the `years` before `now`.
+
+    Rows are tuples in the order of COLUMNS, moments as whole seconds since the epoch
+    (plain integer arithmetic, no datetime objects: that is most of the speed).
+    """
+    end = int(now.timestamp())
+    span = int(years * 365 * DAY)
+    # Busier villages and quiet ones, as in life: a few take many cases (the same ones in every part).
+    weights = [w.paretovariate(1.5) for w in [random.Random(len(villages))] for _ in villages]
     rng = random.Random(seed)
-    span = int(years * 365 * 86400)
-    # Busier villages and quiet ones, as in life: a few take many cases.
-    weights = [rng.paretovariate(1.5) for _ in villages]
-    picks = rng.choices(villages, weights=weights, k=n)
-    births = sorted(now - timedelta(seconds=rng.randint(0, span)) for _ in range(n))
-    for i, (region_id, created) in enumerate(zip(picks, births), start=first_id):
-        category = rng.choices(("consultation", "mediation", "service"), (5, 3, 2))[0]
-        urgent = rng.random() < 0.03
-        h = timedelta(hours=1)
-        claim_due = created + (30 * timedelta(minutes=1) if urgent else 24 * h)
-        reply_due = created + (2 * h if urgent else 48 * h)
-        resolve_due = created + (72 * h if urgent else (72 * h if category == "consultation" else 15 * 24 * h))
-        age = now - created
-        events = [("created", created, "woman", {})]
+    rand, expo, choices = rng.random, rng.expovariate, rng.choices
+    picks = choices(villages, weights=weights, k=n)
+    low, high = int(part[0] * span), int(part[1] * span)
+    births = sorted(end - span + rng.randint(low, high) for _ in range(n))
+    categories = choices(("consultation", "mediation", "service"), (5, 3, 2), k=n)
+    routes = {c: [(c, s) for s in subs] for c, subs in SUBCATEGORIES.items()}
+    for i, region_id, created, category in zip(range(first_id, first_id + n), picks, births, categories):
+        urgent = rand() < 0.03
+        claim_due = created + (30 * MINUTE if urgent else DAY)
+        reply_due = created + (2 * HOUR if urgent else 2 * DAY)
+        resolve_due = created + (3 * DAY if urgent or category == "consultation" else 15 * DAY)
+        age = end - created
+        events = [(created, "woman", "created", "{}")]
         claimed = replied = resolved = closed = None
         # How fast the grid works: mostly in time, sometimes late, rarely never.
-        claim_after = timedelta(minutes=rng.expovariate(1 / (10 if urgent else 300)))
-        if rng.random() < 0.08:
+        claim_after = int(expo(1 / (10 if urgent else 300)) * MINUTE)
+        if rand() < 0.08:
             claim_after += claim_due - created  # late
-        if claim_after < age and rng.random() > 0.01:
+        if claim_after < age and rand() > 0.01:
             claimed = created + claim_after
-            events.append(("claimed", claimed, "staff", {}))
-            reply_after = claim_after + timedelta(minutes=rng.expovariate(1 / 240))
-            if rng.random() < 0.1:
+            events.append((claimed, "staff", "claimed", "{}"))
+            reply_after = claim_after + int(expo(1 / 240) * MINUTE)
+            if rand() < 0.1:
                 reply_after += reply_due - created
             if reply_after < age:
                 replied = created + reply_after
-                events.append(("replied", replied, "staff", {}))
-            resolve_after = reply_after + timedelta(hours=rng.expovariate(1 / (20 if category == "consultation" else 100)))
-            if rng.random() < 0.1:
+                events.append((replied, "staff", "replied", "{}"))
+            resolve_after = reply_after + int(expo(1 / (20 if category == "consultation" else 100)) * HOUR)
+            if rand() < 0.1:
                 resolve_after += resolve_due - created
             if resolve_after < age:
                 resolved = created + resolve_after
-                events.append(("resolved", resolved, "staff", {}))
+                events.append((resolved, "staff", "resolved", "{}"))
         follow_ups, outcome, status = [], None, "new" if claimed is None else "claimed"
-        escalation = 0
         if resolved is not None:
-            outcome = rng.choices(OUTCOMES[category], (7, 2, 1) if len(OUTCOMES[category]) == 3 else (9, 1))[0]
+            outcome = choices(OUTCOMES[category], (7, 2, 1) if len(OUTCOMES[category]) == 3 else (9, 1))[0]
             status = "resolved"
-            asked = resolved + timedelta(minutes=5)
-            if asked < now:
-                events.append(("follow_up_asked", asked, "system", {}))
-                answered = asked + timedelta(hours=rng.expovariate(1 / 6))
-                if answered < now and rng.random() < 0.7:
-                    solved = rng.random() < 0.9
-                    satisfaction = rng.choices(("satisfied", "basically_satisfied", "dissatisfied"), (6, 3, 1))[0] if solved else None
-                    follow_ups.append({"ticket_id": i, "asked_at": asked, "answered_at": answered, "solved": solved,
-                                       "satisfaction": satisfaction, "expired": False})
+            asked = resolved + 5 * MINUTE
+            if asked < end:
+                events.append((asked, "system", "follow_up_asked", "{}"))
+                answered = asked + int(expo(1 / 6) * HOUR)
+                if answered < end and rand() < 0.7:
+                    solved = rand() < 0.9
+                    satisfaction = choices(SATISFACTION, (6, 3, 1))[0] if solved else None
+                    follow_ups.append((i, asked, answered, solved, satisfaction, False))
                     if solved:
                         closed, status = answered, "closed"
-                        events.append(("closed", answered, "woman", {"satisfaction": satisfaction}))
+                        events.append((answered, "woman", "closed", f'{{"satisfaction": "{satisfaction}"}}'))
                     else:
                         # She says not solved: back to work, and resolved again later.
-                        events.append(("reopened", answered, "woman", {"reason": "follow-up: not solved"}))
-                        again = answered + timedelta(hours=rng.expovariate(1 / 48))
-                        if again < now:
+                        events.append((answered, "woman", "reopened", '{"reason": "follow-up: not solved"}'))
+                        again = answered + int(expo(1 / 48) * HOUR)
+                        if again < end:
                             resolved, status = again, "resolved"
-                            events.append(("resolved", again, "staff", {}))
+                            events.append((again, "staff", "resolved", "{}"))
                         else:
                             resolved, status, outcome = None, "claimed", None
-                elif asked + timedelta(hours=72) < now:
-                    closed, status = asked + timedelta(hours=72), "closed"
-                    follow_ups.append({"ticket_id": i, "asked_at": asked, "answered_at": None, "solved": None,
-                                       "satisfaction": None, "expired": True})
-                    events.append(("closed", closed, "system", {"reason": "follow-up unanswered"}))
+                elif asked + 3 * DAY < end:
+                    closed, status = asked + 3 * DAY, "closed"
+                    follow_ups.append((i, asked, None, None, None, True))
+                    events.append((closed, "system", "closed", '{"reason": "follow-up unanswered"}'))
         # Missed clocks were escalated by the sweep, a level a day, up to three.
+        escalation = 0
         first_miss = min((d for d, stop in ((claim_due, claimed), (reply_due, replied), (resolve_due, resolved))
-                          if (stop or now) > d), default=None)
+                          if (stop or end) > d), default=None)
         if first_miss is not None:
-            escalation = min(3, 1 + int(((min(claimed or now, now) if first_miss == claim_due else now) - first_miss) / (24 * h)))
-            escalation = max(1, escalation)
+            since = min(claimed or end, end) if first_miss == claim_due else end
+            escalation = max(1, min(3, 1 + (since - first_miss) // DAY))
             for level in range(1, escalation + 1):
-                at = first_miss + (level - 1) * 24 * h
-                if at < now:
-                    events.append(("escalated", at, "system", {"level": level}))
-        returns = 1 if rng.random() < 0.02 else 0
-        extensions = 1 if status != "new" and rng.random() < 0.03 else 0
+                at = first_miss + (level - 1) * DAY
+                if at < end:
+                    events.append((at, "system", "escalated", f'{{"level": {level}}}'))
+        returns = 1 if rand() < 0.02 else 0
+        extensions = 1 if status != "new" and rand() < 0.03 else 0
         if extensions:
-            resolve_due += timedelta(days=7)
+            resolve_due += 7 * DAY
         open_ = status in ("new", "claimed")
         running = [d for d, stop in ((claim_due, claimed), (reply_due, replied), (resolve_due, resolved)) if stop is None]
+        channel = "wechat" if i % 9 else "telegram"
         user = f"oseed{i:023d}"
-        ticket = {
-            "id": i, "reference": f"NJ-{created + timedelta(hours=8):%Y%m%d}-{i:07d}", "channel": "wechat" if i % 9 else "telegram",
-            "channel_user": user, "category": category, "subcategory": rng.choice(SUBCATEGORIES[category]),
-            "urgent": urgent, "confidence": 0.9, "route_keywords": [], "route_explanation": "",
-            "status": status, "region_id": region_id, "assignee_id": None, "contact_phone": None,
-            "outcome": outcome, "resolution_note": "", "created_at": created, "updated_at": closed or resolved or created,
-            "claim_due_at": claim_due, "first_reply_due_at": reply_due, "resolve_due_at": resolve_due,
-            "claimed_at": claimed, "first_response_at": replied, "resolved_at": resolved, "closed_at": closed,
-            "withdrawn_at": None, "anonymised_at": None, "paused_at": None, "pause_until": None, "pause_reason": None,
-            "next_due_at": min(running) if open_ and running else None, "yellow_at": None,
-            "sweep_at": None, "swept_until": now if open_ else None, "escalation_level": escalation,
-            "extension_until": None, "extension_reason": None, "extension_by_id": None,
-            "extensions": extensions, "returns": returns, "redo_of_id": None,
-        }
-        messages = [
-            {"ticket_id": i, "channel": ticket["channel"], "channel_user": user, "direction": "in", "kind": "text",
-             "text": WORDS, "created_at": created},
-        ]
+        category, subcategory = rng.choice(routes[category])
+        ticket = (
+            i, f"NJ-{_china_day(created)}-{i:07d}", channel, user, category, subcategory, urgent, 0.9, "[]", "",
+            status, region_id, outcome, "", created, closed or resolved or created,
+            claim_due, reply_due, resolve_due, claimed, replied, resolved, closed,
+            min(running) if open_ and running else None, end if open_ else None, escalation, extensions, returns,
+        )
+        messages = [(i, channel, user, "in", "text", WORDS, created)]
         if replied is not None:
-            messages.append({"ticket_id": i, "channel": ticket["channel"], "channel_user": user, "direction": "out",
-                             "kind": "text", "text": "您好，我们已收到。", "created_at": replied})
-        trail = [{"ticket_id": i, "at": at, "actor_type": actor, "action": action, "detail": detail}
-                 for action, at, actor, detail in events]
+            messages.append((i, channel, user, "out", "text", REPLY, replied))
+        trail = [(i, at, actor, action, detail) for at, actor, action, detail in events]
         yield ticket, messages, trail, follow_ups
 
 
+_CHINA_DAYS: dict[int, str] = {}
+
+
+def _china_day(moment: int) -> str:
+    """YYYYMMDD of a moment in China time (the reference's date)."""
+    day = (moment + 8 * HOUR) // DAY
+    text = _CHINA_DAYS.get(day)
+    if text is None:
+        text = _CHINA_DAYS[day] = (EPOCH + timedelta(days=day)).strftime("%Y%m%d")
+    return text
+
+
+def copy_moment(moment: int) -> str:
+    """A moment as PostgreSQL's COPY reads a timestamptz ('2026-12-07 04:00:00+00'): the
+    hour's text from a cache, minutes and seconds from a table (no datetime objects)."""
+    hour, rest = divmod(moment, HOUR)
+    prefix = _HOURS.get(hour)
+    if prefix is None:
+        prefix = _HOURS[hour] = (EPOCH + timedelta(hours=hour)).strftime("%Y-%m-%d %H:")
+    return prefix + _MINUTES_SECONDS[rest]
+
+
+_HOURS: dict[int, str] = {}
+_MINUTES_SECONDS = [f"{m:02d}:{s:02d}+00" for m in range(60) for s in range(60)]
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _m(moment: int | None) -> str:
+    return "\\N" if moment is None else copy_moment(moment)
+
+
+def _v(value: object) -> str:
+    return "\\N" if value is None else ("t" if value else "f") if isinstance(value, bool) else str(value)
+
+
+def copy_lines(table: str, rows: list[tuple]) -> str:
+    """Rows as COPY text: tab-separated, \\N for NULL, t/f for booleans (our values hold no tab,
+    newline or backslash). One f-string a row: the generic way took longer than generating."""
+    m, v = _m, _v
+    if table == "ticket":
+        lines = [
+            f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{v(r[6])}\t{r[7]}\t{r[8]}\t{r[9]}\t{r[10]}\t{r[11]}\t"
+            f"{v(r[12])}\t{r[13]}\t{m(r[14])}\t{m(r[15])}\t{m(r[16])}\t{m(r[17])}\t{m(r[18])}\t{m(r[19])}\t"
+            f"{m(r[20])}\t{m(r[21])}\t{m(r[22])}\t{m(r[23])}\t{m(r[24])}\t{r[25]}\t{r[26]}\t{r[27]}\n"
+            for r in rows]
+    elif table == "message":
+        lines = [f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{copy_moment(r[6])}\n" for r in rows]
+    elif table == "ticket_event":
+        lines = [f"{r[0]}\t{copy_moment(r[1])}\t{r[2]}\t{r[3]}\t{r[4]}\n" for r in rows]
+    elif table == "follow_up":
+        lines = [f"{r[0]}\t{copy_moment(r[1])}\t{m(r[2])}\t{v(r[3])}\t{v(r[4])}\t{v(r[5])}\n" for r in rows]
+    else:
+        raise ValueError(table)
+    return "".join(lines)
+
+
+def as_records(table: str, rows: list[tuple]) -> list[dict]:
+    """Rows as dicts of Python values (moments as aware datetimes), for SQLAlchemy's inserts."""
+    columns, moments = COLUMNS[table], MOMENTS[table]
+    records = []
+    for row in rows:
+        record = {}
+        for k, (column, v) in enumerate(zip(columns, row)):
+            if v is not None and k in moments:
+                v = EPOCH + timedelta(seconds=v)
+            elif column in ("route_keywords", "detail"):
+                v = json.loads(v)
+            record[column] = v
+        records.append(record)
+    return records
+
+
 def load(db: Database, n: int, regions: int = 1111, years: float = 2.0, now: datetime | None = None,
-         progress: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Fill `db` with the grid and `n` cases; counts of the rows written."""
+         progress: Callable[[int], None] | None = None, workers: int = 2) -> dict[str, int]:
+    """Fill `db` with the grid and `n` cases; counts of the rows written.
+
+    On PostgreSQL the cases are generated and COPied in chunks by `workers` processes at
+    once, each chunk in its own transaction with synchronous_commit off; the four tables'
+    secondary indexes and foreign keys are dropped first and built again at the end (one
+    build is much cheaper than a million updates of each index, and adding a foreign key
+    back checks every row). On SQLite: executemany, one transaction per batch.
+    """
     now = now or datetime.now(timezone.utc)
     if db_scalar(db, select(func.count()).select_from(Ticket)):
         raise ValueError("seed-load fills an empty database: this one has tickets")
     villages = build_grid(db, regions)
     first_id = (db_scalar(db, select(func.max(Ticket.id))) or 0) + 1
-    counts = {"regions": db_scalar(db, select(func.count()).select_from(Region)) or 0, "tickets": 0, "messages": 0, "events": 0, "follow_ups": 0}
-    batch: dict[str, list[dict]] = {"ticket": [], "message": [], "ticket_event": [], "follow_up": []}
-    writer = _copy_writer(db) if db.dialect == "postgresql" else _insert_writer(db)
-    for ticket, messages, trail, follow_ups in tickets(villages, n, years, now, first_id=first_id):
-        batch["ticket"].append(ticket)
-        batch["message"].extend(messages)
-        batch["ticket_event"].extend(trail)
-        batch["follow_up"].extend(follow_ups)
-        if len(batch["ticket"]) >= BATCH:
-            _flush(writer, batch, counts)
-            if progress:
-                progress(counts["tickets"])
-    _flush(writer, batch, counts)
+    counts = {"regions": db_scalar(db, select(func.count()).select_from(Region)) or 0,
+              "tickets": 0, "messages": 0, "events": 0, "follow_ups": 0}
+    starts = range(0, n, CHUNK)
+    chunks = [(villages, min(CHUNK, n - start), years, now, SEED + k, first_id + start, (start / n, min(n, start + CHUNK) / n))
+              for k, start in enumerate(starts)]
     if db.dialect == "postgresql":
-        with db.engine.begin() as connection:
-            for table in ("ticket", "message", "ticket_event", "follow_up", "region"):
-                connection.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-                connection.exec_driver_sql(f"ANALYZE {table}")
+        _load_postgresql(db, chunks, counts, progress, workers)
     else:
+        writer = _insert_writer(db)
+        for chunk in chunks:
+            batch = _generate(*chunk)
+            writer(batch)
+            _count(counts, {table: len(rows) for table, rows in batch.items()}, progress)
         with db.engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
     return counts
 
 
-def _flush(writer, batch: dict[str, list[dict]], counts: dict[str, int]) -> None:
-    if not batch["ticket"]:
-        return
-    writer(batch)
-    counts["tickets"] += len(batch["ticket"])
-    counts["messages"] += len(batch["message"])
-    counts["events"] += len(batch["ticket_event"])
-    counts["follow_ups"] += len(batch["follow_up"])
-    for rows in batch.values():
-        rows.clear()
+SEED = 20261207
+CHUNK = 25_000
+TABLE_COUNTS = {"ticket": "tickets", "message": "messages", "ticket_event": "events", "follow_up": "follow_ups"}
+
+
+def _count(counts: dict[str, int], written: dict[str, int], progress: Callable[[int], None] | None) -> None:
+    for table, rows in written.items():
+        counts[TABLE_COUNTS[table]] += rows
+    if progress:
+        progress(counts["tickets"])
+
+
+def _generate(villages, n, years, now, seed, first_id, part) -> dict[str, list[tuple]]:
+    """One chunk of cases as rows by table (its own random stream and stretch of time: chunks are independent)."""
+    batch: dict[str, list[tuple]] = {table: [] for table in COLUMNS}
+    for ticket, messages, trail, follow_ups in tickets(villages, n, years, now, seed, first_id, part):
+        batch["ticket"].append(ticket)
+        batch["message"].extend(messages)
+        batch["ticket_event"].extend(trail)
+        batch["follow_up"].extend(follow_ups)
+    return batch
+
+
+def _insert_writer(db: Database):
+    def write(batch: dict[str, list[tuple]]) -> None:
+        with db.engine.begin() as connection:
+            for table, rows in batch.items():
+                if rows:
+                    connection.execute(insert(TABLES[table]), as_records(table, rows))
+    return write
 
 
 TABLES = {"ticket": Ticket, "message": Message, "ticket_event": TicketEvent, "follow_up": FollowUp}
 
 
-def _insert_writer(db: Database):
-    def write(batch: dict[str, list[dict]]) -> None:
-        with db.engine.begin() as connection:
+def _libpq_url(db: Database) -> str:
+    return db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _copy_chunk(args: tuple) -> dict[str, int]:
+    """Generate one chunk and COPY it (in a worker process, on its own connection)."""
+    import psycopg
+
+    url, chunk = args
+    batch = _generate(*chunk)
+    with psycopg.connect(url) as connection:
+        connection.execute("SET synchronous_commit = off")
+        with connection.cursor() as cursor:
             for table, rows in batch.items():
                 if rows:
-                    connection.execute(insert(TABLES[table]), rows)
-    return write
+                    with cursor.copy(f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN") as copy:
+                        copy.write(copy_lines(table, rows))
+    return {table: len(rows) for table, rows in batch.items()}
 
 
-def _copy_writer(db: Database):
-    """COPY ... FROM STDIN through psycopg: an order of magnitude faster than INSERTs."""
-    def write(batch: dict[str, list[dict]]) -> None:
-        raw = db.engine.raw_connection()
-        try:
-            with raw.cursor() as cursor:
-                for table, rows in batch.items():
-                    if not rows:
-                        continue
-                    columns = list(rows[0])
-                    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row([json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
-                                            for v in (row[c] for c in columns)])
-            raw.commit()
-        finally:
-            raw.close()
-    return write
+def _load_postgresql(db: Database, chunks: list[tuple], counts: dict[str, int],
+                     progress: Callable[[int], None] | None, workers: int) -> None:
+    import multiprocessing
+
+    tables = tuple(COLUMNS)
+    with db.engine.begin() as connection:
+        # Secondary indexes (not those behind a primary key or unique constraint) and foreign keys.
+        indexes = connection.exec_driver_sql(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ANY(%(t)s)"
+            " AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE contype IN ('p', 'u'))",
+            {"t": list(tables)}).all()
+        foreign = connection.exec_driver_sql(
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+            " WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(%(t)s)", {"t": list(tables)}).all()
+        for table, name, _ in foreign:
+            connection.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _ in indexes:
+            connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    url = _libpq_url(db)
+    db.engine.dispose()  # no pooled connection crosses the fork
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for written in pool.imap_unordered(_copy_chunk, [(url, chunk) for chunk in chunks]):
+                _count(counts, written, progress)
+    finally:
+        # Indexes and constraints back, two builds at a time; then the planner's statistics.
+        statements = [definition for _, definition in indexes]
+        statements += [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition in foreign]
+        statements += [f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                       for table in (*tables, "region")]
+        statements += [f"ANALYZE {table}" for table in (*tables, "region")]
+        _run_parallel(url, statements, workers)
+
+
+def _run_parallel(url: str, statements: list[str], workers: int) -> None:
+    """Each statement in autocommit on one of `workers` connections (index builds run side by side)."""
+    import queue
+    import threading
+
+    import psycopg
+
+    todo: queue.Queue[str] = queue.Queue()
+    for statement in statements:
+        todo.put(statement)
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("SET maintenance_work_mem = '256MB'")
+            while True:
+                try:
+                    statement = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    connection.execute(statement)
+                except Exception as exc:  # noqa: BLE001 - reported after the others finish
+                    failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]

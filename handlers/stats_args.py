@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+import logging
+import queue
 import threading
 import time
 from datetime import date, datetime
@@ -14,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from handlers.context import runtime
-from models import Region, StaffUser
+from models import Region, StaffUser, utcnow
 from models.stats import MAX_WINDOW_DAYS, PERIODS, Report, Window, china_today, period_window, report
 
 
@@ -78,27 +80,82 @@ class ReportCache:
     stale, and the report's `now` says when they were counted (the page shows it).
 
     Per process (each gunicorn worker keeps its own); one lock, so a burst of requests for
-    the same numbers counts them once.
+    the same numbers counts them once. A report past half its time is counted again in
+    the background (`again`, on a session of its own) while the old one is still served:
+    a supervisor who keeps the page open never waits for a count, and what she sees was
+    counted less than `seconds` ago (the age runs from when a count started).
     """
 
-    def __init__(self, seconds: int) -> None:
+    def __init__(self, seconds: int, clock: Callable[[], float] = time.monotonic,
+                 spawn: Callable[[Callable[[], None]], None] | None = None) -> None:
         self.seconds = seconds
+        self._clock = clock
+        self._spawn = spawn or _thread
         self._lock = threading.Lock()
         self._reports: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._refreshing: set[tuple[Any, ...]] = set()
 
-    def remember(self, key: tuple[Any, ...], count: Callable[[], Any]) -> Any:
-        """`count()`, or what it gave under `key` less than `seconds` ago."""
+    def remember(self, key: tuple[Any, ...], count: Callable[[], Any],
+                 again: Callable[[], Any] | None = None) -> Any:
+        """`count()`, or what it gave under `key` less than `seconds` ago (refreshed by
+        `again()` in the background once past half of that)."""
         if self.seconds <= 0:
             return count()
         with self._lock:
             found = self._reports.get(key)
-            if found is not None and time.monotonic() - found[0] < self.seconds:
-                return found[1]
+            if found is not None:
+                age = self._clock() - found[0]
+                if age < self.seconds:
+                    if again is not None and age >= self.seconds / 2 and key not in self._refreshing:
+                        self._refreshing.add(key)
+                        self._spawn(lambda: self._refresh(key, again))
+                    return found[1]
+            started = self._clock()
             counted = count()
-            if len(self._reports) > 2000:
-                self._reports.clear()
-            self._reports[key] = (time.monotonic(), counted)
+            self._store(key, started, counted)
             return counted
+
+    def _refresh(self, key: tuple[Any, ...], again: Callable[[], Any]) -> None:
+        try:
+            started = self._clock()
+            counted = again()
+            with self._lock:
+                self._store(key, started, counted)
+        except Exception:  # noqa: BLE001 - the next request past the minute counts in the foreground
+            logging.getLogger(__name__).exception("stats: counting again in the background failed")
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def _store(self, key: tuple[Any, ...], started: float, counted: Any) -> None:
+        if len(self._reports) > 2000:
+            self._reports.clear()
+        self._reports[key] = (started, counted)
+
+
+class _Refresher:
+    """One background thread a process, counting one report at a time: several reports
+    coming due together (a page asks for four) do not fight each other for the database
+    and the interpreter, nor slow the requests being served meanwhile more than one does."""
+
+    def __init__(self) -> None:
+        self._work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, work: Callable[[], None]) -> None:
+        self._work.put(work)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="stats-refresh", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._work.get()()
+
+
+_thread = _Refresher()
 
 
 def report_cache() -> ReportCache:
@@ -110,7 +167,20 @@ def report_cache() -> ReportCache:
     return cache
 
 
+def in_background(count: Callable[[Session, Region, datetime], Any], region: Region) -> Callable[[], Any]:
+    """`count` again on a session of its own, as of the moment it runs (for ReportCache's refresh)."""
+    from handlers.app import runtime
+
+    db, region_id = runtime().db, region.id
+
+    def again() -> Any:
+        with db.session() as session:
+            return count(session, session.get(Region, region_id), utcnow())
+    return again
+
+
 def cached_report(session: Session, region: Region, window: Window, now: datetime) -> Report:
     """The report for `region` over `window`, from this process's cache when fresh enough."""
     return report_cache().remember(("report", region.id, window.first, window.last),
-                                   lambda: report(session, region, window, now))
+                                   lambda: report(session, region, window, now),
+                                   in_background(lambda s, r, at: report(s, r, window, at), region))

@@ -18,6 +18,7 @@ from models.staff import StaffUser
 from models.throttle import LoginThrottle, ThrottlePolicy
 from models.ticket import ReferenceCounter, Ticket, TicketEvent, next_reference
 from models.token import ApiToken
+from models import stats  # the supervisor's numbers; defines the indexes they read by (migration 0015)
 
 __all__ = [
     "AlertDelivery",
@@ -46,5 +47,6 @@ __all__ = [
     "TicketNote",
     "WebhookNonce",
     "next_reference",
+    "stats",
     "utcnow",
 ]

@@ -78,6 +78,9 @@ class QueueFilter:
     assignee_id: int | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # The tickets behind one of the dashboard's rates (models/stats.rate_members): a
+    # condition on Ticket, applied as it is.
+    members: Any = None
 
 
 class QueueReads:
@@ -169,6 +172,8 @@ class QueueReads:
             query = query.where(cls.created_at >= filters.created_from)
         if filters.created_to is not None:
             query = query.where(cls.created_at < filters.created_to)
+        if filters.members is not None:
+            query = query.where(filters.members)
         if filters.light:
             query = query.where(cls.light_is(filters.light, filters.now or utcnow()))
         text = filters.text.strip()

@@ -33,6 +33,7 @@ from models import (
 )
 from models.clocks import CHINA_TZ, LIGHTS, Policy
 from models.desk import Desk, RegionRow
+from models.stats import RATE_PARTS, RATES, Window, rate_members
 from models.ticket import (
     CATEGORIES, CHANNELS, OFFLINE_CHANNELS, STATUSES, TABS, Conflict, InvalidInput, QueueFilter, TicketError,
 )
@@ -418,6 +419,31 @@ def _drill_down_filters(session: Session, user: StaffUser, args: Mapping[str, st
             filters.created_from = start
         else:
             filters.created_to = start + timedelta(days=1)
+    rate = args.get("rate", "").strip()
+    if rate:
+        _rate_filter(session, rate, args.get("part", "base"), filters, errors)
+
+
+def _rate_filter(session: Session, rate: str, part: str, filters: QueueFilter, errors: dict[str, str]) -> None:
+    """`rate=NAME&part=base|met` with `from` and `to`: exactly the tickets behind that rate's
+    denominator (or numerator) over those dates, as the dashboard counts them now. The
+    dates are then the rate's window, not a creation filter."""
+    if rate not in RATES:
+        errors["rate"] = "没有这个比率"
+        return
+    if part not in RATE_PARTS:
+        errors["part"] = "part 应为 base（分母）或 met（分子）"
+        return
+    if filters.created_from is None or filters.created_to is None:
+        errors["rate"] = "比率的工单需要起止日期（from、to）"
+        return
+    first = filters.created_from.astimezone(CHINA_TZ).date()
+    last = (filters.created_to - timedelta(days=1)).astimezone(CHINA_TZ).date()
+    if last < first:
+        errors["to"] = "结束日期不能早于开始日期"
+        return
+    filters.created_from = filters.created_to = None
+    filters.members = rate_members(session, rate, part, Window(first, last), utcnow())
 
 
 def page_args(args: Mapping[str, str], default_per_page: int) -> tuple[int, int, dict[str, str]]:

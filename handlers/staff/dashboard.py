@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, g, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -19,7 +20,7 @@ from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff import exports
 from handlers.staff.actions import policy, queue_filters
 from handlers.staff.views import bp, route_label
-from handlers.stats_args import OutOfScope, StatsQuery, cached_report, report_cache, stats_query
+from handlers.stats_args import OutOfScope, StatsQuery, cached_report, in_background, report_cache, stats_query
 from models import AuditEvent, Region, StaffUser, Ticket, utcnow
 from models.stats import DURATIONS, PERIODS, RATES, TREND_RATES, Counts, Report, Window, weekly
 from models.ticket import CATEGORY_LABELS, OPEN_STATUSES
@@ -51,7 +52,9 @@ def drill(query: StatsQuery, region: Region | None = None, **filters: Any) -> st
     args = {"tab": "all", "region": (region or query.region).code,
             "from": query.window.first.isoformat(), "to": query.window.last.isoformat()}
     args.update({k: v for k, v in filters.items() if v is not None})
-    return url_for("staff.queue", **args)
+    # The queue's address once per request; a page links to it hundreds of times.
+    base = g.get("queue_url") or g.setdefault("queue_url", url_for("staff.queue"))
+    return f"{base}?{urlencode(args)}"
 
 
 def arrow(now: float | None, before: float | None) -> str:
@@ -94,7 +97,8 @@ def trend(session, region: Region, window: Window, now: datetime) -> list[dict[s
         {"label": f"{week.first:%m-%d}", "first": week.first.isoformat(), "last": week.last.isoformat(),
          "total": counts.total, **{name: counts.rate(name) for name in TREND_RATES}}
         for week, counts in report_cache().remember(
-            ("weekly", region.id, window.last), lambda: weekly(session, region, window.last, TREND_WEEKS, now))
+            ("weekly", region.id, window.last), lambda: weekly(session, region, window.last, TREND_WEEKS, now),
+            in_background(lambda s, r, at: weekly(s, r, window.last, TREND_WEEKS, at), region))
     ]
 
 

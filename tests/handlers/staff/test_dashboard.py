@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent
-from tests.handlers.staff.factories import login, make_staff
+from tests.handlers.api.test_views import Api
+from tests.handlers.staff.factories import login, make_staff, token_for
 from tests.stats_scenario import build, expected
 
 
@@ -73,6 +74,46 @@ def test_every_count_drills_down_to_as_many_tickets(scenario, db, client):
     assert len(links) >= 10
     for url, shown in links:
         assert queue_total(client, url.replace("&amp;", "&")) == int(shown), url
+
+
+# Each rate's numerator and denominator in the design (tests/stats_scenario.py), by case.
+RATE_CASES = {
+    "response_rate": ("ACEFG", "ABCDEFG"),
+    "first_reply_rate": ("ABC", "ABCF"),
+    "on_time_resolution_rate": ("ABC", "ABCF"),
+    "resolution_rate": ("ABCF", "ABCFG"),
+    "satisfaction_rate": ("ABC", "ABCF"),
+    "mediation_success_rate": ("C", "BC"),
+    "redo_rate": ("H", "ABCDEFGH"),
+    "reopen_rate": ("G", "ABCFG"),
+}
+
+
+def test_a_rate_drills_down_to_exactly_its_numerator_and_denominator(scenario, db, client):
+    login(client, "city")
+    html = page_of(client, scenario)
+    body = Api(client, token_for(db, "city")).get("/stats", **window(scenario)).json
+    for name, (met, base) in RATE_CASES.items():
+        row = re.search(rf'<tr id="rate-{name}">(.*?)</tr>', html, re.S).group(1)
+        (met_url, met_shown), (base_url, base_shown) = re.findall(r'<td class="num"><a href="([^"]+)">(\d+)</a>', row)
+        assert "part=met" in met_url and "part=base" in base_url, name
+        assert (int(met_shown), int(base_shown)) == (len(met), len(base)), name
+        assert int(met_shown) / int(base_shown) == pytest.approx(body[name], abs=1e-4), name  # the API's rate
+        for url, cases in ((met_url, met), (base_url, base)):
+            url = url.replace("&amp;", "&")
+            assert queue_total(client, url) == len(cases), (name, url)
+            listed = client.get(url).get_data(as_text=True)
+            shown = {key for key, ref in scenario.refs.items() if ref in listed}
+            assert shown == set(cases), (name, url)
+
+
+def test_a_rate_drill_down_without_dates_is_refused_with_a_reason(scenario, client):
+    login(client, "city")
+    response = client.get("/staff/", query_string={"tab": "all", "region": "T", "rate": "response_rate"})
+    assert "比率的工单需要起止日期" in response.get_data(as_text=True)
+    response = client.get("/staff/", query_string={"tab": "all", "rate": "no_such_rate", "from": scenario.first,
+                                                    "to": scenario.last})
+    assert "没有这个比率" in response.get_data(as_text=True)
 
 
 def test_small_regions_are_shown_but_not_ranked(scenario, db, client, app):

@@ -169,8 +169,6 @@ def report_cache() -> ReportCache:
 
 def in_background(count: Callable[[Session, Region, datetime], Any], region: Region) -> Callable[[], Any]:
     """`count` again on a session of its own, as of the moment it runs (for ReportCache's refresh)."""
-    from handlers.app import runtime
-
     db, region_id = runtime().db, region.id
 
     def again() -> Any:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 import migrations
 from bot.routing import Router
@@ -17,7 +17,26 @@ from models import Base, Database, Region
 from tests import fakes
 from tests.wechat import FakeWeChat
 
-PG_URL = os.environ.get("NIANGJIA_TEST_DATABASE_URL", "")
+
+
+def _database_of_this_worker(url: str) -> str:
+    """The PostgreSQL database this test process uses: the one given, or under pytest-xdist
+    a database of the worker's own beside it (`test_gw1` for worker gw1), made when missing,
+    since every test empties or rebuilds the schema it runs on."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    if not url or worker == "gw0":
+        return url
+    given = make_url(url)
+    own = f"{given.database}_{worker}"
+    engine = create_engine(given, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own}) is None:
+            connection.execute(text(f'CREATE DATABASE "{own}"'))
+    engine.dispose()
+    return given.set(database=own).render_as_string(hide_password=False)
+
+
+PG_URL = _database_of_this_worker(os.environ.get("NIANGJIA_TEST_DATABASE_URL", ""))
 PG_SKIP_REASON = (
     "needs PostgreSQL: set NIANGJIA_TEST_DATABASE_URL, e.g. "
     "NIANGJIA_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python3 dev.py test"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from .analyse import analyse
 from .decide import LexicalRead, decide
@@ -68,26 +69,17 @@ log = logging.getLogger(__name__)
 _SHIPPED = object()  # "the learned weights in bot/data, if they are there"
 
 
-def _load_learned(learned: LearnedModel | str | Path | None | object) -> LearnedModel | None:
-    if learned is _SHIPPED:
-        if not DEFAULT_LEARNED.is_file():
-            log.warning("no learned weights at %s: routing on the lexicon alone", DEFAULT_LEARNED)
+def _load(given: Any, kind: type, shipped: Path, what: str) -> Any:
+    """`given` as a loaded `kind`: itself, None, a file to load, or _SHIPPED (the shipped file
+    of the `what`, if it is there; the lexicon routes alone without it)."""
+    if given is _SHIPPED:
+        if not shipped.is_file():
+            log.warning("no %s at %s: routing on the lexicon alone", what, shipped)
             return None
-        return LearnedModel.load(DEFAULT_LEARNED)
-    if learned is None or isinstance(learned, LearnedModel):
-        return learned
-    return LearnedModel.load(learned)
-
-
-def _load_model(model: RouteModel | str | Path | None | object) -> RouteModel | None:
-    if model is _SHIPPED:
-        if not DEFAULT_MODEL.is_file():
-            log.warning("no routing model at %s: routing on the lexicon", DEFAULT_MODEL)
-            return None
-        return RouteModel.load(DEFAULT_MODEL)
-    if model is None or isinstance(model, RouteModel):
-        return model
-    return RouteModel.load(model)
+        return kind.load(shipped)
+    if given is None or isinstance(given, kind):
+        return given
+    return kind.load(given)
 
 
 
@@ -107,8 +99,9 @@ class Router:
         if self._userdict is not None and not self._userdict.is_file():
             raise FileNotFoundError(f"user dictionary not found: {self._userdict}")
         fold_script("")  # build the character table and its pattern now, not on the first message
-        loaded = _load_model(model)
-        self._state = self._build(lexicon, None if loaded is not None else _load_learned(learned), loaded)
+        loaded = _load(model, RouteModel, DEFAULT_MODEL, "routing model")
+        learned = None if loaded is not None else _load(learned, LearnedModel, DEFAULT_LEARNED, "learned weights")
+        self._state = self._build(lexicon, learned, loaded)
 
     @classmethod
     def from_files(cls, lexicon_path: str | Path, userdict_path: str | Path | None = None,

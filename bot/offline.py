@@ -58,17 +58,18 @@ def record_offline(
     if account.category is not None and account.category not in CATEGORIES:
         raise InvalidInput("分类应为咨询、调解或服务（或留空由系统分流）", "category")
     route = router.route(text)
-    category, subcategory = route.category, route.subcategory
+    category, subcategory, explanation = route.category, route.subcategory, route.explanation
     if account.category is not None and account.category != route.category:
         category, subcategory = account.category, None
+        explanation = f"工作人员选择“{router.label(category)}”；系统建议：{route.explanation}"
     if category not in CATEGORIES:
         if not route.urgent:
             raise InvalidInput("系统无法判断分类，请选择咨询、调解或服务", "category")
         category, subcategory = URGENT_FALLBACK_CATEGORY, None
+        explanation = f"紧急，系统未能判断分类，先按“{router.label(category)}”办理；系统判断：{route.explanation}"
     # Her identity on this track: her number when she gave one (so her calls link up),
     # else a fresh anonymous one.
     channel_user = f"{account.channel}:{account.phone or 'anon-' + uuid.uuid4().hex[:16]}"
-    explanation = route.explanation if category == route.category else f"{category}: chosen by staff ({route.explanation})"
     ticket = desk.open_ticket(
         reference_prefix=settings.intake.reference_prefix,
         channel=account.channel,

@@ -92,6 +92,7 @@ _OPEN_TICKET_FOR = (
 _INSERT_TICKET = insert(TICKETS).returning(TICKETS.c.id)
 _UPDATE_TICKET = update(TICKETS).where(TICKETS.c.id == bindparam("row_id"))
 _INSERT_MESSAGE = insert(MESSAGES).returning(MESSAGES.c.id)
+_INSERT_MESSAGES = insert(MESSAGES)
 _UPDATE_MESSAGE = update(MESSAGES).where(MESSAGES.c.id == bindparam("row_id"))
 _INSERT_EVENTS = insert(EVENTS)
 _REGIONS = select(
@@ -521,15 +522,22 @@ class Desk:
             self.connection.execute(_UPDATE_TICKET, {"row_id": ticket_id, **values})
         self._ticket_changes.clear()
         self._mark_unread()
+        # Lines nothing needs the id of go in together, in order (her line and the answer:
+        # one statement, not two); a queued line's id is its outbox item's.
+        run: list[dict[str, Any]] = []
         for message in self._messages:
+            if message.id is None and not message.queued:
+                run.append(message.values())
+                continue
+            self._insert_lines(run)
             if message.id is None:
                 self.message_id(message)
-                if message.queued:
-                    self._queue(message)
+                self._queue(message)
             elif message._written != (message.ticket_id, message.text):
                 self.connection.execute(
                     _UPDATE_MESSAGE, {"row_id": message.id, "ticket_id": message.ticket_id, "text": message.text}
                 )
+        self._insert_lines(run)
         self._messages.clear()
         if self._events:
             self.connection.execute(_INSERT_EVENTS, self._events)
@@ -543,6 +551,11 @@ class Desk:
                 ).scalar_one()
             else:
                 self.connection.execute(_UPDATE_CONVERSATION, {"row_id": conversation.id, **values})
+
+    def _insert_lines(self, run: list[dict[str, Any]]) -> None:
+        if run:
+            self.connection.execute(_INSERT_MESSAGES, run)
+            run.clear()
 
     def _mark_unread(self) -> None:
         """She wrote on a claimed ticket: its assignee sees 新消息 until they open it."""

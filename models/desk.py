@@ -24,13 +24,13 @@ in models/lifecycle.py, for the desk's `TicketRow` and the staff side's `Ticket`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from models import clocks
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.conversation import Conversation
@@ -85,7 +85,9 @@ _TICKET = select(*_TICKET_COLUMNS).where(TICKETS.c.id == bindparam("ticket_id"))
 _OPEN_TICKET_FOR = (
     select(*_TICKET_COLUMNS)
     .where(TICKETS.c.channel == bindparam("channel"), TICKETS.c.channel_user == bindparam("user"),
-           TICKETS.c.status.in_(OPEN_STATUSES))
+           # The statuses as bound literals, not an expanding list: an expanding IN is
+           # rendered again on every execution (bench/README.md).
+           TICKETS.c.status.in_([literal(status) for status in OPEN_STATUSES]))
     .order_by(TICKETS.c.created_at.desc(), TICKETS.c.id.desc())
     .limit(1)
 )
@@ -177,6 +179,10 @@ class TicketRow(Lifecycle):
             return False
         self.make_urgent(policy, now, "marked_urgent", actor_type="woman", keywords=keywords)
         return True
+
+
+# Desk._ticket_row builds a TicketRow from a row of _TICKET_COLUMNS by position.
+assert [f.name for f in fields(TicketRow)][1:] == [column.name for column in _TICKET_COLUMNS]
 
 
 @dataclass(eq=False)
@@ -420,8 +426,10 @@ class Desk:
     def _ticket_row(self, row: Any) -> TicketRow | None:
         if row is None:
             return None
-        values = row if isinstance(row, dict) else row._mapping
-        ticket = TicketRow(self, **{column.name: values[column.name] for column in _TICKET_COLUMNS})
+        if isinstance(row, dict):
+            ticket = TicketRow(self, **{column.name: row[column.name] for column in _TICKET_COLUMNS})
+        else:  # a row of _TICKET_COLUMNS, in the order of TicketRow's fields (checked below it)
+            ticket = TicketRow(self, *row)
         # One row object per ticket in a unit of work, so changes made through one are seen by all.
         return self._tickets.setdefault(ticket.id, ticket)
 

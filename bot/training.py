@@ -62,7 +62,7 @@ class TrainSettings:
     keep: int = 20000  # the features kept, by their largest weight (speed and file size)
     correction_weight: float = 3.0  # a caseworker's correction counts this much more than a corpus line
     recall_target: float = 0.99  # the danger threshold: highest with this pooled recall on unseen authors
-    rule_veto: float = 0.1  # the model overrules the lexicon's alarm below this danger (bot/decide.py; 0: never)
+    rule_veto: float = 0.08  # the model overrules the lexicon's alarm below this danger (bot/decide.py; 0: never)
 
 
 @dataclass

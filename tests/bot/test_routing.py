@@ -453,6 +453,25 @@ def test_held_out_corpora_meet_targets(router, name):
     assert macro_f1 >= 0.90, summary
 
 
+# Written after the design of round 16 was settled, by writers who saw neither the router nor
+# any corpus file, and measured once on arrival (data/corpus/unread/README.md): held to issue
+# 17's targets for authors never seen, so that a later change that loses them fails here.
+UNREAD = ["fresh25", "fresh26"]
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", UNREAD)
+def test_unread_authors_meet_the_targets_for_authors_never_seen(router, name):
+    records = load_labelled(CORPUS / "unread" / f"{name}.jsonl")
+    everything = evaluate(router, records)
+    calm_f1 = evaluate(router, [r for r in records if not r["urgent"]]).macro_f1
+    recall, precision = everything.urgent_recall, everything.urgent_precision
+    del records, everything  # keep pytest's failure output to the figures
+    summary = f"{name}: macro-F1 not urgent {calm_f1:.3f}, urgent recall {recall:.3f}, precision {precision:.3f}"
+    print(summary)
+    assert calm_f1 >= 0.92 and recall >= 0.97 and precision >= 0.80, summary
+
+
 # -- this round: his murder-suicide threats, children told of by role, everyday idioms --
 
 @pytest.mark.parametrize(

@@ -85,7 +85,7 @@ _CONVERSATION = Prepared(select(
 ).where(CONVERSATIONS.c.channel == bindparam("channel"), CONVERSATIONS.c.channel_user == bindparam("user")))
 _INSERT_CONVERSATION = Prepared(insert(CONVERSATIONS).returning(CONVERSATIONS.c.id))
 _UPDATE_CONVERSATION = Prepared(update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("row_id")))
-_TICKET = select(*_TICKET_COLUMNS).where(TICKETS.c.id == bindparam("ticket_id"))
+_TICKET = Prepared(select(*_TICKET_COLUMNS).where(TICKETS.c.id == bindparam("ticket_id")))
 _OPEN_TICKET_FOR = Prepared(
     select(*_TICKET_COLUMNS)
     .where(TICKETS.c.channel == bindparam("channel"), TICKETS.c.channel_user == bindparam("user"),
@@ -340,7 +340,7 @@ class Desk:
     def ticket(self, ticket_id: int) -> TicketRow | None:
         if ticket_id in self._tickets:
             return self._tickets[ticket_id]
-        return self._ticket_row(self.connection.execute(_TICKET, {"ticket_id": ticket_id}).first())
+        return self._ticket_row(_TICKET.first(self.connection, {"ticket_id": ticket_id}))
 
     def open_ticket_for(self, channel: str, channel_user: str) -> TicketRow | None:
         """Her most recent open ticket on this channel, if any."""

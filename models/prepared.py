@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.sql import ClauseElement
 
 
 class _Plan:
-    __slots__ = ("sql", "compiled", "positions", "escaped", "processors", "defaults", "results")
+    __slots__ = ("sql", "slots", "named", "defaults", "results")
 
     def __init__(self, statement: ClauseElement, connection: Connection, keys: Sequence[str], many: bool) -> None:
         dialect = connection.dialect
@@ -34,11 +35,25 @@ class _Plan:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
         if compiled.literal_execute_params or compiled.post_compile_params or compiled.schema_translate_map:
             raise ValueError("a prepared statement cannot expand parameters at execution")
+        if getattr(compiled, "_collected_params", None):  # values given by .params()
+            raise ValueError("a prepared statement binds only the parameters it is given")
         self.sql = compiled.string
-        self.compiled = compiled
-        self.positions = compiled.positiontup if compiled.positional else None
-        self.escaped = compiled.escaped_bind_names or {}
-        self.processors = {key: fn for key, fn in compiled._bind_processors.items() if fn is not None}
+        # Per placeholder, as SQLCompiler.construct_params and the execution context take
+        # it: the value given under the parameter's key (or its name), else the bound
+        # value compiled in; then the type's bind processor.
+        processors = compiled._bind_processors
+        bound = {name: bindparam for bindparam, name in compiled.bind_names.items()}
+        if any(bindparam.callable for bindparam in bound.values()):
+            raise ValueError("a prepared statement takes no callable parameter values")
+        self.named = not compiled.positional
+        escaped = compiled.escaped_bind_names or {}
+        self.slots = [
+            (
+                escaped.get(name, name), bound[name].key, name, bound[name].required, bound[name].value,
+                processors.get(name),
+            )
+            for name in (compiled.positiontup if compiled.positional else bound)
+        ]
         # The columns' Python-side defaults (INSERT) or onupdate values (UPDATE) not given.
         self.defaults: list[tuple[str, Any, bool]] = []
         prefetch = [(c, c.default) for c in compiled.insert_prefetch] + [
@@ -61,17 +76,18 @@ class _Plan:
             params = dict(params)
             for key, arg, is_callable in self.defaults:
                 params[key] = arg(None) if is_callable else arg
-        values = self.compiled.construct_params(params, escape_names=False)
-        processors = self.processors
-        if self.positions is not None:
-            return tuple(
-                processors[key](values[key]) if key in processors else values[key] for key in self.positions
-            )
-        escaped = self.escaped
-        return {
-            escaped.get(key, key): processors[key](value) if key in processors else value
-            for key, value in values.items()
-        }
+        values = []
+        for _, key, name, required, value, processor in self.slots:
+            if key in params:
+                value = params[key]
+            elif name in params:
+                value = params[name]
+            elif required:
+                raise InvalidRequestError(f"A value is required for bind parameter {key!r}")
+            values.append(value if processor is None else processor(value))
+        if self.named:
+            return {slot[0]: value for slot, value in zip(self.slots, values)}
+        return tuple(values)
 
     def rows(self, cursor: Any) -> list[tuple[Any, ...]]:
         rows = cursor.fetchall()

@@ -104,9 +104,9 @@ _INSERT_EVENTS = Prepared(insert(EVENTS))
 _REGIONS = select(
     REGIONS.c.id, REGIONS.c.code, REGIONS.c.name, REGIONS.c.level, REGIONS.c.path, _PARENT.c.name.label("parent_name")
 ).select_from(REGIONS.outerjoin(_PARENT, REGIONS.c.parent_id == _PARENT.c.id))
-_REGION = _REGIONS.where(REGIONS.c.id == bindparam("region_id"))
+_REGION = Prepared(_REGIONS.where(REGIONS.c.id == bindparam("region_id")))
 # Her words contain the full name, or the name begins with her words; deepest first.
-_REGIONS_MATCHING = (
+_REGIONS_MATCHING = Prepared(
     _REGIONS.where(
         or_(bindparam("text").contains(REGIONS.c.name), REGIONS.c.name.like(bindparam("prefix"), escape="/"))
     )
@@ -471,7 +471,7 @@ class Desk:
     # -- regions and follow-ups ---------------------------------------------------------
 
     def region(self, region_id: int) -> RegionRow | None:
-        row = self.connection.execute(_REGION, {"region_id": region_id}).first()
+        row = _REGION.first(self.connection, {"region_id": region_id})
         return RegionRow(*row) if row else None
 
     def region_by_code(self, code: str) -> RegionRow | None:
@@ -491,7 +491,7 @@ class Desk:
         prefix = text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
         candidates = [
             RegionRow(*row)
-            for row in self.connection.execute(_REGIONS_MATCHING, {"text": text, "prefix": prefix, "limit": limit * 4})
+            for row in _REGIONS_MATCHING.rows(self.connection, {"text": text, "prefix": prefix, "limit": limit * 4})
         ]
         # "青石镇青石村" names the village: drop regions that contain another match.
         return [

@@ -36,7 +36,9 @@ ON_DUTY_WITHIN = timedelta(minutes=2)
 # a statement built per call cost more than running it (as models/desk.py found).
 # An urgent message's alert runs these in her delivery: `Prepared` (models/prepared.py).
 _LINK_COLUMNS = ("id", "name", "parent_id", "path", "notify_wecom", "notify_telegram")
-_REGION_LINK = Prepared(select(*(REGIONS.c[name] for name in _LINK_COLUMNS)).where(REGIONS.c.id == bindparam("region_id")))
+_REGION_LINK = Prepared(
+    select(*(REGIONS.c[name] for name in _LINK_COLUMNS)).where(REGIONS.c.id == bindparam("region_id"))
+)
 _REGION_NAME = Prepared(select(REGIONS.c.name).where(REGIONS.c.id == bindparam("region_id")))
 _INSERT_ALERT = Prepared(insert(ALERTS).returning(ALERTS.c.id))
 _ON_DUTY = (

@@ -20,6 +20,7 @@ from bot.labels import CATEGORY_LABELS, CLOCK_LABELS
 from bot.settings import Settings
 from models import AlertDelivery, Region, StaffAlert, StaffUser
 from models.clocks import CHINA_TZ
+from models.prepared import Prepared
 from models.staff import SUPERVISING_ROLES
 
 ALERTS = StaffAlert.__table__
@@ -33,11 +34,13 @@ ON_DUTY_WITHIN = timedelta(minutes=2)
 
 # Built once, with bound parameters: an urgent message walks her region's chain twice, and
 # a statement built per call cost more than running it (as models/desk.py found).
-_REGION_LINK = select(
-    REGIONS.c.id, REGIONS.c.name, REGIONS.c.parent_id, REGIONS.c.path, REGIONS.c.notify_wecom, REGIONS.c.notify_telegram
-).where(REGIONS.c.id == bindparam("region_id"))
-_REGION_NAME = select(REGIONS.c.name).where(REGIONS.c.id == bindparam("region_id"))
-_INSERT_ALERT = insert(ALERTS).returning(ALERTS.c.id)
+# An urgent message's alert runs these in her delivery: `Prepared` (models/prepared.py).
+_LINK_COLUMNS = ("id", "name", "parent_id", "path", "notify_wecom", "notify_telegram")
+_REGION_LINK = Prepared(
+    select(*(REGIONS.c[name] for name in _LINK_COLUMNS)).where(REGIONS.c.id == bindparam("region_id"))
+)
+_REGION_NAME = Prepared(select(REGIONS.c.name).where(REGIONS.c.id == bindparam("region_id")))
+_INSERT_ALERT = Prepared(insert(ALERTS).returning(ALERTS.c.id))
 _ON_DUTY = (
     select(STAFF.c.id).select_from(STAFF.join(REGIONS, STAFF.c.region_id == REGIONS.c.id))
     .where(STAFF.c.active.is_(True), STAFF.c.seen_at >= bindparam("since"),
@@ -62,11 +65,11 @@ def _chain(connection: Connection, region_id: int) -> list[dict]:
     chain = []
     current: int | None = region_id
     while current is not None and len(chain) < 16:
-        row = connection.execute(_REGION_LINK, {"region_id": current}).mappings().first()
+        row = _REGION_LINK.first(connection, {"region_id": current})
         if row is None:
             break
-        chain.append(dict(row))
-        current = row["parent_id"]
+        chain.append(dict(zip(_LINK_COLUMNS, row)))
+        current = chain[-1]["parent_id"]
     return chain
 
 
@@ -136,13 +139,13 @@ def raise_alert(
     due: datetime | None = None,
 ) -> int:
     """Write an alert and its deliveries; the number of notifier targets it goes to."""
-    name = connection.scalar(_REGION_NAME, {"region_id": ticket.region_id}) or ""
+    name = _REGION_NAME.scalar(connection, {"region_id": ticket.region_id}) or ""
     text = alert_text(ticket, name, kind, level, clock, due)
-    alert_id = connection.execute(
-        _INSERT_ALERT,
+    alert_id = _INSERT_ALERT.scalar(
+        connection,
         {"ticket_id": ticket.id, "kind": kind, "level": level, "audience": audience, "region_id": region_id,
          "assignee_id": ticket.assignee_id if audience == "assignee" else None, "text": text, "created_at": now},
-    ).scalar_one()
+    )
     found = targets(connection, settings, audience, region_id, ticket.assignee_id)
     if found:
         connection.execute(insert(DELIVERIES), [

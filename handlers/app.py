@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, router: Router | None = None) -
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    _check_sync_once(app)
     context.init_app(app, Runtime(settings, router=router))
 
     observability.init_app(app)
@@ -42,6 +43,27 @@ def create_app(settings: Settings | None = None, router: Router | None = None) -
     register_input_checks(app)
     register_error_handlers(app)
     return app
+
+
+def _check_sync_once(app: Flask) -> None:
+    """Flask asks of every hook and view, on every request, whether it is a coroutine
+    function (`inspect`, a dozen times a request): here the answer is kept per function,
+    for the first few hundred (an `after_this_request` function is new on every request)."""
+    ensure_sync = app.ensure_sync
+    checked: dict = {}
+
+    def ensure_sync_once(func):
+        try:
+            return checked[func]
+        except KeyError:
+            result = ensure_sync(func)
+            if len(checked) < 256:
+                checked[func] = result
+            return result
+        except TypeError:  # an unhashable callable: asked every time, as Flask does
+            return ensure_sync(func)
+
+    app.ensure_sync = ensure_sync_once
 
 
 def configure_logging(level: str) -> None:

@@ -6,6 +6,7 @@ The request's database session is `handlers.context.db_session`.
 from __future__ import annotations
 
 from flask import Flask, flash, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -20,9 +21,27 @@ csrf = CSRFProtect()
 CSRF_EXEMPT_BLUEPRINTS = ("webhooks", "simulator", "api")
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, their signing serializer built once per key set.
+
+    Flask builds it on every request, a cookie or not (about 1% of a webhook delivery's
+    instructions: bench/README.md); it holds no state of a request's.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[object, ...], object] = {}
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._serializers:
+            self._serializers = {keys: super().get_signing_serializer(app)}
+        return self._serializers[keys]
+
+
 def init_app(app: Flask) -> None:
     """Sessions and CSRF; call after the blueprints that are exempt from CSRF are
     registered (the API exempts itself)."""
+    app.session_interface = SessionInterface()
     # A token lives as long as the session: a form left open over lunch still submits.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)

@@ -38,6 +38,7 @@ from models.followup import SATISFACTION, FollowUp
 from models.lifecycle import Lifecycle
 from models.message import InboundReceipt, Message
 from models.outbox import OutboxMessage
+from models.prepared import Prepared
 from models.region import Region
 from models.ticket import CATEGORIES, OPEN_STATUSES, Ticket, TicketEvent, next_reference
 
@@ -64,9 +65,12 @@ _PARENT = REGIONS.alias("parent")
 
 # The statements of the hot path are built once, with bound parameters: building and
 # hashing a statement per call cost more than running it (bench/README.md).
+# The hottest run as `Prepared` statements, on the DBAPI cursor (models/prepared.py).
 _CLAIM_RECEIPT = {
-    name: dialect.insert(RECEIPTS).on_conflict_do_nothing(index_elements=["channel", "dedup_key"])
-    .returning(RECEIPTS.c.id)
+    name: Prepared(
+        dialect.insert(RECEIPTS).on_conflict_do_nothing(index_elements=["channel", "dedup_key"])
+        .returning(RECEIPTS.c.id)
+    )
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 _FIRST_ANSWER = (
@@ -75,14 +79,14 @@ _FIRST_ANSWER = (
     .where(RECEIPTS.c.channel == bindparam("channel"), RECEIPTS.c.dedup_key == bindparam("dedup_key"))
 )
 # (Parameters named like a column set that column in an UPDATE: the row is `row_id`.)
-_ANSWER_RECEIPT = update(RECEIPTS).where(RECEIPTS.c.id == bindparam("row_id"))
-_CONVERSATION = select(
+_ANSWER_RECEIPT = Prepared(update(RECEIPTS).where(RECEIPTS.c.id == bindparam("row_id")))
+_CONVERSATION = Prepared(select(
     CONVERSATIONS.c.id, CONVERSATIONS.c.state, CONVERSATIONS.c.data, CONVERSATIONS.c.updated_at
-).where(CONVERSATIONS.c.channel == bindparam("channel"), CONVERSATIONS.c.channel_user == bindparam("user"))
-_INSERT_CONVERSATION = insert(CONVERSATIONS).returning(CONVERSATIONS.c.id)
-_UPDATE_CONVERSATION = update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("row_id"))
-_TICKET = select(*_TICKET_COLUMNS).where(TICKETS.c.id == bindparam("ticket_id"))
-_OPEN_TICKET_FOR = (
+).where(CONVERSATIONS.c.channel == bindparam("channel"), CONVERSATIONS.c.channel_user == bindparam("user")))
+_INSERT_CONVERSATION = Prepared(insert(CONVERSATIONS).returning(CONVERSATIONS.c.id))
+_UPDATE_CONVERSATION = Prepared(update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("row_id")))
+_TICKET = Prepared(select(*_TICKET_COLUMNS).where(TICKETS.c.id == bindparam("ticket_id")))
+_OPEN_TICKET_FOR = Prepared(
     select(*_TICKET_COLUMNS)
     .where(TICKETS.c.channel == bindparam("channel"), TICKETS.c.channel_user == bindparam("user"),
            # The statuses as bound literals, not an expanding list: an expanding IN is
@@ -91,18 +95,18 @@ _OPEN_TICKET_FOR = (
     .order_by(TICKETS.c.created_at.desc(), TICKETS.c.id.desc())
     .limit(1)
 )
-_INSERT_TICKET = insert(TICKETS).returning(TICKETS.c.id)
-_UPDATE_TICKET = update(TICKETS).where(TICKETS.c.id == bindparam("row_id"))
+_INSERT_TICKET = Prepared(insert(TICKETS).returning(TICKETS.c.id))
+_UPDATE_TICKET = Prepared(update(TICKETS).where(TICKETS.c.id == bindparam("row_id")))
 _INSERT_MESSAGE = insert(MESSAGES).returning(MESSAGES.c.id)
-_INSERT_MESSAGES = insert(MESSAGES)
+_INSERT_MESSAGES = Prepared(insert(MESSAGES))
 _UPDATE_MESSAGE = update(MESSAGES).where(MESSAGES.c.id == bindparam("row_id"))
-_INSERT_EVENTS = insert(EVENTS)
+_INSERT_EVENTS = Prepared(insert(EVENTS))
 _REGIONS = select(
     REGIONS.c.id, REGIONS.c.code, REGIONS.c.name, REGIONS.c.level, REGIONS.c.path, _PARENT.c.name.label("parent_name")
 ).select_from(REGIONS.outerjoin(_PARENT, REGIONS.c.parent_id == _PARENT.c.id))
-_REGION = _REGIONS.where(REGIONS.c.id == bindparam("region_id"))
+_REGION = Prepared(_REGIONS.where(REGIONS.c.id == bindparam("region_id")))
 # Her words contain the full name, or the name begins with her words; deepest first.
-_REGIONS_MATCHING = (
+_REGIONS_MATCHING = Prepared(
     _REGIONS.where(
         or_(bindparam("text").contains(REGIONS.c.name), REGIONS.c.name.like(bindparam("prefix"), escape="/"))
     )
@@ -302,10 +306,9 @@ class Desk:
         One statement, INSERT ... ON CONFLICT DO NOTHING: on PostgreSQL it waits for a
         concurrent first delivery to commit (then yields nothing) or roll back (then inserts).
         """
-        return self.connection.execute(
-            _CLAIM_RECEIPT[self.connection.dialect.name],
-            {"channel": channel, "dedup_key": dedup_key, "reply": "", "created_at": now},
-        ).scalar()
+        return _CLAIM_RECEIPT[self.connection.dialect.name].scalar(
+            self.connection, {"channel": channel, "dedup_key": dedup_key, "reply": "", "created_at": now}
+        )
 
     def first_answer(self, channel: str, dedup_key: str) -> tuple[str, str | None] | None:
         """The reply and ticket reference the first delivery of a message was answered with."""
@@ -314,7 +317,7 @@ class Desk:
 
     def answer_receipt(self, receipt_id: int, reply: str, ticket_id: int | None) -> None:
         """Store what the first delivery was answered, for the retries to repeat."""
-        self.connection.execute(_ANSWER_RECEIPT, {"row_id": receipt_id, "reply": reply, "ticket_id": ticket_id})
+        _ANSWER_RECEIPT.rows(self.connection, {"row_id": receipt_id, "reply": reply, "ticket_id": ticket_id})
 
     # -- conversations -------------------------------------------------------------
 
@@ -323,11 +326,12 @@ class Desk:
         for conversation in self._conversations:
             if (conversation.channel, conversation.channel_user) == (channel, channel_user):
                 return conversation
-        row = self.connection.execute(_CONVERSATION, {"channel": channel, "user": channel_user}).first()
-        conversation = (
-            ConversationRow(row.id, channel, channel_user, row.state, dict(row.data or {}), row.updated_at)
-            if row else ConversationRow(None, channel, channel_user)
-        )
+        row = _CONVERSATION.first(self.connection, {"channel": channel, "user": channel_user})
+        if row:
+            row_id, state, data, updated_at = row
+            conversation = ConversationRow(row_id, channel, channel_user, state, dict(data or {}), updated_at)
+        else:
+            conversation = ConversationRow(None, channel, channel_user)
         self._conversations.append(conversation)
         return conversation
 
@@ -336,12 +340,11 @@ class Desk:
     def ticket(self, ticket_id: int) -> TicketRow | None:
         if ticket_id in self._tickets:
             return self._tickets[ticket_id]
-        return self._ticket_row(self.connection.execute(_TICKET, {"ticket_id": ticket_id}).first())
+        return self._ticket_row(_TICKET.first(self.connection, {"ticket_id": ticket_id}))
 
     def open_ticket_for(self, channel: str, channel_user: str) -> TicketRow | None:
         """Her most recent open ticket on this channel, if any."""
-        row = self.connection.execute(_OPEN_TICKET_FOR, {"channel": channel, "user": channel_user}).first()
-        return self._ticket_row(row)
+        return self._ticket_row(_OPEN_TICKET_FOR.first(self.connection, {"channel": channel, "user": channel_user}))
 
     def tickets_of(self, channel: str, channel_user: str, limit: int | None = None) -> list[TicketRow]:
         """Her tickets on this channel, newest first."""
@@ -403,7 +406,7 @@ class Desk:
             "pause_reason": None,
             "safe_contact_time": None,
         }
-        ticket_id = self.connection.execute(_INSERT_TICKET, values).scalar_one()
+        ticket_id = _INSERT_TICKET.scalar(self.connection, values)
         ticket = self._ticket_row({"id": ticket_id, **values})
         ticket.record("created", actor_type="woman", category=category, subcategory=subcategory, urgent=urgent)
         return ticket
@@ -468,7 +471,7 @@ class Desk:
     # -- regions and follow-ups ---------------------------------------------------------
 
     def region(self, region_id: int) -> RegionRow | None:
-        row = self.connection.execute(_REGION, {"region_id": region_id}).first()
+        row = _REGION.first(self.connection, {"region_id": region_id})
         return RegionRow(*row) if row else None
 
     def region_by_code(self, code: str) -> RegionRow | None:
@@ -488,7 +491,7 @@ class Desk:
         prefix = text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
         candidates = [
             RegionRow(*row)
-            for row in self.connection.execute(_REGIONS_MATCHING, {"text": text, "prefix": prefix, "limit": limit * 4})
+            for row in _REGIONS_MATCHING.rows(self.connection, {"text": text, "prefix": prefix, "limit": limit * 4})
         ]
         # "青石镇青石村" names the village: drop regions that contain another match.
         return [
@@ -527,7 +530,7 @@ class Desk:
     def save(self) -> None:
         """Write what changed: each ticket once, the transcript, the audit trail, the conversation."""
         for ticket_id, values in self._ticket_changes.items():
-            self.connection.execute(_UPDATE_TICKET, {"row_id": ticket_id, **values})
+            _UPDATE_TICKET.rows(self.connection, {"row_id": ticket_id, **values})
         self._ticket_changes.clear()
         self._mark_unread()
         # Lines nothing needs the id of go in together, in order (her line and the answer:
@@ -548,21 +551,21 @@ class Desk:
         self._insert_lines(run)
         self._messages.clear()
         if self._events:
-            self.connection.execute(_INSERT_EVENTS, self._events)
+            _INSERT_EVENTS.many(self.connection, self._events)
             self._events.clear()
         for conversation in self._conversations:
             values = {"state": conversation.state, "data": conversation.data, "updated_at": conversation.updated_at}
             if conversation.id is None:
-                conversation.id = self.connection.execute(
-                    _INSERT_CONVERSATION,
+                conversation.id = _INSERT_CONVERSATION.scalar(
+                    self.connection,
                     {"channel": conversation.channel, "channel_user": conversation.channel_user, **values},
-                ).scalar_one()
+                )
             else:
-                self.connection.execute(_UPDATE_CONVERSATION, {"row_id": conversation.id, **values})
+                _UPDATE_CONVERSATION.rows(self.connection, {"row_id": conversation.id, **values})
 
     def _insert_lines(self, run: list[dict[str, Any]]) -> None:
         if run:
-            self.connection.execute(_INSERT_MESSAGES, run)
+            _INSERT_MESSAGES.many(self.connection, run)
             run.clear()
 
     def _mark_unread(self) -> None:

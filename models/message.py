@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base, utcnow
 from models.ticket import Ticket
+from models.prepared import Prepared
 
 KINDS = ("text", "voice", "image", "location", "event")
 
@@ -109,10 +110,10 @@ class WebhookNonce(Base):
         cls, connection: Connection, channel: str, timestamp: str, nonce: str, body_digest: str, now: datetime
     ) -> str:
         """Record the pair unless it is known; the digest of the body it first came with."""
-        return connection.execute(
-            _REMEMBER[connection.dialect.name],
+        return _REMEMBER[connection.dialect.name].scalar(
+            connection,
             {"channel": channel, "timestamp": timestamp, "nonce": nonce, "body_digest": body_digest, "seen_at": now},
-        ).scalar_one()
+        )
 
     @classmethod
     def forget_before(cls, connection: Connection, cutoff: datetime) -> int:
@@ -123,11 +124,14 @@ class WebhookNonce(Base):
 # Built once (a statement built per push cost more than running it, as models/desk.py
 # found): insert the pair, or on conflict leave the row as it is and return its digest.
 _NONCES = WebhookNonce.__table__
+# A `Prepared` statement: run on the DBAPI cursor, once per push (models/prepared.py).
 _REMEMBER = {
-    name: dialect.insert(_NONCES)
-    .on_conflict_do_update(
-        index_elements=["channel", "timestamp", "nonce"], set_={"body_digest": _NONCES.c.body_digest}
+    name: Prepared(
+        dialect.insert(_NONCES)
+        .on_conflict_do_update(
+            index_elements=["channel", "timestamp", "nonce"], set_={"body_digest": _NONCES.c.body_digest}
+        )
+        .returning(_NONCES.c.body_digest)
     )
-    .returning(_NONCES.c.body_digest)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }

@@ -17,6 +17,7 @@ from models.lifecycle import DONE_STATUSES, OPEN_STATUSES, Conflict, InvalidInpu
 from models.queue import TABS, QueueFilter, QueueReads
 from models.region import Region
 from models.staff import StaffUser
+from models.prepared import Prepared
 
 # References carry the date as the woman and the caseworker see it: China Standard Time.
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
@@ -83,7 +84,7 @@ class ReferenceCounter(Base):
 
 
 # Built once: every new ticket runs it (see models/desk.py on why that matters).
-_BUMP_REFERENCE = (
+_BUMP_REFERENCE = Prepared(
     update(ReferenceCounter.__table__)
     .where(ReferenceCounter.__table__.c.day == bindparam("today"))
     .values(last=ReferenceCounter.__table__.c.last + 1)
@@ -91,15 +92,21 @@ _BUMP_REFERENCE = (
 )
 
 
+def _bump_reference(bind: Session | Connection, day: Any) -> int | None:
+    if isinstance(bind, Connection):  # a delivery's (models/prepared.py)
+        return _BUMP_REFERENCE.scalar(bind, {"today": day})
+    return bind.scalar(_BUMP_REFERENCE.statement, {"today": day})
+
+
 def next_reference(bind: Session | Connection, prefix: str, now: datetime) -> str:
     """The next free reference of the day, e.g. NJ-20261121-0042; safe across processes."""
     day = now.astimezone(CHINA_TZ).date()
-    number = bind.scalar(_BUMP_REFERENCE, {"today": day})
+    number = _bump_reference(bind, day)
     if number is None:
         # The day's first reference: create its counter (unless a concurrent first got
         # there before us), then bump it.
         bind.execute(insert_unless_present(bind, ReferenceCounter.__table__, ["day"], day=day, last=0))
-        number = bind.scalar(_BUMP_REFERENCE, {"today": day})
+        number = _bump_reference(bind, day)
     return f"{prefix}-{day:%Y%m%d}-{number:04d}"
 
 

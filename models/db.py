@@ -74,8 +74,10 @@ def _tune_sqlite(engine: Engine) -> None:
     def on_begin(connection: Any) -> None:
         # Take the write lock up front: a deferred transaction that reads and then
         # writes fails at once (SQLITE_BUSY) when another process wrote in between,
-        # whereas IMMEDIATE waits its turn for busy_timeout.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # whereas IMMEDIATE waits its turn for busy_timeout. A reader (Database.reader)
+        # begins deferred: in WAL it neither waits for the writer nor holds it up.
+        read_only = connection.get_execution_options().get("read_only")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 BACKSTOP_CHECKPOINT_PAGES = 10_000
@@ -203,6 +205,14 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits once at the end, or rolls back on error."""
         with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A session that only reads: on SQLite it does not take the writer's lock, so a
+        long read (the supervisor's numbers) keeps no writer waiting; it never commits."""
+        with self.sessionmaker() as session:
+            session.connection(execution_options={"read_only": True})
             yield session
 
     def dispose(self) -> None:

@@ -20,9 +20,10 @@ from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff import exports
 from handlers.staff.actions import policy, queue_filters
 from handlers.staff.views import bp, route_label
-from handlers.stats_args import OutOfScope, StatsQuery, cached_report, in_background, report_cache, stats_query
+from handlers.stats_args import OutOfScope, StatsQuery, cached_report, stats_query, stored_or_counted
 from models import AuditEvent, Region, StaffUser, Ticket, utcnow
-from models.stats import DURATIONS, PERIODS, RATES, TREND_RATES, Counts, Report, Window, weekly
+from models.stats import DURATIONS, PERIODS, RATES, TREND_RATES, Counts, Report, Window
+from models.stats_store import WEEKLY, weekly_first
 from models.ticket import CATEGORY_LABELS, OPEN_STATUSES
 
 # The rates child regions are ranked on (三率 and the federation's own).
@@ -96,9 +97,8 @@ def trend(session, region: Region, window: Window, now: datetime) -> list[dict[s
     return [
         {"label": f"{week.first:%m-%d}", "first": week.first.isoformat(), "last": week.last.isoformat(),
          "total": counts.total, **{name: counts.rate(name) for name in TREND_RATES}}
-        for week, counts in report_cache().remember(
-            ("weekly", region.id, window.last), lambda: weekly(session, region, window.last, TREND_WEEKS, now),
-            in_background(lambda s, r, at: weekly(s, r, window.last, TREND_WEEKS, at), region))
+        for week, counts in stored_or_counted(session, WEEKLY, region, weekly_first(window.last, TREND_WEEKS),
+                                              window.last, now)
     ]
 
 
@@ -165,8 +165,11 @@ def dashboard():
     query, errors = _query(session, user, now)
     if query is None:
         fallback, _ = stats_query(session, user, {"region": request.args.get("region", "")}, now, default_period="week")
-        return _render(session, user, fallback, now, errors), 422
-    return _render(session, user, query, now, {})
+        page, status = _render(session, user, fallback, now, errors), 422
+    else:
+        page, status = _render(session, user, query, now, {}), 200
+    session.commit()  # the reports counted here, stored for every process (models/stats_store.py)
+    return page, status
 
 
 def _render(session, user: StaffUser, query: StatsQuery, now: datetime, errors: dict[str, str]) -> str:

@@ -11,11 +11,19 @@ through the Flask test client (session, templates, queries); after one warm-up r
 `--repeat` requests each, and p50 / p99 / max are printed. The window is the last full
 month (China time). A PostgreSQL URL must name a scratch database: its public schema is
 dropped first (unless --reuse). Tests never assert timings; this script reports them.
+
+With stored reports (`stats.cache_seconds` 60) the stats refresher runs as in production:
+a process of its own (bot/stats_refresh.py, as `niangjia serve` starts it), polling every
+second, while the requests are made `--interval` seconds apart, so the measured loop spans
+several of its recounts. Each row says how many reports the serving process counted
+itself during its measured requests ("counted here"; 0 is the design), and the end how
+many the refresher counted meanwhile.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import re
 import statistics
@@ -29,7 +37,9 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from sqlalchemy import select, text  # noqa: E402
 
+import models.stats_store  # noqa: E402
 from bot.seedload import load  # noqa: E402
+from bot.stats_refresh import run_process  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.setup import init_database  # noqa: E402
 from handlers.app import create_app  # noqa: E402
@@ -69,10 +79,35 @@ def login(client, username: str) -> None:
     assert response.status_code == 303, response.status_code
 
 
-def measure(client, path: str, repeat: int, headers: dict | None = None) -> list[float]:
+# The reports counted in this process (the serving one), by kind; and in the refresher's.
+COUNTED_HERE: list[str] = []
+
+
+def _counting(counter: list | None = None, shared=None):
+    real = models.stats_store.count
+
+    def count(session, kind, *args):
+        if counter is not None:
+            counter.append(kind)
+        if shared is not None:
+            with shared.get_lock():
+                shared.value += 1
+        return real(session, kind, *args)
+    models.stats_store.count = count
+
+
+def refresher(settings: Settings, shared) -> None:
+    """The refresher process: bot/stats_refresh.run_process, its counts counted."""
+    _counting(shared=shared)
+    run_process(settings)
+
+
+def measure(client, path: str, repeat: int, headers: dict | None = None, interval: float = 0) -> list[float]:
     assert client.get(path, headers=headers).status_code == 200, path  # warm
     times = []
+    COUNTED_HERE.clear()
     for _ in range(repeat):
+        time.sleep(interval)
         started = time.perf_counter()
         response = client.get(path, headers=headers)
         times.append((time.perf_counter() - started) * 1000)
@@ -90,6 +125,8 @@ def main() -> None:
     parser.add_argument("--uncached-repeat", type=int, default=5,
                         help="requests each with stats.cache_seconds 0 (every request counts afresh)")
     parser.add_argument("--reuse", action="store_true", help="measure the database as it is (already seeded)")
+    parser.add_argument("--interval", type=float, default=1.0,
+                        help="seconds between requests with stored reports (the refresher recounts past 30 s)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="niangjia-dash-bench-"))
@@ -112,11 +149,23 @@ def main() -> None:
     first = last.replace(day=1)
     window = f"from={first}&to={last}"
     print(f"window {first} .. {last}; after one warm-up request each; load average {_load()}\n")
-    print(f"{'what':<22}{'scope':<8}{'numbers':<16}{'n':>4}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+    print(f"{'what':<22}{'scope':<8}{'numbers':<16}{'n':>4}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+          f"{'counted here':>14}{'load':>7}")
+    _counting(COUNTED_HERE)
+    settings.worker.poll_seconds = 1
     for cache, repeat in ((60, args.repeat), (0, args.uncached_repeat)):
         settings.stats.cache_seconds = cache
+        process, shared = None, multiprocessing.get_context("fork").Value("i", 0)
+        if cache:
+            db.dispose()
+            process = multiprocessing.get_context("fork").Process(target=refresher, args=(settings, shared), daemon=True)
+            process.start()
         run(create_app(settings), tokens, window, repeat, city_code, county_code,
-            "≤60 s stale" if cache else "exact, counted")
+            "≤60 s stale" if cache else "exact, counted", args.interval if cache else 0)
+        if process is not None:
+            process.terminate()
+            process.join()
+            print(f"(the refresher process counted {shared.value} reports meanwhile)")
     print(f"\nload average after: {_load()}")
 
 
@@ -124,7 +173,7 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def run(app, tokens, window, repeat, city_code, county_code, how) -> None:
+def run(app, tokens, window, repeat, city_code, county_code, how, interval) -> None:
     for scope, username, code in (("county", "bench-county", county_code), ("tree", "bench-city", city_code)):
         client = app.test_client()
         login(client, username)
@@ -134,10 +183,10 @@ def run(app, tokens, window, repeat, city_code, county_code, how) -> None:
             ("GET /api/v1/stats", f"/api/v1/stats?region={code}&{window}", api),
             ("月报 Excel", f"/staff/dashboard/monthly.xlsx?region={code}&{window}", None),
         ):
-            times = measure(client, path, repeat, headers)
+            times = measure(client, path, repeat, headers, interval)
             p99 = statistics.quantiles(times, n=100, method="inclusive")[98] if len(times) > 1 else times[0]
-            print(f"{label:<22}{scope:<8}{how:<16}{repeat:>4}{statistics.median(times):>9.1f}{p99:>9.1f}{max(times):>9.1f}",
-                  flush=True)
+            print(f"{label:<22}{scope:<8}{how:<16}{repeat:>4}{statistics.median(times):>9.1f}{p99:>9.1f}{max(times):>9.1f}"
+                  f"{len(COUNTED_HERE):>14}{os.getloadavg()[0]:>7.1f}", flush=True)
 
 
 if __name__ == "__main__":

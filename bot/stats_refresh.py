@@ -59,7 +59,9 @@ def refresh_due(db: Database, settings: Settings, clock: Callable[[], datetime] 
             with lock, db.engine.begin() as connection:
                 stats_store.store(connection, report.kind, report.region_id, report.first, report.last, started, body)
         except Exception as exc:  # noqa: BLE001 - let the next round (or a request) count it
-            log.error("stats: counting %s failed: %s", report.key, type(exc).__name__)
+            # The database's own words (no parameters: the engine hides them), not the numbers.
+            log.error("stats: counting %s failed: %s: %s", report.key, type(exc).__name__,
+                      str(getattr(exc, "orig", "")).splitlines()[:1])
             with lock, db.engine.begin() as connection:
                 stats_store.release(connection, report)
             continue

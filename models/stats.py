@@ -349,9 +349,14 @@ STATS_INDEXES = (
     # Mediation success looks for a 重办 ticket of each agreement (most tickets are none).
     Index("ix_ticket_redo_of_id", Ticket.redo_of_id),
     # The dashboard's overdue list, most escalated and oldest first: read in index order
-    # and stopped after a page (only tickets with a running clock are in it).
+    # and stopped after a page. Only open tickets are in it (the list's own condition, so
+    # the planner knows the index holds nothing else), with their region beside them:
+    # PostgreSQL underestimates how many open tickets are overdue (status and clock are
+    # correlated; 171 estimated, 10,767 real at a million) and otherwise fetched them all.
+    # Migration 0018 (0015 had it for every ticket with a clock).
     Index("ix_ticket_overdue", Ticket.escalation_level.desc(), Ticket.next_due_at, Ticket.id,
-          postgresql_where=Ticket.next_due_at.is_not(None), sqlite_where=Ticket.next_due_at.is_not(None)),
+          postgresql_include=["region_id"],
+          postgresql_where=Ticket.status.in_(OPEN_STATUSES), sqlite_where=Ticket.status.in_(OPEN_STATUSES)),
     # Its urgent list: the window's urgent tickets, newest first.
     Index("ix_ticket_urgent_created", Ticket.urgent, Ticket.created_at),
 )

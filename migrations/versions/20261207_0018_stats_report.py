@@ -1,4 +1,5 @@
-"""stats_report: counted reports shared by every process (models/stats_store.py)
+"""stats_report: counted reports shared by every process (models/stats_store.py); the
+overdue list's index holds only open tickets, with their region
 
 Revision ID: 0018
 Revises: 0017
@@ -20,7 +21,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# models.ticket.OPEN_STATUSES, as the overdue list writes it (the planner matches the
+# index's condition to the query's).
+OPEN = sa.text("status IN ('new', 'claimed')")
+RUNNING = sa.text("next_due_at IS NOT NULL")
+COLUMNS = [sa.text("escalation_level DESC"), "next_due_at", "id"]
+
+
 def upgrade() -> None:
+    op.drop_index("ix_ticket_overdue", table_name="ticket")
+    op.create_index("ix_ticket_overdue", "ticket", COLUMNS, postgresql_include=["region_id"],
+                    postgresql_where=OPEN, sqlite_where=OPEN)
     op.create_table(
         "stats_report",
         sa.Column("key", sa.String(length=120), nullable=False),
@@ -44,3 +55,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_stats_report_wanted_at"))
         batch_op.drop_index(batch_op.f("ix_stats_report_counted_at"))
     op.drop_table("stats_report")
+    op.drop_index("ix_ticket_overdue", table_name="ticket")
+    op.create_index("ix_ticket_overdue", "ticket", COLUMNS, postgresql_where=RUNNING, sqlite_where=RUNNING)

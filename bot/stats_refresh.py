@@ -60,8 +60,8 @@ def refresh_due(db: Database, settings: Settings, clock: Callable[[], datetime] 
                 stats_store.store(connection, report.kind, report.region_id, report.first, report.last, started, body)
         except Exception as exc:  # noqa: BLE001 - let the next round (or a request) count it
             # The database's own words (no parameters: the engine hides them), not the numbers.
-            log.error("stats: counting %s failed: %s: %s", report.key, type(exc).__name__,
-                      str(getattr(exc, "orig", "")).splitlines()[:1])
+            log.error("stats: counting %s failed: %s: %s in %s", report.key, type(exc).__name__,
+                      str(getattr(exc, "orig", "")).splitlines()[:1], str(getattr(exc, "statement", ""))[:60])
             with lock, db.engine.begin() as connection:
                 stats_store.release(connection, report)
             continue

@@ -16,8 +16,10 @@ With stored reports (`stats.cache_seconds` 60) the stats refresher runs as in pr
 a process of its own (bot/stats_refresh.py, as `niangjia serve` starts it), polling every
 second, while the requests are made `--interval` seconds apart, so the measured loop spans
 several of its recounts. Each row says how many reports the serving process counted
-itself during its measured requests ("counted here"; 0 is the design), and the end how
-many the refresher counted meanwhile.
+itself during its measured requests ("counted here"; 0 is the design), the serving
+thread's own CPU time per request (p50 / p99; the database server's work aside: on a
+shared machine the one figure wall-clock noise does not move), and the load average;
+the end says how many reports the refresher counted meanwhile.
 """
 
 from __future__ import annotations
@@ -102,17 +104,20 @@ def refresher(settings: Settings, shared) -> None:
     run_process(settings)
 
 
-def measure(client, path: str, repeat: int, headers: dict | None = None, interval: float = 0) -> list[float]:
+def measure(client, path: str, repeat: int, headers: dict | None = None,
+            interval: float = 0) -> tuple[list[float], list[float]]:
+    """Wall-clock ms of each request, and the serving thread's own CPU ms (the database's aside)."""
     assert client.get(path, headers=headers).status_code == 200, path  # warm
-    times = []
+    times, cpu = [], []
     COUNTED_HERE.clear()
     for _ in range(repeat):
         time.sleep(interval)
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         response = client.get(path, headers=headers)
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.thread_time() - started_cpu) * 1000)
         assert response.status_code == 200, (path, response.status_code)
-    return times
+    return times, cpu
 
 
 def main() -> None:
@@ -150,7 +155,7 @@ def main() -> None:
     window = f"from={first}&to={last}"
     print(f"window {first} .. {last}; after one warm-up request each; load average {_load()}\n")
     print(f"{'what':<22}{'scope':<8}{'numbers':<16}{'n':>4}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-          f"{'counted here':>14}{'load':>7}")
+          f"{'cpu p50':>9}{'cpu p99':>9}{'counted here':>14}{'load':>7}")
     _counting(COUNTED_HERE)
     settings.worker.poll_seconds = 1
     for cache, repeat in ((60, args.repeat), (0, args.uncached_repeat)):
@@ -183,10 +188,14 @@ def run(app, tokens, window, repeat, city_code, county_code, how, interval) -> N
             ("GET /api/v1/stats", f"/api/v1/stats?region={code}&{window}", api),
             ("月报 Excel", f"/staff/dashboard/monthly.xlsx?region={code}&{window}", None),
         ):
-            times = measure(client, path, repeat, headers, interval)
-            p99 = statistics.quantiles(times, n=100, method="inclusive")[98] if len(times) > 1 else times[0]
-            print(f"{label:<22}{scope:<8}{how:<16}{repeat:>4}{statistics.median(times):>9.1f}{p99:>9.1f}{max(times):>9.1f}"
-                  f"{len(COUNTED_HERE):>14}{os.getloadavg()[0]:>7.1f}", flush=True)
+            times, cpu = measure(client, path, repeat, headers, interval)
+            print(f"{label:<22}{scope:<8}{how:<16}{repeat:>4}{statistics.median(times):>9.1f}{_p99(times):>9.1f}"
+                  f"{max(times):>9.1f}{statistics.median(cpu):>9.1f}{_p99(cpu):>9.1f}{len(COUNTED_HERE):>14}"
+                  f"{os.getloadavg()[0]:>7.1f}", flush=True)
+
+
+def _p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) > 1 else values[0]
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 # Reports nobody asked for in this long are dropped.
 FORGET_AFTER = timedelta(days=1)
+FORGET_EVERY = timedelta(minutes=10)
 
 
 def refresh_due(db: Database, settings: Settings, clock: Callable[[], datetime] = utcnow,
@@ -40,8 +41,6 @@ def refresh_due(db: Database, settings: Settings, clock: Callable[[], datetime] 
         return 0
     lock = write_lock if write_lock is not None else db.write_lock
     now = clock()
-    with lock, db.engine.begin() as connection:
-        stats_store.forget_unwanted(connection, now - FORGET_AFTER)
     with db.engine.connect() as connection:
         wanted = stats_store.due(connection, now, timedelta(seconds=seconds / 2),
                                  timedelta(minutes=settings.stats.wanted_minutes))
@@ -70,17 +69,27 @@ def refresh_due(db: Database, settings: Settings, clock: Callable[[], datetime] 
     return counted
 
 
+def forget_unwanted(db: Database, now: datetime) -> int:
+    """Drop the reports nobody asked for in FORGET_AFTER; how many."""
+    with db.write_lock, db.engine.begin() as connection:
+        return stats_store.forget_unwanted(connection, now - FORGET_AFTER)
+
+
 class StatsRefresher:
-    """`refresh_due` every `worker.poll_seconds`, until stopped."""
+    """`refresh_due` every `worker.poll_seconds` (and `forget_unwanted` every FORGET_EVERY), until stopped."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db, self.settings = db, settings
         self.stopping = threading.Event()
 
     def run_forever(self, alive: Callable[[], bool] = lambda: True) -> None:
+        forgot_at: datetime | None = None
         while not self.stopping.is_set() and alive():
             try:
                 refresh_due(self.db, self.settings)
+                if forgot_at is None or utcnow() - forgot_at >= FORGET_EVERY:
+                    forgot_at = utcnow()
+                    forget_unwanted(self.db, forgot_at)
             except Exception as exc:  # noqa: BLE001 - the database may be back next round
                 log.error("stats refresh round failed: %s", type(exc).__name__)
             self.stopping.wait(self.settings.worker.poll_seconds)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 import models.stats_store
-from bot.stats_refresh import refresh_due
+from bot.stats_refresh import forget_unwanted, refresh_due
 from models import Region, stats_store
 from tests.handlers.staff.factories import Clock
 
@@ -77,9 +77,10 @@ def test_a_failed_count_gives_its_claim_back_and_keeps_the_old_numbers(db, setti
 
 def test_reports_nobody_wanted_for_a_day_are_dropped(db, settings, clock, stored):
     key = stored(age=10, wanted=25 * 3600)
-    refresh_due(db, settings, clock=clock)
+    kept = stored(age=10, wanted=23 * 3600, last=date(2026, 12, 6))
+    assert forget_unwanted(db, clock.now) == 1
     with db.session() as session:
-        assert stats_store.read(session, key) is None
+        assert stats_store.read(session, key) is None and stats_store.read(session, kept) is not None
 
 
 def test_nothing_is_counted_ahead_when_every_request_counts(db, settings, clock, stored):

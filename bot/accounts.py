@@ -12,10 +12,20 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from bot.labels import ROLE_LABELS
 from models import ApiToken, AuditEvent, LoginThrottle, Region, StaffUser
 from models.passwords import WeakPassword, check_strength
-from models.staff import ROLE_LABELS, ROLES
+from models.staff import ROLES
 from models.throttle import ACCOUNT, ADDRESS
+
+
+# The page's words for models.passwords' refusals (the command line reads their English).
+PASSWORD_REFUSALS = {
+    "too_short": "密码至少需要 {limit} 个字符",
+    "too_long": "密码最多 {limit} 个字符",
+    "contains_name": "密码不能包含用户名或姓名",
+    "guessable": "密码太容易被猜到（如常见密码、键盘序列、日期或重复字符），请用更长、更少见的词组合",
+}
 
 
 class AccountError(ValueError):
@@ -66,7 +76,7 @@ def _password(password: str, username: str, display_name: str) -> None:
     try:
         check_strength(password, username, display_name)
     except WeakPassword as exc:
-        raise AccountError(str(exc), exc.chinese) from None
+        raise AccountError(str(exc), PASSWORD_REFUSALS[exc.code].format(**exc.params)) from None
 
 
 def add_user(session, now: datetime, actor: StaffUser | None, username: str, password: str, role: str,

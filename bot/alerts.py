@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, insert, select
 
+from bot.labels import CATEGORY_LABELS, CLOCK_LABELS
 from bot.settings import Settings
 from models import AlertDelivery, Region, StaffAlert, StaffUser
-from models.clocks import CHINA_TZ, CLOCK_LABELS
+from models.clocks import CHINA_TZ
 from models.staff import SUPERVISING_ROLES
-from models.ticket import CATEGORY_LABELS
 
 ALERTS = StaffAlert.__table__
 DELIVERIES = AlertDelivery.__table__

@@ -32,7 +32,6 @@ from sqlalchemy import update
 
 from models.conversation import Conversation
 from models.desk import ConversationRow, Desk, FollowUpRow, MessageRow, RegionRow, TicketRow
-from models.ticket import CATEGORY_LABELS, STATUS_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -403,7 +402,7 @@ class Dialogue:
         ticket.record("new_or_add_unanswered", previous=previous.reference if previous else None)
         log.info("ticket %s opened on %s: new-or-add question unanswered", ticket.reference, ticket.channel)
         return replies.NEW_MATTER_UNANSWERED.format(
-            reference=ticket.reference, category=CATEGORY_LABELS[route.category]
+            reference=ticket.reference, category=replies.CATEGORY_NAMES[route.category]
         ), ticket
 
     def _ask_safe_time(self, turn: Turn, ticket: TicketRow, said: str | None) -> Outcome:
@@ -618,7 +617,7 @@ class Dialogue:
         return Outcome(replies.CREATED.format(
             opener=replies.OPENERS.get(subcategory or "", replies.OPENERS[category]),
             reference=ticket.reference,
-            category=CATEGORY_LABELS[category],
+            category=replies.CATEGORY_NAMES[category],
             claim_within=self._claim_within(ticket),
         ), ticket).to("ask_region", **asked)
 
@@ -689,7 +688,7 @@ class Dialogue:
         contact = mask_mobile(ticket.contact_phone) if ticket.contact_phone else replies.CONTACT_HERE
         return Outcome(replies.SUMMARY.format(
             reference=ticket.reference,
-            category=CATEGORY_LABELS[ticket.category] + (replies.URGENT_MARK if ticket.urgent else ""),
+            category=replies.CATEGORY_NAMES[ticket.category] + (replies.URGENT_MARK if ticket.urgent else ""),
             region=region.display_name if (region := turn.desk.region(ticket.region_id)) else "",
             contact=contact,
         ), ticket).to("confirm", **_keep(turn.conversation))
@@ -716,8 +715,8 @@ class Dialogue:
             lines.append(
                 replies.STATUS_LINE.format(
                     reference=ticket.reference,
-                    category=CATEGORY_LABELS[ticket.category],
-                    status=STATUS_LABELS[ticket.status],
+                    category=replies.CATEGORY_NAMES[ticket.category],
+                    status=replies.STATUS_NAMES[ticket.status],
                 )
             )
         return "\n".join(lines)

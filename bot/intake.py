@@ -22,7 +22,6 @@ from bot.routing import Route, Router
 from bot.settings import Settings
 from models import utcnow
 from models.desk import Desk, MessageRow
-from models.ticket import CATEGORY_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +111,7 @@ class Intake:
             category = MENU_KEYS.get(inbound.event_key)
             if category:
                 desk.conversation(inbound.channel, inbound.user).move("idle", now, hint=category)
-                return replies.MENU_CHOSEN.format(category=CATEGORY_LABELS[category]), None
+                return replies.MENU_CHOSEN.format(category=replies.CATEGORY_NAMES[category]), None
             return replies.MENU, None
         return None, None
 

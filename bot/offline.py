@@ -49,26 +49,27 @@ def record_offline(
 ) -> TicketRow:
     """Open the ticket for a call or a visit (in the caller's transaction; the caller commits)."""
     if account.channel not in OFFLINE_CHANNELS:
-        raise InvalidInput("渠道应为 phone（电话）或 visit（来访）", "channel")
+        raise InvalidInput("bad_channel", "channel")
     text = (account.text or "").strip()
     if not text:
-        raise InvalidInput("请记录她讲述的情况", "text")
+        raise InvalidInput("account_required", "text")
     if len(text) > MAX_WORDS_CHARS:
-        raise InvalidInput(f"最多 {MAX_WORDS_CHARS} 个字", "text")
+        raise InvalidInput("too_long", "text", limit=MAX_WORDS_CHARS)
     if account.category is not None and account.category not in CATEGORIES:
-        raise InvalidInput("分类应为咨询、调解或服务（或留空由系统分流）", "category")
+        raise InvalidInput("bad_category_or_empty", "category")
     route = router.route(text)
-    category, subcategory = route.category, route.subcategory
+    category, subcategory, explanation = route.category, route.subcategory, route.explanation
     if account.category is not None and account.category != route.category:
         category, subcategory = account.category, None
+        explanation = f"工作人员选择“{router.label(category)}”；系统建议：{route.explanation}"
     if category not in CATEGORIES:
         if not route.urgent:
-            raise InvalidInput("系统无法判断分类，请选择咨询、调解或服务", "category")
+            raise InvalidInput("category_not_found", "category")
         category, subcategory = URGENT_FALLBACK_CATEGORY, None
+        explanation = f"紧急，系统未能判断分类，先按“{router.label(category)}”办理；系统判断：{route.explanation}"
     # Her identity on this track: her number when she gave one (so her calls link up),
     # else a fresh anonymous one.
     channel_user = f"{account.channel}:{account.phone or 'anon-' + uuid.uuid4().hex[:16]}"
-    explanation = route.explanation if category == route.category else f"{category}: chosen by staff ({route.explanation})"
     ticket = desk.open_ticket(
         reference_prefix=settings.intake.reference_prefix,
         channel=account.channel,
@@ -116,19 +117,19 @@ def record_follow_up(session: Session, ticket: Ticket, by: StaffUser, answer: Ca
     to its caseworker), counted alike, and recorded as taken down by `by`. In the caller's
     transaction; the caller commits (and rolls back on an error)."""
     if answer.solved and answer.satisfaction not in SATISFACTION:
-        raise InvalidInput("请选择她的满意度：满意、基本满意或不满意", "satisfaction")
+        raise InvalidInput("choose_satisfaction", "satisfaction")
     note = (answer.note or "").strip()
     if len(note) > MAX_NOTE_CHARS:
-        raise InvalidInput(f"最多 {MAX_NOTE_CHARS} 个字", "note")
+        raise InvalidInput("too_long", "note", limit=MAX_NOTE_CHARS)
     if ticket.channel not in OFFLINE_CHANNELS:
-        raise Conflict("在线工单的回访在她的对话中进行，由她本人回复，无需登记")
+        raise Conflict("follow_up_online")
     # One answer per resolution: of two caseworkers taking it down at once, the first
     # wins (PostgreSQL: the second waits for the row and finds it settled).
     if ticket.status != "resolved" or session.execute(
         update(Ticket).where(Ticket.id == ticket.id, Ticket.status == "resolved").values(updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount != 1:
-        raise Conflict("工单不在待回访状态（尚未办结，或回访已登记）")
+        raise Conflict("follow_up_not_due")
     follow_up = FollowUp.start(session, ticket, now)
     session.flush()
     desk = Desk(session.connection())

@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+# What she reads for her case's route and state (models.ticket's CATEGORIES and STATUSES):
+# the broad route only, never a subcategory.
+CATEGORY_NAMES = {"consultation": "咨询", "mediation": "调解", "service": "服务", "other": "其他"}
+STATUS_NAMES = {
+    "new": "待认领",
+    "claimed": "处理中",
+    "resolved": "已办结，待回访",
+    "closed": "已关闭",
+    "withdrawn": "已撤销",
+}
+
 SAFETY = (
     "如果您现在有危险，请立即拨打110报警；也可以拨打妇女维权公益服务热线12338。"
     "请尽量先到安全的地方（邻居、亲友家或派出所）。"

@@ -14,7 +14,7 @@ import click
 from sqlalchemy import select
 
 from handlers import cli_accounts, model_cli  # noqa: F401 - their commands register on `cli`
-from handlers.cli_root import cli, migrated, read_text, runtime_of, settings_of
+from handlers.cli_root import cli, migrated, read_text, runtime_of, settings_of, staff_user
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 
@@ -124,13 +124,9 @@ def regions_notify(ctx: click.Context, code: str, wecom: str | None, telegram: s
 @click.pass_context
 def link_wechat(ctx: click.Context, username: str, openid: str) -> None:
     """Send a staff member's alerts as WeChat template messages to OPENID ('' unlinks)."""
-    from models import StaffUser
-
     runtime = migrated(ctx)
     with runtime.db.transaction() as session:
-        user = StaffUser.by_username(session, username)
-        if user is None:
-            raise click.ClickException(f"no user {username}")
+        user = staff_user(session, username)
         user.wechat_openid = openid.strip() or None
     click.echo(f"{username}: WeChat {'linked' if openid.strip() else 'unlinked'}")
 
@@ -276,16 +272,14 @@ def lexicon_apply(ctx: click.Context, file: str, username: str, note: str) -> No
     """Validate FILE and put it in force for every process (recorded with who and when)."""
     from bot.routing import LexiconError
     from bot.tuning import NotAllowed, save_revision
-    from models import StaffUser, utcnow
+    from models import utcnow
 
     runtime = migrated(ctx)
     _, current = _lexicon_in_force(runtime)
     text = read_text(file)
     try:
         with runtime.db.transaction() as session:
-            author = StaffUser.by_username(session, username)
-            if author is None:
-                raise click.ClickException(f"no staff user {username}")
+            author = staff_user(session, username)
             revision, _ = save_revision(session, text.replace("\r\n", "\n"), author, current, utcnow(), note)
             session.flush()
             revision_id, summary = revision.id, revision.changes

@@ -48,6 +48,16 @@ def migrated(ctx: click.Context):
     return runtime
 
 
+def staff_user(session, username: str):
+    """The staff account a command acts as (`--by NAME`), or the error that names it."""
+    from models import StaffUser
+
+    user = StaffUser.by_username(session, username)
+    if user is None:
+        raise click.ClickException(f"no staff user {username}")
+    return user
+
+
 @click.group()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: NIANGJIA_CONFIG or config.yaml).")
 @click.pass_context

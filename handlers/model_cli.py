@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from handlers.cli_root import cli, migrated, read_text, runtime_of
+from handlers.cli_root import cli, migrated, read_text, runtime_of, staff_user
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "corpus"
 
@@ -93,16 +93,14 @@ def model_apply(ctx: click.Context, file: str, username: str, note: str, corpus:
     from bot.learning import apply_model
     from bot.model import ModelError
     from bot.tuning import NotAllowed
-    from models import StaffUser, utcnow
+    from models import utcnow
 
     runtime = migrated(ctx)
     runtime.refresh_lexicon()  # the running model is the one in force, not the shipped one
     text = read_text(file)
     try:
         with runtime.db.transaction() as session:
-            author = StaffUser.by_username(session, username)
-            if author is None:
-                raise click.ClickException(f"no staff user {username}")
+            author = staff_user(session, username)
             verdict = apply_model(session, runtime.router, runtime.router.model, text, author, corpus, utcnow(), note)
     except (ModelError, NotAllowed) as exc:
         raise click.ClickException(f"{file}: {exc}") from None
@@ -152,14 +150,12 @@ def model_rollback(ctx: click.Context, username: str) -> None:
     """Take the model in force out: the one installed before it (or the shipped one) routes again."""
     from bot.learning import roll_back
     from bot.tuning import NotAllowed
-    from models import RouteModelRevision, StaffUser, utcnow
+    from models import RouteModelRevision, utcnow
 
     runtime = migrated(ctx)
     try:
         with runtime.db.transaction() as session:
-            by = StaffUser.by_username(session, username)
-            if by is None:
-                raise click.ClickException(f"no staff user {username}")
+            by = staff_user(session, username)
             gone = roll_back(session, by, utcnow())
             if gone is None:
                 raise click.ClickException("no installed model to roll back: the shipped model is in force")

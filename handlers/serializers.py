@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from models import ApiToken, AuditEvent, FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote
-from models.clocks import CLOCK_LABELS, LIGHTS, PAUSE_REASONS, Clock, Policy
-from models.followup import SATISFACTION_LABELS
-from models.outbox import OUTBOX_STATUS_LABELS
-from models.region import LEVEL_LABELS
-from handlers.labels import CHANNEL_LABELS
-from models.ticket import CATEGORY_LABELS, CHINA_TZ, OUTCOME_LABELS, STATUS_LABELS, outcomes_for
+from models.clocks import LIGHTS, Clock, Policy
+from handlers.labels import (
+    CATEGORY_LABELS, CHANNEL_LABELS, CLOCK_LABELS, LEVEL_LABELS, OUTBOX_STATUS_LABELS, OUTCOME_LABELS,
+    PAUSE_REASON_LABELS, ROLE_LABELS, SATISFACTION_LABELS, STATE_LABELS, STATUS_LABELS,
+)
+from models.ticket import CHINA_TZ, outcomes_for
 
 
 def serialize_ticket_row(ticket: Ticket) -> dict[str, Any]:
@@ -106,8 +106,8 @@ def event_label(action: str, detail: dict[str, Any]) -> str:
         return f"{label} {LEVEL_NAMES.get(detail.get('level'), str(detail.get('level')) + '级')}"
     if action == "reminded" and detail.get("clock") in CLOCK_LABELS:
         return f"{label} · {CLOCK_LABELS[detail['clock']]}临期"
-    if action in ("paused", "resumed") and detail.get("reason") in PAUSE_REASONS:
-        return f"{label} · {PAUSE_REASONS[detail['reason']]}"
+    if action in ("paused", "resumed") and detail.get("reason") in PAUSE_REASON_LABELS:
+        return f"{label} · {PAUSE_REASON_LABELS[detail['reason']]}"
     return label
 
 
@@ -122,17 +122,17 @@ def serialize_region(region: Region) -> dict[str, Any]:
 
 def serialize_staff(user: StaffUser) -> dict[str, Any]:
     return {"username": user.username, "display_name": user.display_name, "role": user.role,
-            "role_label": user.role_label, "region": serialize_region(user.region)}
+            "role_label": ROLE_LABELS.get(user.role, user.role), "region": serialize_region(user.region)}
 
 
 def serialize_clock(clock: Clock, now: datetime) -> dict[str, Any]:
     left = clock.left(now)
     return {
         "name": clock.name,
-        "label": clock.label,
+        "label": CLOCK_LABELS[clock.name],
         "due_at": _iso(clock.due_at),
         "state": clock.state,
-        "state_label": clock.state_label,
+        "state_label": STATE_LABELS[clock.state],
         "light": clock.light,
         "seconds_left": int(left.total_seconds()) if left is not None else None,
         "stopped_at": _iso(clock.stopped_at),
@@ -245,7 +245,7 @@ def serialize_ticket_detail(
     answered = follow_up is not None and follow_up.answered_at is not None
     data.update(
         first_reply_due_at=_iso(ticket.first_reply_due_at),
-        pause=({"reason": ticket.pause_reason, "reason_label": PAUSE_REASONS.get(ticket.pause_reason or ""),
+        pause=({"reason": ticket.pause_reason, "reason_label": PAUSE_REASON_LABELS.get(ticket.pause_reason or ""),
                 "since": _iso(ticket.paused_at), "until": _iso(ticket.pause_until)} if ticket.paused_at else None),
         extension=({"until": _iso(ticket.extension_until), "reason": ticket.extension_reason}
                    if ticket.extension_until else None),

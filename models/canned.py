@@ -36,15 +36,15 @@ class CannedReply(Base):
         """Change it, checked: a title, a text one WeChat message long, known routes."""
         title, text = (title or "").strip(), (text or "").strip()
         if not title:
-            raise InvalidInput("请填写标题", "title")
+            raise InvalidInput("title_required", "title")
         if len(title) > MAX_TITLE_CHARS:
-            raise InvalidInput(f"标题最多 {MAX_TITLE_CHARS} 个字", "title")
+            raise InvalidInput("title_too_long", "title", limit=MAX_TITLE_CHARS)
         if not text:
-            raise InvalidInput("请填写回复内容", "text")
+            raise InvalidInput("reply_text_required", "text")
         if len(text) > MAX_REPLY_CHARS:
-            raise InvalidInput(f"回复内容最多 {MAX_REPLY_CHARS} 个字（一条微信客服消息）", "text")
+            raise InvalidInput("reply_text_too_long", "text", limit=MAX_REPLY_CHARS)
         if any(r not in CATEGORIES for r in routes):
-            raise InvalidInput("适用分类应为咨询、调解或服务", "routes")
+            raise InvalidInput("bad_routes", "routes")
         self.title, self.text, self.routes = title, text, sorted(set(routes), key=CATEGORIES.index)
         self.updated_at, self.updated_by_id = now, by_id
 

@@ -23,14 +23,12 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
+# The keys only: the words staff read are handlers/labels.py's.
 CLOCKS = ("claim", "first_reply", "resolve")
-CLOCK_LABELS = {"claim": "签收", "first_reply": "首次答复", "resolve": "办结"}
 STATES = ("running", "paused", "met", "missed")
-STATE_LABELS = {"running": "计时中", "paused": "已暂停", "met": "按时", "missed": "超期"}
 LIGHTS = ("green", "yellow", "red")
-LIGHT_LABELS = {"green": "正常", "yellow": "临期", "red": "超期"}
 # Why a clock may stop while the ticket waits on her.
-PAUSE_REASONS = {"awaiting_her": "等待她补充", "safe_time": "她要求在安全时间联系"}
+PAUSE_REASONS = ("awaiting_her", "safe_time")
 
 _DURATION = re.compile(r"\s*(\d+)\s*([smhd])\s*")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -251,18 +249,6 @@ class Clock:
     state: str
     light: str
     stopped_at: datetime | None = None
-
-    @property
-    def label(self) -> str:
-        return CLOCK_LABELS[self.name]
-
-    @property
-    def state_label(self) -> str:
-        return STATE_LABELS[self.state]
-
-    @property
-    def light_label(self) -> str:
-        return LIGHT_LABELS[self.light]
 
     def left(self, now: datetime) -> timedelta | None:
         """Time until due (negative: overdue), while the clock counts."""

@@ -83,6 +83,16 @@ def _tune_sqlite(engine: Engine) -> None:
 BACKSTOP_CHECKPOINT_PAGES = 10_000
 CHECKPOINT_SECONDS = 0.5
 
+# Held by a checkpoint thread while it is inside SQLite, and by a thread that forks. A fork
+# while another thread is inside SQLite copies the library's mutexes held, and the child's
+# first SQLite call can then wait forever (a forked claimer hung so in CI).
+CHECKPOINT_IN_PROGRESS = threading.Lock()
+os.register_at_fork(
+    before=CHECKPOINT_IN_PROGRESS.acquire,
+    after_in_parent=CHECKPOINT_IN_PROGRESS.release,
+    after_in_child=CHECKPOINT_IN_PROGRESS.release,
+)
+
 
 class Checkpointer:
     """Copies SQLite's write-ahead log back into the database file in the background.
@@ -119,18 +129,22 @@ class Checkpointer:
         try:
             while not self._stop.wait(self._interval):
                 try:
-                    if connection is None:
-                        # mode=rw: a file moved away is not recreated empty behind the service's back.
-                        uri = f"file:{urllib.parse.quote(self._path)}?mode=rw"
-                        connection = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None, check_same_thread=False)
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    with CHECKPOINT_IN_PROGRESS:
+                        if connection is None:
+                            # mode=rw: a file moved away is not recreated empty behind the service's back.
+                            uri = f"file:{urllib.parse.quote(self._path)}?mode=rw"
+                            connection = sqlite3.connect(
+                                uri, uri=True, timeout=0, isolation_level=None, check_same_thread=False
+                            )
+                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error:
                     # Busy (another process's checkpoint), or the file cannot be opened
                     # right now: the next round tries again rather than the thread dying.
                     pass
         finally:
             if connection is not None:
-                connection.close()
+                with CHECKPOINT_IN_PROGRESS:
+                    connection.close()
 
 
 class WriterTurn:

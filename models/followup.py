@@ -11,7 +11,6 @@ from models.base import Base
 from models.ticket import Ticket
 
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
-SATISFACTION_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 
 
 class FollowUp(Base):

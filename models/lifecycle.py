@@ -20,12 +20,14 @@ DONE_STATUSES = ("resolved", "closed")
 
 
 class TicketError(Exception):
-    """A staff action that cannot be done; the message is shown to the staff member."""
+    """A staff action that cannot be done: a code and its parameters (keys and values, never
+    words); each presentation words it (handlers/messages.py for the staff pages and the API)."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, code: str, field: str | None = None, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
         self.field = field
+        self.params = params
 
 
 class InvalidInput(TicketError):
@@ -103,7 +105,7 @@ class Lifecycle:
     def resume(self, policy: clocks.Policy, now: datetime, by: Any = None, why: str = "staff") -> None:
         """The clocks run again, each with the time it had left when paused."""
         if self.paused_at is None:
-            raise Conflict("计时没有暂停")
+            raise Conflict("not_paused")
         moved = clocks.resumed_deadlines(self, policy, now)
         reason = self.pause_reason
         self.change(paused_at=None, pause_until=None, pause_reason=None, updated_at=now, **moved)

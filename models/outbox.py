@@ -19,9 +19,6 @@ from models.ticket import Ticket
 # unknown: the send went out and no answer came (or the process died mid-send); it may
 # have arrived, so it is never sent again by itself: a person checks.
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "unknown")
-OUTBOX_STATUS_LABELS = {
-    "pending": "待发送", "sending": "发送中", "sent": "已送达", "failed": "发送失败", "unknown": "不确定是否送达，请核实",
-}
 
 
 class OutboxMessage(Base):

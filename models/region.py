@@ -8,7 +8,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from models.base import Base
 
 LEVELS = ("city", "county", "town", "village")
-LEVEL_LABELS = {"city": "市", "county": "县/区", "town": "镇/街道", "village": "村/社区"}
 # The root `niangjia init-db` gives an empty grid, so tickets have somewhere to land; the
 # first imported grid's top row takes its place (Region.adopt).
 PLACEHOLDER_CODE = "ROOT"

@@ -16,7 +16,6 @@ from models.passwords import check_strength
 from models.region import Region
 
 ROLES = ("caseworker", "supervisor", "admin")
-ROLE_LABELS = {"caseworker": "个案工作者", "supervisor": "督办人", "admin": "管理员"}
 # Roles that may assign and transfer tickets anywhere in their subtree.
 SUPERVISING_ROLES = ("supervisor", "admin")
 # Roles that work cases: a ticket is given only to one of these (admins keep the system).
@@ -165,10 +164,6 @@ class StaffUser(Base):
         """Whether `region` lies in this user's subtree (everything they may see)."""
         return self.region.contains(region)
 
-    @property
-    def role_label(self) -> str:
-        return ROLE_LABELS.get(self.role, self.role)
-
     # -- logging in -----------------------------------------------------------
 
     def log_in(self, password: str, now: datetime) -> str:
@@ -198,8 +193,9 @@ class StaffUser(Base):
         return pyotp.random_base32()
 
     @staticmethod
-    def totp_uri(secret: str, username: str, issuer: str = "娘家人工作台") -> str:
-        """The otpauth:// link an authenticator app reads (typed in or as a QR code)."""
+    def totp_uri(secret: str, username: str, issuer: str) -> str:
+        """The otpauth:// link an authenticator app reads (typed in or as a QR code); `issuer`
+        is the name the app shows beside the code (the caller's words)."""
         return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""The supervisor's numbers (统计): counts, the rates and their definitions, durations.
+"""The supervisor's numbers (统计): counts, the rates as their definitions count them, durations.
 
 One module for the dashboard, the exports and `GET /api/v1/stats`, so they cannot
 disagree. The database counts, grouped by region (a handful of GROUP BY queries over the
@@ -41,26 +41,23 @@ MEDIATION_GRACE = timedelta(days=90)
 # A window longer than this is refused (the API says so): ten years of a province is a report, not a page.
 MAX_WINDOW_DAYS = 3660
 
-# Rate → (numerator field, denominator field, label, definition shown one tap away).
-RATES: dict[str, tuple[str, str, str, str]] = {
-    "response_rate": ("claim_met", "claim_due", "响应率",
-                      "按时签收的工单 ÷ 签收时限在期间内见分晓的工单（按时签收的按签收时间计，超时的按到期时间计；不含已撤销）"),
-    "first_reply_rate": ("reply_met", "reply_due", "首次答复及时率",
-                         "按时首次答复（回复已送达或已电话联系）的工单 ÷ 首次答复时限在期间内见分晓的工单"),
-    "on_time_resolution_rate": ("resolve_met", "resolve_due", "按期办结率",
-                                "按时办结的工单 ÷ 办结时限在期间内见分晓的工单（暂停与批准的延期顺延时限）"),
-    "resolution_rate": ("solved", "answered", "解决率", "回访中她答“已解决”的 ÷ 期间内回访作答的"),
-    "satisfaction_rate": ("satisfied", "rated", "满意率", "满意 + 基本满意 ÷ 期间内的满意度评价"),
-    "mediation_success_rate": ("mediation_success", "mediation_closed", "调解成功率",
-                               "达成调解协议且 90 天内未重办的调解工单 ÷ 期间内关闭的调解工单"),
-    "redo_rate": ("redo", "total", "重办率", "期间内新建的工单中关联为重办的 ÷ 期间内新建的工单"),
-    "reopen_rate": ("reopened", "ever_resolved", "重新打开率", "期间内新建、办结过又被重新打开的工单 ÷ 其中办结过的工单"),
-    "return_rate": ("returned", "total", "退单率", "期间内新建的工单中被退回上级的 ÷ 期间内新建的工单"),
-    "extension_rate": ("extended", "total", "延期率", "期间内新建的工单中获批延期的 ÷ 期间内新建的工单"),
+# Rate → (numerator field, denominator field); their names and definitions are the
+# presentation's (handlers/labels.py).
+RATES: dict[str, tuple[str, str]] = {
+    "response_rate": ("claim_met", "claim_due"),
+    "first_reply_rate": ("reply_met", "reply_due"),
+    "on_time_resolution_rate": ("resolve_met", "resolve_due"),
+    "resolution_rate": ("solved", "answered"),
+    "satisfaction_rate": ("satisfied", "rated"),
+    "mediation_success_rate": ("mediation_success", "mediation_closed"),
+    "redo_rate": ("redo", "total"),
+    "reopen_rate": ("reopened", "ever_resolved"),
+    "return_rate": ("returned", "total"),
+    "extension_rate": ("extended", "total"),
 }
 # The three rates the trend chart follows (三率).
 TREND_RATES = ("response_rate", "resolution_rate", "satisfaction_rate")
-DURATIONS = {"claim": "签收", "first_reply": "首次答复", "resolve": "办结"}
+DURATIONS = ("claim", "first_reply", "resolve")
 
 
 @dataclass(frozen=True)
@@ -98,9 +95,6 @@ class Window:
         """The same dates a year earlier (同比); 29 February becomes the 28th."""
         return Window(_year_earlier(self.first), _year_earlier(self.last))
 
-    def label(self) -> str:
-        return f"{self.first:%Y-%m-%d} 至 {self.last:%Y-%m-%d}"
-
 
 def _year_earlier(day: date) -> date:
     try:
@@ -109,7 +103,7 @@ def _year_earlier(day: date) -> date:
         return day.replace(year=day.year - 1, day=28)
 
 
-PERIODS = {"week": "本周", "month": "本月", "quarter": "本季度"}
+PERIODS = ("week", "month", "quarter")
 
 
 def period_window(period: str, today: date) -> Window:
@@ -202,7 +196,7 @@ class Counts:
                     mine[key] += value
 
     def rate(self, name: str) -> float | None:
-        numerator, denominator, _, _ = RATES[name]
+        numerator, denominator = RATES[name]
         return rate(getattr(self, numerator), getattr(self, denominator))
 
     def base(self, name: str) -> int:

@@ -21,19 +21,12 @@ from models.staff import StaffUser
 # References carry the date as the woman and the caseworker see it: China Standard Time.
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 
+# The keys only: the words staff read are handlers/labels.py's, hers bot/replies.py's.
 CATEGORIES = ("consultation", "mediation", "service")
-CATEGORY_LABELS = {"consultation": "咨询", "mediation": "调解", "service": "服务", "other": "其他"}
 
 STATUSES = ("new", "claimed", "resolved", "closed", "withdrawn")
-STATUS_LABELS = {
-    "new": "待认领",
-    "claimed": "处理中",
-    "resolved": "已办结，待回访",
-    "closed": "已关闭",
-    "withdrawn": "已撤销",
-}
 
-# How a case can end, by route (办结结果).
+# How a case can end, by route.
 OUTCOMES = {
     "consultation": ("answered", "referred"),
     "mediation": ("agreement", "no_agreement", "referred"),
@@ -44,20 +37,6 @@ VIOLENCE_OUTCOMES = (
     "protection_order_applied", "protection_order_granted", "warning_letter",
     "referred_police", "referred_shelter", "referred_legal_aid", "answered", "referred",
 )
-OUTCOME_LABELS = {
-    "answered": "已解答",
-    "referred": "已转介",
-    "agreement": "达成调解协议",
-    "no_agreement": "未达成协议",
-    "provided": "已提供服务",
-    "declined": "本人谢绝",
-    "protection_order_applied": "已申请人身安全保护令",
-    "protection_order_granted": "已获人身安全保护令",
-    "warning_letter": "公安已出具告诫书",
-    "referred_police": "已转介公安",
-    "referred_shelter": "已转介庇护场所",
-    "referred_legal_aid": "已转介法律援助",
-}
 
 # What staff may do to a ticket they can see (see Ticket.permits). "view" is its queue
 # line; "read" its transcript, contact details, notes and trail.
@@ -375,9 +354,9 @@ class Ticket(Lifecycle, QueueReads, Base):
         if not won:
             if self.status == "claimed" and self.assignee is not None:
                 if self.assignee_id == by.id:
-                    raise Conflict("您已认领此工单")
-                raise Conflict(f"已被 {self.assignee.display_name} 认领")
-            raise Conflict(f"工单{STATUS_LABELS.get(self.status, self.status)}，不能认领")
+                    raise Conflict("claimed_by_you")
+                raise Conflict("claimed_by", name=self.assignee.display_name)
+            raise Conflict("cannot_claim", status=self.status)
         self.record("claimed", actor=by)
         self.clocks_changed(now)
 
@@ -390,18 +369,18 @@ class Ticket(Lifecycle, QueueReads, Base):
             (Ticket.status == "claimed", Ticket.assignee_id == previous),
             status="new", assignee_id=None, updated_at=now,
         ):
-            raise self._changed("释放")
+            raise self._changed("release")
         self.record("released", actor=by, reason=reason, previous_assignee=previous)
         self.clocks_changed(now)
 
     def assign(self, session: Session, by: StaffUser, assignee: StaffUser, now: datetime) -> None:
         """A supervisor gives the ticket to a colleague who works in its region."""
         if not assignee.active or not assignee.sees(self.region):
-            raise InvalidInput("该工作人员不负责这个工单所在的区域", "assignee")
+            raise InvalidInput("assignee_outside_region", "assignee")
         if not assignee.takes_cases:
-            raise InvalidInput("管理员不承办工单，请指派给个案工作者或督办人", "assignee")
+            raise InvalidInput("admin_takes_no_tickets", "assignee")
         if self.assignee_id == assignee.id and self.status == "claimed":
-            raise InvalidInput("工单已由该工作人员处理", "assignee")
+            raise InvalidInput("already_assignee", "assignee")
         previous = self.assignee_id
         if self.status not in OPEN_STATUSES or not self._swap(
             session,
@@ -409,7 +388,7 @@ class Ticket(Lifecycle, QueueReads, Base):
             status="claimed", assignee_id=assignee.id, claimed_at=func.coalesce(Ticket.claimed_at, now),
             updated_at=now,
         ):
-            raise self._changed("指派")
+            raise self._changed("assign")
         self.record("assigned", actor=by, assignee=assignee.id, assignee_name=assignee.display_name,
                     previous_assignee=previous)
         self.clocks_changed(now)
@@ -420,11 +399,11 @@ class Ticket(Lifecycle, QueueReads, Base):
         """转办: move the ticket to another grid (and person), with the reason on record."""
         reason = _text(reason, "reason", MAX_REASON_CHARS)
         if not by.sees(region):
-            raise InvalidInput("只能转办到您管辖范围内的区域", "region")
+            raise InvalidInput("transfer_outside_scope", "region")
         if assignee is not None and (not assignee.active or not assignee.sees(region)):
-            raise InvalidInput("该工作人员不负责所选区域", "assignee")
+            raise InvalidInput("assignee_outside_chosen_region", "assignee")
         if region.id == self.region_id and (assignee is None or assignee.id == self.assignee_id):
-            raise InvalidInput("请选择另一个区域或另一位工作人员", "region")
+            raise InvalidInput("transfer_to_same", "region")
         previous_region, previous = self.region_id, self.assignee_id
         values: dict[str, Any] = dict(region_id=region.id, updated_at=now)
         if assignee is None:
@@ -436,7 +415,7 @@ class Ticket(Lifecycle, QueueReads, Base):
             (Ticket.status.in_(OPEN_STATUSES), Ticket.region_id == previous_region, _same(Ticket.assignee_id, previous)),
             **values,
         ):
-            raise self._changed("转办")
+            raise self._changed("transfer")
         self.record(
             "transferred", actor=by, reason=reason,
             from_region=session.get(Region, previous_region).code, to_region=region.code,
@@ -461,9 +440,9 @@ class Ticket(Lifecycle, QueueReads, Base):
 
         text = _text(text, "text", MAX_REPLY_CHARS)
         if self.channel in OFFLINE_CHANNELS:
-            raise Conflict("来电或来访登记的工单没有在线对话，请电话联系她并登记电话联系")
+            raise Conflict("offline_no_chat")
         if self.status != "claimed":
-            raise Conflict("请先认领工单再回复" if self.status == "new" else "工单已办结；如需继续处理，请先重新打开")
+            raise Conflict("claim_before_reply" if self.status == "new" else "reopen_before_reply")
         item = OutboxMessage.enqueue(
             session, channel=self.channel, channel_user=self.channel_user, text=text, now=now,
             ticket=self, author_id=by.id,
@@ -479,15 +458,14 @@ class Ticket(Lifecycle, QueueReads, Base):
         """办结: close the work with an outcome that fits the route; follow-up comes next."""
         allowed = outcomes_for(self.category, self.subcategory)
         if outcome not in allowed:
-            labels = "、".join(OUTCOME_LABELS[o] for o in allowed)
-            raise InvalidInput(f"请选择办结结果：{labels}", "outcome")
+            raise InvalidInput("choose_outcome", "outcome", outcomes=allowed)
         note = _text(note, "note", MAX_NOTE_CHARS, required=False)
         if self.status != "claimed" or not self._swap(
             session,
             (Ticket.status == "claimed", _same(Ticket.assignee_id, self.assignee_id)),
             status="resolved", resolved_at=now, outcome=outcome, resolution_note=note, updated_at=now,
         ):
-            raise self._changed("办结")
+            raise self._changed("resolve")
         self.record("resolved", actor=by, outcome=outcome)
         self.clocks_changed(now)
 
@@ -498,24 +476,25 @@ class Ticket(Lifecycle, QueueReads, Base):
             now, reason, by=by,
             guard=(Ticket.status.in_(DONE_STATUSES), _same(Ticket.assignee_id, self.assignee_id)),
         ):
-            raise self._changed("重新打开")
+            raise self._changed("reopen")
 
     def correct_route(self, session: Session, by: StaffUser, category: str, now: datetime,
                       subcategory: str | None = None, urgent: bool | None = None,
-                      policy: clocks.Policy | None = None) -> bool:
+                      policy: clocks.Policy | None = None, urgent_reason: str = "") -> bool:
         """Put the ticket on the right route (and urgency); the event keeps what the router saw,
         and her routed words are kept, numbers masked, as an example the router learns from.
-        A change of urgency goes through `set_urgent` (its clocks, its event) when `policy`
-        is given; True if the ticket became urgent (the caller raises the alert)."""
+        A change of urgency goes through `set_urgent` (its clocks, its event, `urgent_reason`
+        as its reason: the caller's words) when `policy` is given; True if the ticket became
+        urgent (the caller raises the alert)."""
         from models.learning import RouteExample
 
         if category not in CATEGORIES:
-            raise InvalidInput("请选择咨询、调解或服务", "category")
+            raise InvalidInput("choose_category", "category")
         new_urgent = self.urgent if urgent is None else urgent
         if (category, subcategory) == (self.category, self.subcategory) and new_urgent == self.urgent:
-            raise InvalidInput("工单已经在这个分类", "category")
+            raise InvalidInput("same_route", "category")
         if self.status not in OPEN_STATUSES:
-            raise Conflict("工单已办结，不能再改分类")
+            raise Conflict("route_after_done")
         self.record(
             "route_corrected", actor=by, from_category=self.category, from_subcategory=self.subcategory,
             to_category=category, to_subcategory=subcategory, from_urgent=self.urgent, to_urgent=new_urgent,
@@ -525,7 +504,7 @@ class Ticket(Lifecycle, QueueReads, Base):
         self.category, self.subcategory, self.updated_at = category, subcategory, now
         if new_urgent != self.urgent:
             if policy is not None:
-                self.set_urgent(by, new_urgent, "更正分流时一并更正", policy, now)
+                self.set_urgent(by, new_urgent, urgent_reason, policy, now)
             else:
                 self.record("marked_urgent" if new_urgent else "urgent_cleared", actor=by, via="route")
                 self.urgent = new_urgent
@@ -568,7 +547,7 @@ class Ticket(Lifecycle, QueueReads, Base):
         """A phone contact with her, on the record (it stops the first-reply clock)."""
         note = _text(note, "note", MAX_REASON_CHARS, required=False)
         if self.status not in OPEN_STATUSES:
-            raise Conflict("工单已办结，不能再登记联系")
+            raise Conflict("contact_after_done")
         self.record("contacted", actor=by, note=note)
         self.reached(now)
         self.updated_at = now
@@ -576,22 +555,22 @@ class Ticket(Lifecycle, QueueReads, Base):
     def pause(self, session: Session, by: StaffUser, reason: str, until: datetime | None, now: datetime) -> None:
         """Stop the clocks while the ticket waits on her (等待她补充, or her safe time)."""
         if reason not in clocks.PAUSE_REASONS:
-            raise InvalidInput("请选择暂停原因：" + "、".join(clocks.PAUSE_REASONS.values()), "reason")
+            raise InvalidInput("choose_pause_reason", "reason")
         if reason == "safe_time" and (until is None or until <= now):
-            raise InvalidInput("请填写她方便联系的时间（须晚于现在）", "until")
+            raise InvalidInput("safe_time_needed", "until")
         if self.status not in OPEN_STATUSES:
-            raise Conflict("工单已办结，无需暂停计时")
+            raise Conflict("pause_after_done")
         if self.paused_at is not None:
-            raise Conflict("计时已暂停")
+            raise Conflict("already_paused")
         self.pause_clocks(now, reason, until if reason == "safe_time" else None, by=by)
 
     def set_urgent(self, by: StaffUser, urgent: bool, reason: str, policy: clocks.Policy, now: datetime) -> bool:
         """Staff mark (or unmark) the ticket urgent; marking starts the urgent clocks. True if it changed."""
         reason = _text(reason, "reason", MAX_REASON_CHARS)
         if self.status not in OPEN_STATUSES:
-            raise Conflict("工单已办结，不能再改紧急程度")
+            raise Conflict("urgent_after_done")
         if bool(self.urgent) == urgent:
-            raise InvalidInput("工单已是紧急" if urgent else "工单本来就不是紧急", "urgent")
+            raise InvalidInput("already_urgent" if urgent else "already_not_urgent", "urgent")
         if urgent:
             self.make_urgent(policy, now, "urgent_marked", by=by, reason=reason)
             return True
@@ -608,13 +587,13 @@ class Ticket(Lifecycle, QueueReads, Base):
         """延期: the assignee asks, before the resolve deadline, for more time."""
         reason = _text(reason, "reason", MAX_REASON_CHARS)
         if self.status != "claimed" or self.assignee_id != by.id:
-            raise Conflict("只有工单的承办人可以申请延期")
+            raise Conflict("extend_not_assignee")
         if self.extension_until is not None:
-            raise Conflict("已有一个延期申请待审批")
+            raise Conflict("extension_pending")
         if now >= self.resolve_due_at:
-            raise Conflict("办结时限已过，不能再申请延期")
+            raise Conflict("extend_after_deadline")
         if until <= self.resolve_due_at:
-            raise InvalidInput("延期后的时限须晚于现在的办结时限", "until")
+            raise InvalidInput("extension_not_later", "until")
         self.extension_until, self.extension_reason, self.extension_by_id = until, reason, by.id
         self.updated_at = now
         self.record("extension_requested", actor=by, until=until.isoformat(), reason=reason)
@@ -622,9 +601,9 @@ class Ticket(Lifecycle, QueueReads, Base):
     def decide_extension(self, by: StaffUser, approve: bool, now: datetime) -> None:
         """A supervisor of the region approves (the deadline moves) or refuses a pending extension."""
         if not by.supervises:
-            raise Conflict("只有督办人可以审批延期")
+            raise Conflict("decide_not_supervisor")
         if self.extension_until is None:
-            raise Conflict("没有待审批的延期申请")
+            raise Conflict("no_extension_pending")
         until = self.extension_until
         if approve:
             self.resolve_due_at, self.extensions = until, (self.extensions or 0) + 1
@@ -638,14 +617,14 @@ class Ticket(Lifecycle, QueueReads, Base):
         reason = _text(reason, "reason", MAX_REASON_CHARS)
         parent = self.region.parent
         if parent is None:
-            raise Conflict("工单已在最上级区域，无法退回")
+            raise Conflict("return_at_top")
         previous_region, previous = self.region_id, self.assignee_id
         if self.status not in OPEN_STATUSES or not self._swap(
             session,
             (Ticket.status.in_(OPEN_STATUSES), Ticket.region_id == previous_region, _same(Ticket.assignee_id, previous)),
             region_id=parent.id, status="new", assignee_id=None, returns=Ticket.returns + 1, updated_at=now,
         ):
-            raise self._changed("退回")
+            raise self._changed("return")
         self.record(
             "returned", actor=by, reason=reason, from_region=session.get(Region, previous_region).code,
             to_region=parent.code, previous_assignee=previous,
@@ -656,13 +635,13 @@ class Ticket(Lifecycle, QueueReads, Base):
     def link_redo(self, session: Session, by: StaffUser, original: Ticket, redo_days: int, now: datetime) -> None:
         """重办: this new ticket takes up again a closed case of hers from the last `redo_days` days."""
         if original.id == self.id or (original.channel, original.channel_user) != (self.channel, self.channel_user):
-            raise InvalidInput("只能关联同一位求助人的工单", "original")
+            raise InvalidInput("redo_other_woman", "original")
         if original.status != "closed" or original.closed_at is None:
-            raise InvalidInput("只能关联已关闭的工单", "original")
+            raise InvalidInput("redo_not_closed", "original")
         if self.created_at - original.closed_at > timedelta(days=redo_days):
-            raise InvalidInput(f"原工单关闭已超过 {redo_days} 天", "original")
+            raise InvalidInput("redo_too_old", "original", days=redo_days)
         if self.redo_of_id is not None:
-            raise Conflict("此工单已关联为重办")
+            raise Conflict("already_redo")
         self.redo_of_id, self.updated_at = original.id, now
         self.record("redo_linked", actor=by, original=original.reference)
         original.record("redone", actor=by, redo=self.reference)
@@ -686,9 +665,9 @@ class Ticket(Lifecycle, QueueReads, Base):
         session.refresh(self)
         return result.rowcount == 1
 
-    def _changed(self, verb: str) -> Conflict:
+    def _changed(self, action: str) -> Conflict:
         """The conflict for an action the ticket's current state does not allow."""
-        return Conflict(f"工单当前{STATUS_LABELS.get(self.status, self.status)}，不能{verb}（可能刚被他人处理，请刷新）")
+        return Conflict("changed", status=self.status, action=action)
 
 
 def _same(column: Any, value: int | None) -> Any:
@@ -698,9 +677,9 @@ def _same(column: Any, value: int | None) -> Any:
 def _text(value: str, field: str, limit: int, required: bool = True) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise InvalidInput("请填写内容" if field in ("text", "note") else "请填写原因", field)
+        raise InvalidInput("text_required" if field in ("text", "note") else "reason_required", field)
     if len(value) > limit:
-        raise InvalidInput(f"最多 {limit} 个字", field)
+        raise InvalidInput("too_long", field, limit=limit)
     return value
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from handlers.labels import OUTCOME_LABELS, RATE_LABELS
 from models.clocks import CLOCKS, LIGHTS, PAUSE_REASONS
 from models.clocks import STATES as CLOCK_STATES
 from models.followup import SATISFACTION
 from models.stats import RATES
-from models.ticket import CATEGORIES, CHANNELS, OFFLINE_CHANNELS, OUTCOME_LABELS, STATUSES, TABS
+from models.ticket import CATEGORIES, CHANNELS, OFFLINE_CHANNELS, STATUSES, TABS
 
 ALL_OUTCOMES = sorted(OUTCOME_LABELS)
 
@@ -398,7 +399,7 @@ API_RATES = [name for name in RATES if name not in ("return_rate", "extension_ra
 
 def stats_description() -> str:
     """Each rate's definition, as the dashboard shows it."""
-    return "比率为 0 到 1 的小数。" + "；".join(f"{name}（{RATES[name][2]}）：{RATES[name][3]}" for name in API_RATES)
+    return "比率为 0 到 1 的小数。" + "；".join(f"{name}（{RATE_LABELS[name][0]}）：{RATE_LABELS[name][1]}" for name in API_RATES)
 
 
 def stats_schema(nullable: Any) -> dict[str, Any]:
@@ -413,7 +414,7 @@ def stats_schema(nullable: Any) -> dict[str, Any]:
         "total": {"type": "integer", "minimum": 0, "description": "期间内新建的工单"},
         "by_status": counts, "by_category": counts,
         "by_region": {**counts, "description": "下级区域代码 → 期间内新建的工单"},
-        **{name: {**ratio, "description": f"{RATES[name][2]}：{RATES[name][3]}"} for name in API_RATES},
+        **{name: {**ratio, "description": f"{RATE_LABELS[name][0]}：{RATE_LABELS[name][1]}"} for name in API_RATES},
         "median_hours_to_claim": hours, "median_hours_to_resolve": hours, "p90_hours_to_resolve": hours,
         "overdue": {"type": "integer", "minimum": 0, "description": "当前超期（计时中的时限已过）的未办结工单"},
     }

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from handlers.api.openapi import openapi_document
 from handlers.auth import bearer_user
 from handlers.context import db_session
+from handlers.messages import error_message
 from handlers.stats_args import OutOfScope, cached_report, stats_query
 from handlers.serializers import (
     serialize_delivery, serialize_note, serialize_region, serialize_staff, serialize_ticket_summary,
@@ -96,7 +97,7 @@ def _body() -> dict[str, Any]:
         return {}
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise InvalidInput("请求体应为 JSON 对象", "body")
+        raise InvalidInput("body_not_object", "body")
     return data
 
 
@@ -153,7 +154,7 @@ def record_ticket():
         found = record_call_or_visit(session, user, _body(), utcnow())
     except TicketError as exc:
         session.rollback()
-        return error(422, exc.message, exc.field or "body")
+        return error(422, error_message(exc), exc.field or "body")
     session.commit()
     log.info("ticket %s recorded by staff %s (api)", found.reference, user.id)
     return jsonify(ticket=_summary(found)), 201

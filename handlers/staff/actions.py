@@ -26,7 +26,8 @@ from bot.dialogue import mask_mobile, parse_mobile
 from bot.inbound import unstorable
 from bot.offline import Account, CallBack, record_follow_up, record_offline
 from handlers.context import runtime
-from handlers.labels import CHANNEL_LABELS
+from handlers.labels import CHANNEL_LABELS, ROUTE_URGENT_REASON
+from handlers.messages import error_message
 from handlers.serializers import serialize_ticket_detail
 from models import (
     AuditEvent, FollowUp, Message, OutboxMessage, Region, StaffUser, Ticket, TicketEvent, TicketNote, utcnow,
@@ -122,7 +123,7 @@ def act(
         result = perform(session, user, ticket, action, data(), utcnow())
     except TicketError as error:
         session.rollback()
-        return Acted(409 if isinstance(error, Conflict) else 422, error.message, error.field)
+        return Acted(409 if isinstance(error, Conflict) else 422, error_message(error), error.field)
     session.commit()
     log.info("ticket %s: %s by staff %s%s", ticket.reference, action, user.id, via)
     return Acted(200, DONE[action], result=result)
@@ -150,7 +151,7 @@ def perform(session: Session, user: StaffUser, ticket: Ticket, action: str, data
         return ticket.reopen(session, user, _str(data, "reason"), now)
     if action == "route":
         category, subcategory, urgent = _route(data)
-        if ticket.correct_route(session, user, category, now, subcategory, urgent, policy()):
+        if ticket.correct_route(session, user, category, now, subcategory, urgent, policy(), ROUTE_URGENT_REASON):
             _alert_urgent(session, ticket, now)
         return None
     if action == "contact":
@@ -173,13 +174,13 @@ def perform(session: Session, user: StaffUser, ticket: Ticket, action: str, data
         reference = _str(data, "original").strip().upper()
         original = Ticket.find_visible(session, user, reference) if reference else None
         if original is None:
-            raise InvalidInput("请填写她之前已关闭的工单号", "original")
+            raise InvalidInput("original_required", "original")
         return ticket.link_redo(session, user, original, runtime().settings.dialogue.redo_days, now)
     if action == "followup":
         # A phone or walk-in ticket has no chat to ask in: what she said on the phone settles
         # the follow-up as her chat answer would.
         if data.get("solved") in (None, ""):
-            raise InvalidInput("请选择她说问题是否已经解决", "solved")
+            raise InvalidInput("choose_solved", "solved")
         answer = CallBack(_bool(data, "solved"), _str(data, "satisfaction").strip() or None, _str(data, "note"))
         return record_follow_up(session, ticket, user, answer, now)
     raise ValueError(f"unknown action {action!r}")
@@ -197,9 +198,9 @@ def _str(data: Mapping[str, Any], field: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InvalidInput("应为文本", field)
+        raise InvalidInput("not_text", field)
     if unstorable(value):
-        raise InvalidInput("含有无法保存的字符（空字符或不成对的代理字符），请删除后再提交", field)
+        raise InvalidInput("unstorable_text", field)
     return value
 
 
@@ -210,7 +211,7 @@ def _bool(data: Mapping[str, Any], field: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("1", "true", "on", "0", "false", "off"):
         return value.strip().lower() in ("1", "true", "on")
-    raise InvalidInput("应为 true 或 false", field)
+    raise InvalidInput("not_boolean", field)
 
 
 def _when(data: Mapping[str, Any], field: str, required: bool = True) -> datetime | None:
@@ -218,12 +219,12 @@ def _when(data: Mapping[str, Any], field: str, required: bool = True) -> datetim
     text = _str(data, field).strip()
     if not text:
         if required:
-            raise InvalidInput("请填写时间", field)
+            raise InvalidInput("time_required", field)
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput("时间格式应为 2026-12-01T18:00", field) from None
+        raise InvalidInput("bad_time", field) from None
     return moment.replace(tzinfo=CHINA_TZ) if moment.tzinfo is None else moment
 
 
@@ -236,23 +237,23 @@ def _route(data: Mapping[str, Any]) -> tuple[str, str | None, bool | None]:
         subcategory = sub or None
     known = runtime().router.lexicon.category(category)
     if subcategory is not None and (known is None or known.subcategory(subcategory) is None):
-        raise InvalidInput("这个分类下没有这个子类", "subcategory")
+        raise InvalidInput("unknown_subcategory", "subcategory")
     urgent = data.get("urgent")
     if isinstance(urgent, str):  # a form's checkbox or select
         urgent = {"": None, "true": True, "1": True, "on": True, "false": False, "0": False}.get(urgent.lower(), urgent)
     if urgent is not None and not isinstance(urgent, bool):
-        raise InvalidInput("urgent 应为 true 或 false", "urgent")
+        raise InvalidInput("urgent_not_boolean", "urgent")
     return category, subcategory, urgent
 
 
 def _region(session: Session, user: StaffUser, data: Mapping[str, Any]) -> Region:
     code = _str(data, "region").strip()
     if not code:
-        raise InvalidInput("请选择区域", "region")
+        raise InvalidInput("region_required", "region")
     region = Region.by_code(session, code)
     # Unknown and out of scope read the same, so codes outside one's subtree do not leak.
     if region is None or not user.sees(region):
-        raise InvalidInput("区域不存在或不在您的管辖范围内", "region")
+        raise InvalidInput("region_out_of_scope", "region")
     return region
 
 
@@ -260,11 +261,11 @@ def _staff(session: Session, user: StaffUser, data: Mapping[str, Any], field: st
     username = _str(data, field).strip()
     if not username:
         if required:
-            raise InvalidInput("请选择工作人员", field)
+            raise InvalidInput("staff_required", field)
         return None
     staff = StaffUser.by_username(session, username)
     if staff is None or not staff.active or not user.sees(staff.region):
-        raise InvalidInput("找不到该工作人员，或其不在您的管辖范围内", field)
+        raise InvalidInput("staff_out_of_scope", field)
     return staff
 
 
@@ -274,7 +275,7 @@ def record_call_or_visit(session: Session, user: StaffUser, data: Mapping[str, A
     call or visit itself then being the first contact. The caller commits."""
     channel = _str(data, "channel").strip()
     if channel not in OFFLINE_CHANNELS:
-        raise InvalidInput("渠道应为 phone（电话）或 visit（来访）", "channel")
+        raise InvalidInput("bad_channel", "channel")
     region = _region(session, user, data)
     anonymous = _bool(data, "anonymous") if data.get("anonymous") not in (None, "") else False
     typed = _str(data, "phone").strip()
@@ -282,13 +283,13 @@ def record_call_or_visit(session: Session, user: StaffUser, data: Mapping[str, A
     if typed and not anonymous:
         phone = phone_number(typed)
         if phone is None:
-            raise InvalidInput("电话号码不对：手机号 11 位，座机请带区号", "phone")
+            raise InvalidInput("bad_phone", "phone")
     elif not anonymous:
-        raise InvalidInput("请填写她的电话，或选择匿名（不留电话）", "phone")
+        raise InvalidInput("phone_or_anonymous", "phone")
     category = _str(data, "category").strip() or None
     claim = _bool(data, "claim") if data.get("claim") not in (None, "") else False
     if claim and not user.takes_cases:
-        raise InvalidInput("管理员不承办工单；请不要勾选“由我承办”", "claim")
+        raise InvalidInput("admin_cannot_claim", "claim")
     account = Account(channel, _str(data, "text"), RegionRow(region.id, region.code, region.name, region.level,
                                                              region.path, None), phone, category)
     session.flush()

@@ -19,11 +19,12 @@ from sqlalchemy import select
 from bot import accounts
 from bot.accounts import AccountError
 from handlers.context import db_session
+from handlers.labels import ROLE_LABELS, TOTP_ISSUER
 from handlers.serializers import serialize_account, serialize_audit, serialize_staff, serialize_token
 from handlers.staff.login import client_address, count_failure, known_device, password_delay
 from handlers.staff.views import _regions_in_scope, bp
 from models import AuditEvent, LoginThrottle, Region, StaffUser, utcnow
-from models.staff import ROLE_LABELS, ROLES
+from models.staff import ROLES
 from models.throttle import ACCOUNT
 
 # What each button on a user's row does, and what the page says after it.
@@ -217,11 +218,12 @@ def totp():
     db, now, step = db_session(), utcnow(), request.form.get("step", "")
     if step == "start" and not user.uses_totp:
         secret = StaffUser.new_totp_secret()
-        return _render_account(enrol={"secret": secret, "uri": StaffUser.totp_uri(secret, user.username)})
+        return _render_account(enrol={"secret": secret, "uri": StaffUser.totp_uri(secret, user.username, TOTP_ISSUER)})
     if step == "confirm" and not user.uses_totp:
         secret = request.form.get("secret", "")
         if not (len(secret) == 32 and secret.isalnum()) or not user.enable_totp(secret, request.form.get("code", ""), now):
-            enrol = {"secret": secret, "uri": StaffUser.totp_uri(secret, user.username)} if secret.isalnum() else None
+            enrol = ({"secret": secret, "uri": StaffUser.totp_uri(secret, user.username, TOTP_ISSUER)}
+                     if secret.isalnum() else None)
             return _render_account("验证码不对：请确认手机时间准确，输入验证器上当前的 6 位数字", 422, enrol=enrol)
         AuditEvent.record(db, now, "user.totp_on", user, user, client_address())
         db.commit()

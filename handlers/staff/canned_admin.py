@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from handlers.context import db_session
+from handlers.messages import error_message
 from handlers.serializers import serialize_staff
 from handlers.staff.canned import canned_replies
 from handlers.staff.login import client_address
@@ -57,7 +58,7 @@ def canned_save(target: str):
     except TicketError as error:
         session.rollback()
         page = render_template("staff/canned.html", me=serialize_staff(user), replies=canned_replies(session),
-                               routes=CATEGORIES, error=error.message, failed=target, form=request.form)
+                               routes=CATEGORIES, error=error_message(error), failed=target, form=request.form)
         return page, 422
     session.add(reply)
     session.flush()

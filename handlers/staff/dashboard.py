@@ -16,22 +16,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from handlers.context import db_session, runtime
+from handlers.labels import (
+    CATEGORY_LABELS, DASHBOARD_CHANNEL_LABELS, DURATION_LABELS, PERIOD_LABELS, RATE_LABELS, window_label,
+)
 from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff import exports
 from handlers.staff.actions import policy, queue_filters
 from handlers.staff.views import bp, route_label
 from handlers.stats_args import OutOfScope, StatsQuery, cached_report, stats_query, stored_or_counted
 from models import AuditEvent, Region, StaffUser, Ticket, utcnow
-from models.stats import DURATIONS, PERIODS, RATES, TREND_RATES, Counts, Report, Window
+from models.stats import RATES, TREND_RATES, Counts, Report, Window
 from models.stats_store import WEEKLY, weekly_first
-from models.ticket import CATEGORY_LABELS, OPEN_STATUSES
+from models.ticket import OPEN_STATUSES
 
 # The rates child regions are ranked on (三率 and the federation's own).
 RANKED = ("response_rate", "first_reply_rate", "on_time_resolution_rate", "resolution_rate", "satisfaction_rate",
           "mediation_success_rate")
 TREND_WEEKS = 8
 LIST_LIMIT = 50
-CHANNEL_LABELS = {"wechat": "微信", "telegram": "Telegram"}
+# The page's rates: (numerator, denominator, name, definition).
+RATE_ROWS = {name: (*fields, *RATE_LABELS[name]) for name, fields in RATES.items()}
 
 
 def _supervisor() -> StaffUser:
@@ -189,16 +193,17 @@ def _render(session, user: StaffUser, query: StatsQuery, now: datetime, errors: 
         "regions": [{"name": r["region"].name, "total": r["counts"].total,
                      **{name: r["counts"].rate(name) for name in TREND_RATES},
                      "url": drill(query, r["region"])} for r in ranks],
-        "rate_labels": {name: RATES[name][2] for name in TREND_RATES},
+        "rate_labels": {name: RATE_LABELS[name][0] for name in TREND_RATES},
     }
     parents = query.region.chain()[1:]
     return render_template(
         "staff/dashboard.html",
         me=serialize_staff(user), query=query, report=current, total=total, errors=errors,
-        periods=PERIODS, rates=RATES, durations=DURATIONS, ranked=RANKED, rankings=ranks,
+        periods=PERIOD_LABELS, rates=RATE_ROWS, durations=DURATION_LABELS, ranked=RANKED, rankings=ranks,
+        window_label=window_label,
         rank_min=runtime().settings.stats.rank_min, drill=drill, now=now,
         cache_seconds=runtime().settings.stats.cache_seconds,
-        channel_labels=CHANNEL_LABELS, subcategories=subcategories(total),
+        channel_labels=DASHBOARD_CHANNEL_LABELS, subcategories=subcategories(total),
         overdue=overdue_list(session, user, query.region, now), load=open_load(session, user, query.region),
         urgent=urgent_list(session, user, query), chart_data=chart_data,
         up=[r for r in reversed(parents) if user.sees(r)],
@@ -227,9 +232,9 @@ def export_regions(fmt: str):
         abort(422)
     current = cached_report(session, query.region, query.window, now)
     header, rows = exports.region_rows(current)
-    _audit(session, user, now, "regions", format=fmt, region=query.region.code, window=query.window.label())
+    _audit(session, user, now, "regions", format=fmt, region=query.region.code, window=window_label(query.window))
     return exports.send(fmt, f"regions-{query.region.code}-{query.window.first}-{query.window.last}", header, rows,
-                        title=f"{query.region.name} {query.window.label()} 分区域统计")
+                        title=f"{query.region.name} {window_label(query.window)} 分区域统计")
 
 
 @bp.get("/dashboard/monthly.xlsx")
@@ -241,7 +246,7 @@ def export_monthly():
     if query is None:
         abort(422)
     current = cached_report(session, query.region, query.window, now)
-    _audit(session, user, now, "monthly", format="xlsx", region=query.region.code, window=query.window.label())
+    _audit(session, user, now, "monthly", format="xlsx", region=query.region.code, window=window_label(query.window))
     return Response(
         exports.monthly_xlsx(current),
         mimetype=exports.MIMETYPES["xlsx"],

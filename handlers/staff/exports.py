@@ -18,10 +18,11 @@ import xlsxwriter
 from flask import Response
 from sqlalchemy.orm import Session, joinedload
 
+from handlers.labels import CATEGORY_LABELS, OUTCOME_LABELS, RATE_LABELS, STATUS_LABELS, window_label
 from models import StaffUser, Ticket
 from models.clocks import CHINA_TZ
 from models.stats import RATES, Counts, Report
-from models.ticket import CATEGORY_LABELS, OUTCOME_LABELS, STATUS_LABELS, QueueFilter
+from models.ticket import QueueFilter
 
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
@@ -105,7 +106,7 @@ def ticket_rows(session: Session, user: StaffUser, filters: QueueFilter, now: da
 
 REGION_HEADER = ["区域代码", "区域", "工单量", "未办结", "超期", "按时签收", "签收应计", "按时首次答复", "首次答复应计",
                  "按时办结", "办结应计", "回访作答", "已解决", "满意度评价", "满意+基本满意", "不满意",
-                 *[RATES[name][2] for name in MONTHLY_RATES]]
+                 *[RATE_LABELS[name][0] for name in MONTHLY_RATES]]
 
 
 def _region_row(code: str, name: str, c: Counts) -> list[Any]:
@@ -124,7 +125,7 @@ def region_rows(current: Report) -> tuple[list[str], list[list[Any]]]:
 
 
 MONTHLY_HEADER = ["区域", "工单量", "按时签收", "按时首次答复", "按期办结", "未办结", "超期",
-                  *[RATES[name][2] for name in MONTHLY_RATES], "不满意"]
+                  *[RATE_LABELS[name][0] for name in MONTHLY_RATES], "不满意"]
 
 
 def monthly_xlsx(current: Report) -> bytes:
@@ -140,7 +141,7 @@ def monthly_xlsx(current: Report) -> bytes:
     total_percent = book.add_format({"border": 1, "bold": True, "num_format": "0.0%"})
     region, window = current.region, current.window
     width = len(MONTHLY_HEADER)
-    sheet.merge_range(0, 0, 0, width - 1, f"{region.name}（{region.code}）娘家人工单月报　{window.label()}", title)
+    sheet.merge_range(0, 0, 0, width - 1, f"{region.name}（{region.code}）娘家人工单月报　{window_label(window)}", title)
     sheet.merge_range(1, 0, 1, width - 1,
                       f"统计于 {current.now.astimezone(CHINA_TZ):%Y-%m-%d %H:%M:%S}（北京时间）；比率无分母时留空", None)
     sheet.write_row(2, 0, MONTHLY_HEADER, head)

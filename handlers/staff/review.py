@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from handlers.context import db_session
+from handlers.messages import error_message
 from handlers.serializers import serialize_staff
 from handlers.staff.actions import _route
 from handlers.staff.login import client_address
@@ -47,21 +48,21 @@ def review_label(sample_id: int):
     now = utcnow()
     try:
         if sample.is_labelled:
-            raise Conflict("这条样本已经有人标注过了")
+            raise Conflict("sample_taken")
         decision = request.form.get("decision", "")
         if decision == "not_request":
             category, subcategory, urgent = NOT_A_REQUEST, None, False
         elif decision == "label":
             # Only a route of the lexicon in force (as on the ticket page), never "other" by the back door.
             if request.form.get("route") not in {o["value"] for g in _route_options() for o in g["options"]}:
-                raise InvalidInput("请选择咨询、调解或服务下的分类", "route")
+                raise InvalidInput("choose_subcategory", "route")
             category, subcategory, urgent = _route(request.form)
         else:
-            raise InvalidInput("请选择“保存标注”或“不是求助”", "decision")
+            raise InvalidInput("choose_decision", "decision")
     except TicketError as error:
         session.rollback()
         status = 409 if isinstance(error, Conflict) else 422
-        page = _render(user, error=error.message, failed=sample_id)
+        page = _render(user, error=error_message(error), failed=sample_id)
         session.commit()
         return page, status
     sample.label(user, category, subcategory, bool(urgent), now)

@@ -19,7 +19,10 @@ from bot.alerts import is_for
 from bot.dialogue import mask_mobile
 from bot.media import media_content
 from handlers.context import db_session, runtime
-from handlers.labels import CHANNEL_LABELS, TAB_LABELS
+from handlers.labels import (
+    CATEGORY_LABELS, CHANNEL_LABELS, LIGHT_LABELS, ROLE_LABELS, SATISFACTION_LABELS, STATUS_LABELS, TAB_LABELS,
+)
+from handlers.messages import error_message
 from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff.actions import (
     ACTIONS, audit_phone_search, page_args, policy, queue_filters, record_call_or_visit, ticket_detail,
@@ -27,12 +30,9 @@ from handlers.staff.actions import (
 from handlers.staff.actions import act as act_on
 from handlers.staff.canned import canned_for
 from models import Message, Region, StaffAlert, StaffUser, Ticket, utcnow
-from models.clocks import LIGHT_LABELS
-from models.followup import SATISFACTION, SATISFACTION_LABELS
+from models.followup import SATISFACTION
 from models.region import LEVELS
-from models.ticket import (
-    CATEGORY_LABELS, STATUS_LABELS, TABS, TicketError,
-)
+from models.ticket import TABS, TicketError
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def record():
             found = record_call_or_visit(session, user, request.form, utcnow())
         except TicketError as exc:
             session.rollback()
-            error, field = exc.message, exc.field
+            error, field = error_message(exc), exc.field
         else:
             session.commit()
             log.info("ticket %s recorded by staff %s", found.reference, user.id)
@@ -342,7 +342,8 @@ def _render_ticket(session, user: StaffUser, ticket: Ticket, error: str | None =
 
 
 def _staff_option(staff: StaffUser) -> dict[str, str]:
-    return {"username": staff.username, "label": f"{staff.display_name}（{staff.region.name}，{staff.role_label}）"}
+    role = ROLE_LABELS.get(staff.role, staff.role)
+    return {"username": staff.username, "label": f"{staff.display_name}（{staff.region.name}，{role}）"}
 
 
 # A revealed number stays shown on that ticket page for a while, then is masked again.

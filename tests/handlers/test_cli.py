@@ -140,6 +140,8 @@ def test_lexicon_apply_validates_names_the_line_and_records_the_change(url, tmp_
     assert refused.returncode != 0 and "line" in refused.stderr and "Traceback" not in refused.stderr
 
     exported.write_text(text.replace("相亲: 3.0,", "相亲: 3.0, 鹊桥会: 4.0,", 1), encoding="utf-8")
+    nobody = niangjia("lexicon", "apply", str(exported), "--by", "zhang", database_url=url)
+    assert nobody.returncode == 1 and "no staff user zhang" in nobody.stderr and "Traceback" not in nobody.stderr
     applied = niangjia("lexicon", "apply", str(exported), "--by", "wang", "--note", "七夕", database_url=url)
     assert applied.returncode == 0, applied.stderr
     assert "added: 鹊桥会" in applied.stdout

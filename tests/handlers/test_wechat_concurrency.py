@@ -9,42 +9,38 @@ import pytest
 
 from sqlalchemy import func, select
 
-from handlers.app import create_app
 from models import InboundReceipt, Message, Ticket
+from tests.forked import collect, in_child
 from tests.wechat import FakeWeChat, text_xml
 
 PROCESSES = 4
 
 
-def _deliver(settings, router, xml, params, barrier, results):
-    app = create_app(settings, router=router)
+@in_child
+def _deliver(app, settings, xml, params, barrier, results):
     fake = FakeWeChat(app.test_client(), settings.wechat.token, settings.wechat.encoding_aes_key, settings.wechat.appid)
     barrier.wait(timeout=60)
     reply = fake.post(xml, mode="safe", params=params)
     results.put((reply.status, reply.content))
 
 
-def race(settings, router, xml, params):
+def race(app, settings, xml, params):
+    app.extensions["niangjia"].db.dispose()
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(PROCESSES)
     results = context.Queue()
     workers = [
-        context.Process(target=_deliver, args=(settings, router, xml, params, barrier, results))
+        context.Process(target=_deliver, args=(app, settings, xml, params, barrier, results))
         for _ in range(PROCESSES)
     ]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
-        assert worker.exitcode == 0
+    outcomes = collect(workers, results)
     return outcomes
 
 
-def test_simultaneous_retries_on_separate_processes_make_one_ticket(settings, router, db, client):
+def test_simultaneous_retries_on_separate_processes_make_one_ticket(settings, db, app, client):
     fake = FakeWeChat(client, settings.wechat.token, settings.wechat.encoding_aes_key, settings.wechat.appid)
     xml = text_xml("o-race", "婆婆天天跟我吵架，能不能请妇联来帮忙调解一下", msg_id=7700000000000000001)
-    outcomes = race(settings, router, xml, fake.params())
+    outcomes = race(app, settings, xml, fake.params())
     assert {status for status, _ in outcomes} == {200}
     assert len({content for _, content in outcomes}) == 1, "every retry gets the first reply"
     with db.session() as session:
@@ -55,9 +51,10 @@ def test_simultaneous_retries_on_separate_processes_make_one_ticket(settings, ro
     assert reference in outcomes[0][1]
 
 
-def test_different_first_messages_from_one_new_woman_race_without_loss(settings, router, db, client):
+def test_different_first_messages_from_one_new_woman_race_without_loss(settings, db, app, client):
     """Two distinct messages at once from someone with no conversation yet: both stored."""
     fake = FakeWeChat(client, settings.wechat.token, settings.wechat.encoding_aes_key, settings.wechat.appid)
+    app.extensions["niangjia"].db.dispose()
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(2)
     results = context.Queue()
@@ -65,15 +62,11 @@ def test_different_first_messages_from_one_new_woman_race_without_loss(settings,
     workers = [
         context.Process(
             target=_deliver,
-            args=(settings, router, text_xml("o-new", text, msg_id=7700000000000000010 + n), fake.params(), barrier, results),
+            args=(app, settings, text_xml("o-new", text, msg_id=7700000000000000010 + n), fake.params(), barrier, results),
         )
         for n, text in enumerate(texts)
     ]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
+    outcomes = collect(workers, results)
     assert {status for status, _ in outcomes} == {200}
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == 2

@@ -109,3 +109,27 @@ def test_the_checkpointer_copies_the_log_into_the_database_file_off_the_request_
         assert in_main_file() == 1
     finally:
         db.dispose()
+
+
+def test_a_fork_waits_for_a_checkpoint_in_progress():
+    """A fork while the checkpoint thread is inside SQLite would copy SQLite's mutexes
+    held, and the child's first SQLite call could wait forever: the fork waits its turn."""
+    import os
+
+    from models.db import CHECKPOINT_IN_PROGRESS
+
+    forked = threading.Event()
+
+    def fork():
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        forked.set()
+        os.waitpid(pid, 0)
+
+    with CHECKPOINT_IN_PROGRESS:
+        forker = threading.Thread(target=fork)
+        forker.start()
+        assert not forked.wait(0.3), "forked while a checkpoint was inside SQLite"
+    assert forked.wait(5)
+    forker.join(5)

@@ -7,6 +7,7 @@ import multiprocessing
 
 from sqlalchemy import func, select
 
+from handlers.messages import error_message  # the staff side words the models' refusals
 from models import Database, StaffUser, Ticket, TicketEvent, utcnow
 from models.ticket import Conflict
 from tests.handlers.staff.factories import make_staff, make_ticket
@@ -23,7 +24,7 @@ def _claim(url, reference, username, barrier, results):
             ticket.claim(session, StaffUser.by_username(session, username), utcnow())
         results.put((username, "won"))
     except Conflict as conflict:
-        results.put((username, conflict.message))
+        results.put((username, error_message(conflict)))
     except Exception as exc:  # reported, so the test fails with the cause
         results.put((username, f"error {type(exc).__name__}: {exc}"))
     finally:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from handlers.messages import error_message  # the staff side words the models' refusals
 from models import OutboxMessage, Region, StaffUser, Ticket, TicketNote, utcnow
 from models.ticket import OUTCOMES, Conflict, InvalidInput, QueueFilter
 from tests.handlers.staff.factories import make_staff, make_ticket
@@ -50,8 +51,10 @@ def test_second_claim_is_a_conflict_naming_who_has_it(db, people):
     with db.transaction() as session:
         load(session, ref).claim(session, user(session, "li"), utcnow())
     with db.session() as session:
-        with pytest.raises(Conflict, match="已被 李姐 认领"):
+        with pytest.raises(Conflict) as taken:
             load(session, ref).claim(session, user(session, "boss"), utcnow())
+    assert (taken.value.code, taken.value.params) == ("claimed_by", {"name": "李姐"})
+    assert "已被 李姐 认领" in error_message(taken.value)
 
 
 def test_stale_object_cannot_claim_what_another_session_claimed(db, people):
@@ -62,8 +65,9 @@ def test_stale_object_cannot_claim_what_another_session_claimed(db, people):
         slow.commit()
         with db.transaction() as fast:
             load(fast, ref).claim(fast, user(fast, "li"), utcnow())
-        with pytest.raises(Conflict, match="李姐"):
+        with pytest.raises(Conflict) as taken:
             stale.claim(slow, user(slow, "boss"), utcnow())
+    assert "李姐" in error_message(taken.value)
 
 
 def test_release_returns_the_ticket_to_the_queue(db, people):
@@ -189,8 +193,9 @@ def test_reply_queues_delivery_and_records_no_text_in_the_trail(db, people):
     ref = make_ticket(db)
     with db.transaction() as session:
         ticket, li = load(session, ref), user(session, "li")
-        with pytest.raises(Conflict, match="认领"):
+        with pytest.raises(Conflict) as unclaimed:
             ticket.reply(session, li, "您好", utcnow())
+        assert unclaimed.value.code == "claim_before_reply" and "认领" in error_message(unclaimed.value)
         ticket.claim(session, li, utcnow())
         with pytest.raises(InvalidInput):
             ticket.reply(session, li, "   ", utcnow())

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import multiprocessing
 
-from handlers.app import create_app
+from tests.forked import collect, in_child
 from tests.handlers.staff.factories import make_staff, make_ticket, ticket_state, token_for
 
 CLAIMERS = 10
 
 
-def _claim(settings, router, reference, token, barrier, results):
-    app = create_app(settings, router=router)
+@in_child
+def _claim(app, reference, token, barrier, results):
     client = app.test_client()
     barrier.wait(timeout=60)
     response = client.post(f"/api/v1/tickets/{reference}/claim", headers={"Authorization": f"Bearer {token}"})
     results.put((response.status_code, response.get_json()))
 
 
-def test_ten_simultaneous_claims_one_200_nine_409_naming_the_winner(settings, router, db, app):
+def test_ten_simultaneous_claims_one_200_nine_409_naming_the_winner(db, app):
     tokens = {}
     for n in range(CLAIMERS):
         make_staff(db, f"w{n}", display_name=f"网格员{n}")
@@ -31,15 +31,10 @@ def test_ten_simultaneous_claims_one_200_nine_409_naming_the_winner(settings, ro
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(CLAIMERS), context.Queue()
     workers = [
-        context.Process(target=_claim, args=(settings, router, reference, token, barrier, results))
+        context.Process(target=_claim, args=(app, reference, token, barrier, results))
         for token in tokens.values()
     ]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
-        assert worker.exitcode == 0
+    outcomes = collect(workers, results)
 
     statuses = sorted(status for status, _ in outcomes)
     assert statuses == [200] + [409] * (CLAIMERS - 1), outcomes

@@ -92,3 +92,13 @@ def test_the_openapi_document_describes_recording_a_call_or_visit(client):
     schema = post["requestBody"]["content"]["application/json"]["schema"]
     assert schema["properties"]["channel"]["enum"] == ["phone", "visit"]
     assert set(schema["required"]) == {"channel", "text", "region"} and "201" in post["responses"]
+
+
+def test_a_caseworkers_choice_over_the_routers_is_explained_in_chinese(api, db):
+    response = api("li", {"channel": "phone", "text": "婆婆天天骂我，想请妇联来调解", "region": "T0101",
+                          "anonymous": True, "category": "consultation"})
+    assert response.status_code == 201, response.json
+    with db.session() as session:
+        explanation = Ticket.by_reference(session, response.json["ticket"]["reference"]).route_explanation
+    assert explanation.startswith("工作人员选择“咨询”；系统建议：转到“调解"), explanation
+    assert not any("a" <= c.lower() <= "z" for c in explanation), explanation

@@ -165,7 +165,9 @@ def main() -> None:
             db.dispose()
             process = multiprocessing.get_context("fork").Process(target=refresher, args=(settings, shared), daemon=True)
             process.start()
-        run(create_app(settings), tokens, window, repeat, city_code, county_code,
+        app = create_app(settings)
+        app.extensions["niangjia"].router  # loaded before serving, as `niangjia serve` does (handlers/server.preload)
+        run(app, tokens, window, repeat, city_code, county_code,
             "≤60 s stale" if cache else "exact, counted", args.interval if cache else 0)
         if process is not None:
             process.terminate()

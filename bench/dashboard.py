@@ -45,6 +45,7 @@ from bot.stats_refresh import run_process  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.setup import init_database  # noqa: E402
 from handlers.app import create_app  # noqa: E402
+from handlers.server import preload  # noqa: E402
 from models import ApiToken, Database, Region, StaffUser, utcnow  # noqa: E402
 from models.stats import china_today  # noqa: E402
 
@@ -165,8 +166,7 @@ def main() -> None:
             db.dispose()
             process = multiprocessing.get_context("fork").Process(target=refresher, args=(settings, shared), daemon=True)
             process.start()
-        app = create_app(settings)
-        app.extensions["niangjia"].router  # loaded before serving, as `niangjia serve` does (handlers/server.preload)
+        app = preload(create_app(settings))  # the router loaded and frozen before serving, as `niangjia serve` does
         run(app, tokens, window, repeat, city_code, county_code,
             "≤60 s stale" if cache else "exact, counted", args.interval if cache else 0)
         if process is not None:

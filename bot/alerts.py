@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from bot.labels import CATEGORY_LABELS, CLOCK_LABELS
 from bot.settings import Settings
@@ -30,6 +30,20 @@ STAFF = StaffUser.__table__
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
 # Staff whose workspace polled within this long count as on duty (someone who will see a banner).
 ON_DUTY_WITHIN = timedelta(minutes=2)
+
+# Built once, with bound parameters: an urgent message walks her region's chain twice, and
+# a statement built per call cost more than running it (as models/desk.py found).
+_REGION_LINK = select(
+    REGIONS.c.id, REGIONS.c.name, REGIONS.c.parent_id, REGIONS.c.path, REGIONS.c.notify_wecom, REGIONS.c.notify_telegram
+).where(REGIONS.c.id == bindparam("region_id"))
+_REGION_NAME = select(REGIONS.c.name).where(REGIONS.c.id == bindparam("region_id"))
+_INSERT_ALERT = insert(ALERTS).returning(ALERTS.c.id)
+_ON_DUTY = (
+    select(STAFF.c.id).select_from(STAFF.join(REGIONS, STAFF.c.region_id == REGIONS.c.id))
+    .where(STAFF.c.active.is_(True), STAFF.c.seen_at >= bindparam("since"),
+           REGIONS.c.path.in_(bindparam("paths", expanding=True)))
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -48,10 +62,7 @@ def _chain(connection: Connection, region_id: int) -> list[dict]:
     chain = []
     current: int | None = region_id
     while current is not None and len(chain) < 16:
-        row = connection.execute(
-            select(REGIONS.c.id, REGIONS.c.name, REGIONS.c.parent_id, REGIONS.c.path,
-                   REGIONS.c.notify_wecom, REGIONS.c.notify_telegram).where(REGIONS.c.id == current)
-        ).mappings().first()
+        row = connection.execute(_REGION_LINK, {"region_id": current}).mappings().first()
         if row is None:
             break
         chain.append(dict(row))
@@ -94,11 +105,7 @@ def targets(connection: Connection, settings: Settings, audience: str, region_id
 def on_duty(connection: Connection, region_id: int, now: datetime) -> int:
     """How many active staff whose scope holds the region have a workspace page open now."""
     paths = [r["path"] for r in _chain(connection, region_id)]
-    return connection.scalar(
-        select(STAFF.c.id).select_from(STAFF.join(REGIONS, STAFF.c.region_id == REGIONS.c.id))
-        .where(STAFF.c.active.is_(True), STAFF.c.seen_at >= now - ON_DUTY_WITHIN, REGIONS.c.path.in_(paths))
-        .limit(1)
-    ) is not None
+    return connection.scalar(_ON_DUTY, {"since": now - ON_DUTY_WITHIN, "paths": paths}) is not None
 
 
 def alert_text(ticket: AlertTicket, region_name: str, kind: str, level: int, clock: str, due: datetime | None) -> str:
@@ -129,10 +136,10 @@ def raise_alert(
     due: datetime | None = None,
 ) -> int:
     """Write an alert and its deliveries; the number of notifier targets it goes to."""
-    name = connection.scalar(select(REGIONS.c.name).where(REGIONS.c.id == ticket.region_id)) or ""
+    name = connection.scalar(_REGION_NAME, {"region_id": ticket.region_id}) or ""
     text = alert_text(ticket, name, kind, level, clock, due)
     alert_id = connection.execute(
-        insert(ALERTS).returning(ALERTS.c.id),
+        _INSERT_ALERT,
         {"ticket_id": ticket.id, "kind": kind, "level": level, "audience": audience, "region_id": region_id,
          "assignee_id": ticket.assignee_id if audience == "assignee" else None, "text": text, "created_at": now},
     ).scalar_one()

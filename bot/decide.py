@@ -6,7 +6,10 @@ subcategory and the confidence that decides when she is asked to choose
 (1/2/3). Urgency is its own decision: urgent when the lexicon's
 high-precision danger rule fired (a danger word in a present, un-negated
 clause, summing past its trigger) or when the model's danger probability
-passes the threshold chosen on unseen authors (bot/training.py). A false
+passes the threshold chosen on unseen authors (bot/training.py). The rule's
+alarm stands unless the model is all but sure there is no danger (its
+probability under ``rule_veto``, also chosen on unseen authors): on a new
+author most false alarms are the rule's ("电话也打不通", "催收天天打我电话"). A false
 alarm does not change the category; only the three policies below do, each
 named (``POLICIES``) and recorded on the route.
 """
@@ -56,6 +59,7 @@ class Decision:
     urgent_by_rule: bool
     urgent_by_model: bool
     self_harm: bool
+    rule_vetoed: bool  # the rule fired but the model's danger was under the veto
     policies: tuple[str, ...]  # the policies that changed this route
 
 
@@ -71,14 +75,19 @@ def danger_bar(lex: LexicalRead, danger_threshold: float) -> float:
     return danger_threshold
 
 
-def decide(pred: Prediction, lex: LexicalRead, danger_threshold: float, menu_threshold: float) -> Decision:
-    """The route of one message from the model's prediction and the lexicon's reading."""
+def decide(pred: Prediction, lex: LexicalRead, danger_threshold: float, menu_threshold: float,
+           rule_veto: float = 0.0) -> Decision:
+    """The route of one message from the model's prediction and the lexicon's reading.
+
+    ``rule_veto``: the rule's alarm is overruled when the model's danger is below it (0: never)."""
     category, subcategory, confidence = best_route(pred.label_p, pred.category_p)
     by_model = pred.p_danger >= danger_bar(lex, danger_threshold)
-    urgent = lex.urgent or by_model
+    vetoed = lex.urgent and pred.p_danger < rule_veto
+    by_rule = lex.urgent and not vetoed
+    urgent = by_rule or by_model
     applied: list[str] = []
     self_harm = False
-    if lex.urgent and lex.self_harm:
+    if by_rule and lex.self_harm:
         self_harm = True
         if (category, subcategory) != SELF_HARM_ROUTE:
             category, subcategory = SELF_HARM_ROUTE
@@ -97,5 +106,5 @@ def decide(pred: Prediction, lex: LexicalRead, danger_threshold: float, menu_thr
     if urgent and needs_choice:
         needs_choice = False
         applied.append(NO_MENU_WHEN_URGENT)
-    return Decision(category, subcategory, urgent, round(confidence, 3), needs_choice, lex.urgent, by_model,
-                    self_harm, tuple(applied))
+    return Decision(category, subcategory, urgent, round(confidence, 3), needs_choice, by_rule, by_model,
+                    self_harm, vetoed, tuple(applied))

@@ -323,7 +323,8 @@ class Dialogue:
                 # Kept on her ticket for the caseworker, but not announced as news.
                 turn.message.ticket_id = open_ticket.id
                 return Outcome(replies.NOISE_OPEN_TICKET.format(reference=open_ticket.reference), open_ticket)
-            if self._other_matter(route, open_ticket):
+            # "不方便说话" is about her open ticket, not a new matter: she is not asked to choose.
+            if self._other_matter(route, open_ticket) and (route.urgent or not self.words.silent(turn.text)):
                 if route.urgent:
                     # Danger is never held up by a question. Beside a family matter it belongs
                     # to it (raised to urgent); beside a sign-up it is a ticket of its own.

@@ -72,6 +72,9 @@ def explain(label: Callable[[str, str | None], str], d: Decision, pred: Predicti
             said = f"，{_quote(model_danger_words)}" if model_danger_words else ""
             why.append(f"模型判断危险的概率 {pred.p_danger:.0%}（紧急线 {threshold:.0%}{said}）")
         text += "紧急：" + "；".join(why) + "。"
+    elif d.rule_vetoed:
+        text += (f"不紧急：词表危险规则命中（{_quote(danger_words[:4])}），但模型判断危险的概率只有 "
+                 f"{pred.p_danger:.0%}，几乎可以排除，规则的警报被否决。")
     else:
         text += f"不紧急：模型判断危险的概率 {pred.p_danger:.0%}，低于紧急线 {threshold:.0%}。"
     for policy in d.policies:

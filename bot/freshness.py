@@ -14,6 +14,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from bot.settings import Settings
@@ -32,18 +33,33 @@ def body_digest(body: bytes) -> str:
 
 
 class NonceStore(Protocol):
-    def admit(self, channel: str, timestamp: str, nonce: str, body: bytes, now: datetime) -> bool:
-        """True for a pair seen first or with this very body again; False for a replay."""
+    # True: the pair can be remembered in the delivery's own transaction (`connection`).
+    joins_delivery: bool
+
+    def admit(
+        self, channel: str, timestamp: str, nonce: str, body: bytes, now: datetime,
+        connection: Connection | None = None,
+    ) -> bool:
+        """True for a pair seen first or with this very body again; False for a replay.
+
+        With `connection` (a store that `joins_delivery`), the pair is written in that
+        transaction and errors are the caller's; without it, in a transaction of its own.
+        """
 
 
 class ProcessNonces:
     """Pairs kept in this process's memory: the stand-in while the database is away."""
 
+    joins_delivery = False
+
     def __init__(self, window_seconds: int) -> None:
         self.keep = timedelta(seconds=2 * window_seconds)
         self._seen: dict[tuple[str, str, str], tuple[str, datetime]] = {}
 
-    def admit(self, channel: str, timestamp: str, nonce: str, body: bytes, now: datetime) -> bool:
+    def admit(
+        self, channel: str, timestamp: str, nonce: str, body: bytes, now: datetime,
+        connection: Connection | None = None,
+    ) -> bool:
         if len(self._seen) >= PRUNE_EVERY:
             self._seen = {key: seen for key, seen in self._seen.items() if now - seen[1] < self.keep}
         digest, _ = self._seen.setdefault((channel, timestamp, nonce), (body_digest(body), now))
@@ -56,7 +72,14 @@ class DatabaseNonces:
     While the database does not answer, the pair is remembered in this process instead
     and the push goes on to the spool (bot/spool.py): losing her message to an outage
     would be worse than a replay window narrowed to one process for those seconds.
+
+    A webhook remembers the pair in the delivery's own transaction (`connection`): a
+    transaction of its own was, on SQLite, a second writer's turn and commit per push
+    (bench/README.md). If the delivery fails, the pair is remembered on its own before
+    the push goes to the spool (Runtime.deliver).
     """
+
+    joins_delivery = True
 
     def __init__(self, db: Database, window_seconds: int) -> None:
         self.db = db
@@ -66,23 +89,37 @@ class DatabaseNonces:
         self._count = 0
         self.outage = ProcessNonces(window_seconds)
 
-    def admit(self, channel: str, timestamp: str, nonce: str, body: bytes, now: datetime) -> bool:
+    def admit(
+        self, channel: str, timestamp: str, nonce: str, body: bytes, now: datetime,
+        connection: Connection | None = None,
+    ) -> bool:
         digest = body_digest(body)
+        if connection is not None:
+            return self._remember(connection, channel, timestamp, nonce, digest, now) == digest
         try:
             with self.db.write_lock, self.db.engine.begin() as connection:
-                first = WebhookNonce.remember(connection, channel, timestamp, nonce, digest, now)
-                self._count += 1
-                if self._count % PRUNE_EVERY == 0:
-                    WebhookNonce.forget_before(connection, now - self.keep)
+                first = self._remember(connection, channel, timestamp, nonce, digest, now)
         except DBAPIError as exc:
             log.warning("webhook nonces kept in this process: database unavailable (%s)", type(exc.orig).__name__)
             return self.outage.admit(channel, timestamp, nonce, body, now)
         return first == digest
 
+    def _remember(
+        self, connection: Connection, channel: str, timestamp: str, nonce: str, digest: str, now: datetime
+    ) -> str:
+        first = WebhookNonce.remember(connection, channel, timestamp, nonce, digest, now)
+        self._count += 1
+        if self._count % PRUNE_EVERY == 0:
+            WebhookNonce.forget_before(connection, now - self.keep)
+        return first
+
 
 class RedisNonces:
     """Pairs kept in Redis (SET NX with an expiry), when `redis.url` is configured; the
-    database's table when Redis does not answer (a refused push is worse than a slower one)."""
+    database's table when Redis does not answer (a refused push is worse than a slower one).
+    Kept apart from the delivery's transaction: no round trip to Redis while it is open."""
+
+    joins_delivery = False
 
     def __init__(self, url: str, window_seconds: int, fallback: NonceStore | None = None) -> None:
         import redis
@@ -92,7 +129,10 @@ class RedisNonces:
         self.keep = 2 * window_seconds
         self.fallback = fallback
 
-    def admit(self, channel: str, timestamp: str, nonce: str, body: bytes, now: datetime) -> bool:
+    def admit(
+        self, channel: str, timestamp: str, nonce: str, body: bytes, now: datetime,
+        connection: Connection | None = None,
+    ) -> bool:
         digest = body_digest(body).encode()
         key = f"niangjia:nonce:{channel}:{timestamp}:{nonce}"
         try:

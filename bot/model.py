@@ -112,6 +112,11 @@ class RouteModel:
     def danger_threshold(self) -> float:
         return float(self.settings["danger_threshold"])
 
+    @property
+    def rule_veto(self) -> float:
+        """Below this danger the model overrules the lexicon's alarm (0: never; bot/decide.py)."""
+        return float(self.settings.get("rule_veto", 0.0))
+
     @classmethod
     def from_weights(cls, labels: Sequence[str], weights: dict[str, Sequence[float]], bias: Sequence[float],
                      danger_bias: float, settings: dict | None = None, meta: dict | None = None) -> RouteModel:

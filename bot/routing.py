@@ -202,7 +202,7 @@ class Router:
         """The model reads first; the lexicon's route is one of its features and its danger rule a safety net."""
         model = state.model
         pred = model.predict(message_features(a, lex.category, lex.subcategory, lex.urgent))
-        d = decide(pred, self._read(state, lex), model.danger_threshold, state.lexicon.threshold)
+        d = decide(pred, self._read(state, lex), model.danger_threshold, state.lexicon.threshold, model.rule_veto)
         same = (d.category, d.subcategory) == (lex.category, lex.subcategory)
         column = model.index(label_of(d.category, d.subcategory)) if label_of(
             d.category, d.subcategory) in model.labels else None
@@ -212,7 +212,7 @@ class Router:
         model_words = readable_words(model, words, column) if column is not None else []
         lex_words = list(lex.keywords) if same or (d.category == lex.category and d.category != OTHER) else []
         keywords = tuple(dict.fromkeys([*lex_words, *model_words]))
-        danger_words = list(lex.urgent_keywords) if d.urgent_by_rule else []
+        danger_words = list(lex.urgent_keywords) if d.urgent_by_rule or d.rule_vetoed else []
         model_danger = readable_words(model, words, -1, 3) if d.urgent_by_model else []
         urgent_keywords = tuple(dict.fromkeys([*danger_words, *model_danger])) if d.urgent else ()
         explanation = explain_zh(state.lexicon.label, d, pred, model.danger_threshold, lex_words, model_words,

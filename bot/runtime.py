@@ -8,7 +8,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Connection
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 
@@ -30,6 +34,10 @@ log = logging.getLogger(__name__)
 # A delivery that collides with a concurrent one (two first messages from the same new
 # user, a lock timeout) is tried again from the start, in a fresh transaction.
 DELIVERY_ATTEMPTS = 3
+
+# A webhook's checks before the engine reads her message (see Runtime.deliver): given the
+# delivery's connection, or None outside any transaction; non-None turns the message away.
+Gate = Callable[[Connection | None], Any]
 
 
 class Runtime:
@@ -95,23 +103,34 @@ class Runtime:
     def spool(self) -> Spool:
         return Spool(self.settings.spool_path)
 
-    def deliver(self, inbound: Inbound) -> Answer:
+    def deliver(self, inbound: Inbound, gate: Gate | None = None) -> Answer | Any:
         """Run one inbound message through the engine in one transaction, and answer it.
 
         Never raises. A message the database cannot take is journaled in the spool and
         acknowledged (an urgent one with the safety guidance); the worker replays it.
         Only if the journal cannot be written either is she told to send it again.
+
+        `gate`: the webhook's checks (a seen nonce, her rate) run first in the same
+        transaction, or on their own (`None`) when the message goes to the spool instead;
+        whatever it returns other than None is returned at once, the message not stored.
         """
         route = None
         if self.spool.holds(inbound.channel, inbound.user):
             # Earlier messages of hers wait in the spool: this one queues behind them.
-            return self._journal(inbound, self.intake.route_ahead(inbound))
+            turned = gate(None) if gate is not None else None
+            return turned if turned is not None else self._journal(inbound, self.intake.route_ahead(inbound))
         for attempt in range(1, DELIVERY_ATTEMPTS + 1):
             try:
                 # Routed outside the writer's turn, once for all attempts.
                 route = route or self.intake.route_ahead(inbound)
+                turned = None
                 with self.write_lock, self.db.engine.begin() as connection:
-                    answer = self.intake.receive(connection, inbound, route=route)
+                    if gate is not None:
+                        turned = gate(connection)
+                    if turned is None:
+                        answer = self.intake.receive(connection, inbound, route=route)
+                if turned is not None:
+                    return turned
                 if answer.text and not channels()[inbound.channel].passive_replies:
                     self.outbox_ready.set()
                 if not answer.duplicate:
@@ -130,6 +149,11 @@ class Runtime:
             except Exception as exc:
                 log.error("delivery on %s failed: %s", inbound.channel, type(exc).__name__, exc_info=_debug())
                 break
+        if gate is not None:
+            # What the failed transaction wrote of the gate's is gone: written again on its own.
+            turned = gate(None)
+            if turned is not None:
+                return turned
         return self._journal(inbound, route)
 
     def _journal(self, inbound: Inbound, route: Route | None) -> Answer:

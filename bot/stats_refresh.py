@@ -41,8 +41,8 @@ def refresh_due(db: Database, settings: Settings, clock: Callable[[], datetime] 
         return 0
     lock = write_lock if write_lock is not None else db.write_lock
     now = clock()
-    with db.engine.connect().execution_options(read_only=True) as connection:  # polled: takes no writer's lock
-        wanted = stats_store.due(connection, now, timedelta(seconds=seconds / 2),
+    with db.reader() as session:  # polled every second: takes no writer's lock
+        wanted = stats_store.due(session.connection(), now, timedelta(seconds=seconds / 2),
                                  timedelta(minutes=settings.stats.wanted_minutes))
     counted = 0
     for report in wanted:

@@ -86,6 +86,13 @@ def fold_script(text: str) -> str:
     return text.translate(t2s_table())
 
 
+# A message is folded several times in one delivery (the router, then each word check of
+# the dialogue) and most of hers need real NFKC work (full-width punctuation): the last
+# few results are kept. Small: only the texts of the deliveries in progress recur.
+_RECENT = 32
+
+
+@lru_cache(maxsize=_RECENT)
 def nfkc(text: str) -> str:
     # NFKC folds full-width ASCII and compatibility ideographs; the check is
     # cheap and most messages are already normalised.
@@ -106,6 +113,7 @@ def blank_stickers(text: str) -> str:
     return _STICKER_RE.sub(lambda m: "[" + " " * (len(m.group()) - 2) + "]", text)
 
 
+@lru_cache(maxsize=_RECENT)
 def fold(text: str) -> str:
     """NFKC, traditional to simplified, lower case: the form keywords are matched in."""
     return fold_script(nfkc(text)).lower()

@@ -62,6 +62,7 @@ class TrainSettings:
     keep: int = 20000  # the features kept, by their largest weight (speed and file size)
     correction_weight: float = 3.0  # a caseworker's correction counts this much more than a corpus line
     recall_target: float = 0.99  # the danger threshold: highest with this pooled recall on unseen authors
+    rule_veto: float = 0.08  # the model overrules the lexicon's alarm below this danger (bot/decide.py; 0: never)
 
 
 @dataclass
@@ -183,7 +184,7 @@ def fit(feats: Sequence[set[str]], examples: Sequence[Example], settings: TrainS
     rows = {names[j]: coef[:, j].tolist() for j in keep if strength[j] > 0}
     return RouteModel.from_weights(
         [str(c) for c in route.classes_], rows, route.intercept_.tolist(), float(danger.intercept_[0]),
-        {"danger_threshold": threshold, "link": "ovr"}, meta,
+        {"danger_threshold": threshold, "rule_veto": settings.rule_veto, "link": "ovr"}, meta,
     )
 
 
@@ -214,12 +215,13 @@ class CrossValidation:
 
     reads: list[LexicalRead]
     scheme: str
+    rule_veto: float = 0.0
 
     def figures(self, threshold: float, menu_threshold: float = 0.5) -> Figures:
         """The held-out figures when routed by bot/decide.py at this danger threshold."""
         cats, urg = [], []
         for lp, pd, read in zip(self.label_p, self.p_danger, self.reads, strict=True):
-            d = decide(Prediction(lp, {}, pd), read, threshold, menu_threshold)
+            d = decide(Prediction(lp, {}, pd), read, threshold, menu_threshold, self.rule_veto)
             cats.append(d.category)
             urg.append(d.urgent)
         return measure(self.examples, cats, urg)
@@ -229,7 +231,8 @@ class CrossValidation:
         urgent = [(p, read) for ex, p, read in zip(self.examples, self.p_danger, self.reads, strict=True) if ex.urgent]
         need = target * len(urgent)
         for t in [x / 100 for x in range(60, 1, -1)]:
-            caught = sum(decide(Prediction({"other": 1.0}, {}, p), read, t, 0.0).urgent for p, read in urgent)
+            caught = sum(decide(Prediction({"other": 1.0}, {}, p), read, t, 0.0, self.rule_veto).urgent
+                         for p, read in urgent)
             if caught >= need - 1e-9:
                 return t
         return 0.02
@@ -252,7 +255,8 @@ def cross_validate(examples: Sequence[Example], feats: Sequence[set[str]], reads
             rules.append(reads[i])
         if progress:
             progress(name)
-    return CrossValidation(held, lp, pd, rules, f"groups of {folds}" if folds else "one author at a time")
+    return CrossValidation(held, lp, pd, rules, f"groups of {folds}" if folds else "one author at a time",
+                           settings.rule_veto)
 
 
 def fingerprint(examples: Sequence[Example]) -> str:

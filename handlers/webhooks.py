@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, request
+from sqlalchemy import Connection
 
 from bot import metrics, replies
 from bot.channels import Channel, HttpRequest, Refused, channels
@@ -40,20 +41,42 @@ def _view(channel: Channel) -> Callable[[], Response]:
             opened = endpoint.open(incoming, now)
         except Refused as refused:
             return Response(refused.reason, status=refused.status, mimetype="text/plain")
-        if opened.freshness is not None and not rt.nonces.admit(channel.name, *opened.freshness, now):
-            # A seen signature with another message: refused before the engine reads a word.
-            return Response("replayed signature", status=403, mimetype="text/plain")
-        if opened.inbound is not None and not sender_limit().allows(channel.name, opened.inbound.user):
-            # A flood from one sender: she is asked kindly to slow down, in a valid reply,
-            # and nothing is stored; everyone else is counted apart.
-            response = endpoint.notice(replies.SLOW_DOWN, opened)
-            return Response(response.body, status=response.status, content_type=response.content_type)
-        if opened.immediate is not None:
-            response = opened.immediate
+        allowed: list[bool] = []
+
+        def gate(connection: Connection | None) -> Response | None:
+            """The nonce (bot/freshness.py), then her rate; in the delivery's transaction if given."""
+            if opened.freshness is not None and not rt.nonces.admit(
+                channel.name, *opened.freshness, now, connection=connection
+            ):
+                # A seen signature with another message: refused before the engine reads a word.
+                return Response("replayed signature", status=403, mimetype="text/plain")
+            if opened.inbound is not None:
+                if not allowed:  # counted once, however often the delivery is tried
+                    allowed.append(sender_limit().allows(channel.name, opened.inbound.user))
+                if not allowed[0]:
+                    # A flood from one sender: she is asked kindly to slow down, in a valid reply,
+                    # and nothing is stored; everyone else is counted apart.
+                    response = endpoint.notice(replies.SLOW_DOWN, opened)
+                    return Response(response.body, status=response.status, content_type=response.content_type)
+            return None
+
+        if opened.freshness is not None and opened.inbound is not None and opened.immediate is None \
+                and rt.nonces.joins_delivery:
+            # The nonce in the message's own transaction: on SQLite one writer's turn, not two.
+            answer = rt.deliver(opened.inbound, gate=gate)
+            if isinstance(answer, Response):
+                return answer
         else:
+            turned = gate(None)
+            if turned is not None:
+                return turned
+            if opened.immediate is not None:
+                return Response(
+                    opened.immediate.body, status=opened.immediate.status, content_type=opened.immediate.content_type
+                )
             answer = rt.deliver(opened.inbound) if opened.inbound is not None else None
-            # A journaled message's acknowledgement is in no outbox: the HTTP answer carries it.
-            response = endpoint.respond(answer.text if answer else None, opened, direct=bool(answer and answer.spooled))
+        # A journaled message's acknowledgement is in no outbox: the HTTP answer carries it.
+        response = endpoint.respond(answer.text if answer else None, opened, direct=bool(answer and answer.spooled))
         return Response(response.body, status=response.status, content_type=response.content_type)
 
     webhook.__name__ = f"{channel.name}_webhook"

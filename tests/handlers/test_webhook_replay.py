@@ -97,3 +97,39 @@ def test_plaintext_mode_refuses_encrypted_pushes(settings, router, db):
     wechat = wechat_in("plaintext", settings, router)
     assert wechat.send_text(HER, GRIEVANCE, mode="safe").status == 400
     assert message_count(db) == 0
+
+
+def test_the_pair_and_her_message_are_one_transaction(settings, router, db):
+    # On SQLite each transaction is a writer's turn and a commit: the pair is remembered
+    # in the message's own (bench/README.md, issue #13).
+    from sqlalchemy import event
+
+    wechat = wechat_in("plaintext", settings, router)
+    engine = wechat.client.application.extensions["niangjia"].db.engine
+    wechat.send_text(HER, GRIEVANCE)
+    begun = []
+
+    def began(connection):
+        begun.append(connection)
+
+    event.listen(engine, "begin", began)
+    try:
+        assert wechat.post(text_xml(HER, "补充：他今天又骂我了")).status == 200
+    finally:
+        event.remove(engine, "begin", began)
+    assert len(begun) == 1
+
+
+def test_a_pair_is_remembered_when_her_message_goes_to_the_spool(settings, router, db, monkeypatch):
+    wechat = wechat_in("plaintext", settings, router)
+    runtime = wechat.client.application.extensions["niangjia"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the engine failed")
+
+    monkeypatch.setattr(runtime.intake, "receive", broken)
+    captured = wechat.params()
+    first = wechat.post(text_xml(HER, GRIEVANCE), params=captured)
+    assert first.status == 200 and runtime.spool.holds("wechat", HER)
+    forged = wechat.post(text_xml(HER, "查询"), params=captured)
+    assert forged.status == 403

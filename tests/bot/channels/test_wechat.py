@@ -227,6 +227,19 @@ def test_encrypted_reply_decrypts_with_wechatpy():
     assert content_type.startswith("application/xml")
 
 
+@pytest.mark.parametrize("xml", [DOCS_TEXT, DOCS_IMAGE, DOCS_VOICE, DOCS_LOCATION, DOCS_SUBSCRIBE, DOCS_CLICK])
+@pytest.mark.parametrize("text", ["您好", "工单 NJ-20261207-0001 已登记。\n请问您住在哪里？", "a & b < c > d \"'"])
+def test_the_reply_is_wechatpys_character_for_character(xml, text, monkeypatch):
+    from wechatpy.replies import create_reply
+
+    from bot.channels.wechat import text_reply
+
+    monkeypatch.setattr("time.time", lambda: 1700000000.75)
+    ts = 1348831860
+    push = endpoint().open_push(params_at(ts), xml.encode("utf-8"), at(ts))
+    assert text_reply(text, push.message) == create_reply(text, message=push.message, render=True)
+
+
 def test_nothing_to_say_renders_success():
     ts = 1348831860
     push = endpoint().open_push(params_at(ts), DOCS_TEXT.encode(), at(ts))

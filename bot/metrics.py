@@ -47,11 +47,18 @@ SWEEP_RUNS = Counter(
     ["outcome"],
 )
 
+STATS_COUNTS = Counter(
+    "niangjia_stats_counts", "Supervisor reports counted, by where: worker (ahead of use) or request "
+    "(no stored report fresh enough: a cold start, or the worker behind).", ["where"],
+)
+
 
 # Both outcomes exist from the start, so an alert on "no successful sweep lately" has a
 # series to read before the first run.
 for _outcome in ("ok", "failed"):
     SWEEP_RUNS.labels(_outcome)
+for _where in ("worker", "request"):
+    STATS_COUNTS.labels(_where)
 
 
 def message_in(channel: str, route: str | None, urgent: bool) -> None:
@@ -67,6 +74,11 @@ def fallback_reply(channel: str) -> None:
 def sweep_ran(outcome: str = "ok") -> None:
     """Count one run of the SLA sweep: call it once per run, "ok" or "failed"."""
     SWEEP_RUNS.labels(outcome).inc()
+
+
+def stats_counted(where: str) -> None:
+    """Count one supervisor report counted, "worker" or "request"."""
+    STATS_COUNTS.labels(where).inc()
 
 
 def worker_exited(pid: int) -> None:

@@ -73,7 +73,9 @@ class Runtime:
     def refresh_lexicon(self) -> bool:
         """Put the router on the newest lexicon revision and routing model supervisors installed, if any."""
         try:
-            with self.db.session() as session:
+            # Only reads: on SQLite it takes no writer's lock (a first request that loads the
+            # router while its own session holds that lock would otherwise wait for itself).
+            with self.db.reader() as session:
                 changed = self.lexicon_watcher.refresh(session)
                 return self.model_watcher.refresh(session) or changed
         except SQLAlchemyError as exc:  # e.g. a database not migrated yet

@@ -153,9 +153,12 @@ class StatsSettings:
     # A child region with fewer tickets behind a rate than this is shown but not ranked on it:
     # two cases in a village make a rate of 0% or 100% by chance.
     rank_min: int = 10
-    # The dashboard, the exports and GET /api/v1/stats reuse a report this many seconds
-    # (per process; the page says when it was counted); 0 counts on every request.
+    # The dashboard, the exports and GET /api/v1/stats show a stored report at most this
+    # many seconds old (models/stats_store.py; the page says when it was counted); the
+    # worker counts again, past half of that, every report asked for within
+    # `wanted_minutes`. 0 counts on every request.
     cache_seconds: int = 60
+    wanted_minutes: int = 10
 
 
 @dataclass

@@ -332,19 +332,24 @@ def lexicon_corrections(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def worker(ctx: click.Context, once: bool) -> None:
     """Deliver queued messages and run follow-ups (set worker.in_service false when used)."""
+    from bot.stats_refresh import StatsRefresher, refresh_due
     from bot.worker import Worker
 
     runtime = migrated(ctx)
     _check_regions(runtime)
     work = Worker(runtime)
     if once:
-        click.echo(json.dumps(work.run_once()))
+        click.echo(json.dumps({**work.run_once(), "stats_counted": refresh_due(runtime.db, runtime.settings)}))
         return
     click.echo("worker running; Ctrl-C to stop")
+    # The supervisor's reports, counted ahead of use beside the deliveries (bot/stats_refresh.py).
+    refresher = StatsRefresher(runtime.db, runtime.settings)
+    refresher.start_thread()
     try:
         work.run_forever()
     except KeyboardInterrupt:
         work.stop()
+        refresher.stop()
 
 
 @cli.command("sweep")

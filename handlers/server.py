@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
+import signal
 import socket
 import time
 from typing import Any
@@ -124,6 +126,41 @@ def _post_fork(server: Any, worker: Any) -> None:
         Worker(runtime).start_thread()
 
 
+def _when_ready(server: Any) -> None:
+    # The supervisor's reports are counted ahead of use by one process beside the gunicorn
+    # workers (bot/stats_refresh.py), so no serving process counts behind its requests.
+    app = server.app.callable
+    if app is None or not app.extensions["niangjia"].settings.worker.in_service:
+        return
+    server.stats_refresher = start_stats_refresher(app.extensions["niangjia"].settings)
+
+
+def start_stats_refresher(settings: Settings) -> multiprocessing.Process:
+    """The stats refresher in a process of its own; it ends with this one."""
+    from bot.stats_refresh import run_process
+
+    # Forked (`spawn` would run `python -m handlers` again); gunicorn's signal handlers
+    # are the master's, so the child takes the defaults back before anything else.
+    process = multiprocessing.get_context("fork").Process(target=_refresher, args=(settings, run_process),
+                                                          name="niangjia-stats", daemon=True)
+    process.start()
+    return process
+
+
+def _refresher(settings: Settings, run: Any) -> None:
+    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTTIN", "SIGTTOU",
+                 "SIGWINCH", "SIGCHLD"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    run(settings)
+
+
+def _on_exit(server: Any) -> None:
+    process = getattr(server, "stats_refresher", None)
+    if process is not None and process.is_alive():
+        process.terminate()
+
+
 def _child_exit(server: Any, worker: Any) -> None:
     from bot.metrics import worker_exited
 
@@ -152,6 +189,8 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
             "threads": 4,
             "preload_app": True,
             "post_fork": _post_fork,
+            "when_ready": _when_ready,
+            "on_exit": _on_exit,
             "child_exit": _child_exit,
             "timeout": 30,
             "accesslog": None,

@@ -1,23 +1,22 @@
 """What the dashboard, its exports and `GET /api/v1/stats` share: reading the region and
 the window from query arguments (dates are China dates, `to` inclusive), and the
-reports themselves, each kept for `stats.cache_seconds` (0: computed on every request)."""
+reports themselves: stored ones at most `stats.cache_seconds` old (models/stats_store.py;
+the worker keeps them counted), else counted in the request (0: on every request)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-import logging
-import queue
-import threading
-import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from handlers.context import runtime
-from models import Region, StaffUser, utcnow
-from models.stats import MAX_WINDOW_DAYS, PERIODS, Report, Window, china_today, period_window, report
+from models import Region, StaffUser
+from models import stats_store
+from models.stats import MAX_WINDOW_DAYS, PERIODS, Report, Window, china_today, period_window
 
 
 class OutOfScope(Exception):
@@ -75,110 +74,34 @@ def _bad() -> date:
     raise ValueError("not YYYY-MM-DD")
 
 
-class ReportCache:
-    """Reports by (region, window), each reused for `seconds`: the numbers are at most that
-    stale, and the report's `now` says when they were counted (the page shows it).
-
-    Per process (each gunicorn worker keeps its own); one lock, so a burst of requests for
-    the same numbers counts them once. A report past half its time is counted again in
-    the background (`again`, on a session of its own) while the old one is still served:
-    a supervisor who keeps the page open never waits for a count, and what she sees was
-    counted less than `seconds` ago (the age runs from when a count started).
-    """
-
-    def __init__(self, seconds: int, clock: Callable[[], float] = time.monotonic,
-                 spawn: Callable[[Callable[[], None]], None] | None = None) -> None:
-        self.seconds = seconds
-        self._clock = clock
-        self._spawn = spawn or _thread
-        self._lock = threading.Lock()
-        self._reports: dict[tuple[Any, ...], tuple[float, Any]] = {}
-        self._refreshing: set[tuple[Any, ...]] = set()
-
-    def remember(self, key: tuple[Any, ...], count: Callable[[], Any],
-                 again: Callable[[], Any] | None = None) -> Any:
-        """`count()`, or what it gave under `key` less than `seconds` ago (refreshed by
-        `again()` in the background once past half of that)."""
-        if self.seconds <= 0:
-            return count()
-        with self._lock:
-            found = self._reports.get(key)
-            if found is not None:
-                age = self._clock() - found[0]
-                if age < self.seconds:
-                    if again is not None and age >= self.seconds / 2 and key not in self._refreshing:
-                        self._refreshing.add(key)
-                        self._spawn(lambda: self._refresh(key, again))
-                    return found[1]
-            started = self._clock()
-            counted = count()
-            self._store(key, started, counted)
-            return counted
-
-    def _refresh(self, key: tuple[Any, ...], again: Callable[[], Any]) -> None:
-        try:
-            started = self._clock()
-            counted = again()
-            with self._lock:
-                self._store(key, started, counted)
-        except Exception:  # noqa: BLE001 - the next request past the minute counts in the foreground
-            logging.getLogger(__name__).exception("stats: counting again in the background failed")
-        finally:
-            with self._lock:
-                self._refreshing.discard(key)
-
-    def _store(self, key: tuple[Any, ...], started: float, counted: Any) -> None:
-        if len(self._reports) > 2000:
-            self._reports.clear()
-        self._reports[key] = (started, counted)
+# A request that shows a stored report marks it wanted at most this often (a write).
+WANT_EVERY = timedelta(seconds=60)
 
 
-class _Refresher:
-    """One background thread a process, counting one report at a time: several reports
-    coming due together (a page asks for four) do not fight each other for the database
-    and the interpreter, nor slow the requests being served meanwhile more than one does."""
-
-    def __init__(self) -> None:
-        self._work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def __call__(self, work: Callable[[], None]) -> None:
-        self._work.put(work)
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="stats-refresh", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            self._work.get()()
-
-
-_thread = _Refresher()
-
-
-def report_cache() -> ReportCache:
-    """This process's cache of counted numbers (on the app's runtime)."""
-    rt = runtime()
-    cache = getattr(rt, "stats_cache", None)
-    if cache is None or cache.seconds != rt.settings.stats.cache_seconds:
-        cache = rt.stats_cache = ReportCache(rt.settings.stats.cache_seconds)
-    return cache
-
-
-def in_background(count: Callable[[Session, Region, datetime], Any], region: Region) -> Callable[[], Any]:
-    """`count` again on a session of its own, as of the moment it runs (for ReportCache's refresh)."""
-    db, region_id = runtime().db, region.id
-
-    def again() -> Any:
-        with db.session() as session:
-            return count(session, session.get(Region, region_id), utcnow())
-    return again
+def stored_or_counted(session: Session, kind: str, region: Region, first: date, last: date, now: datetime) -> Any:
+    """The report of `kind`: the stored one if less than `stats.cache_seconds` old (its
+    `now` says when it was counted); else counted here, exactly, as of `now`, and stored
+    for every process. Never counted behind the request: the worker keeps the reports in
+    use counted (bot/stats_refresh.py). What it writes (a count, or that the report is
+    still wanted) is in `session`, for the handler to commit."""
+    settings = runtime().settings.stats
+    if settings.cache_seconds <= 0:
+        return stats_store.count(session, kind, region, first, last, now)
+    key = stats_store.key_of(kind, region.id, first, last)
+    found = stats_store.read(session, key)
+    if found is not None:
+        counted_at, wanted_at, body = found
+        if now - counted_at < timedelta(seconds=settings.cache_seconds):
+            if now - wanted_at >= min(WANT_EVERY, timedelta(minutes=settings.wanted_minutes) / 2):
+                stats_store.want(session.connection(), key, now)
+            return stats_store.load(session, kind, region, first, last, body)
+    counted = stats_store.count(session, kind, region, first, last, now)
+    metrics.stats_counted("request")
+    stats_store.store(session.connection(), kind, region.id, first, last, now, stats_store.dump(kind, counted),
+                      wanted_at=now)
+    return counted
 
 
 def cached_report(session: Session, region: Region, window: Window, now: datetime) -> Report:
-    """The report for `region` over `window`, from this process's cache when fresh enough."""
-    return report_cache().remember(("report", region.id, window.first, window.last),
-                                   lambda: report(session, region, window, now),
-                                   in_background(lambda s, r, at: report(s, r, window, at), region))
+    """The report for `region` over `window`, stored or counted (see `stored_or_counted`)."""
+    return stored_or_counted(session, stats_store.REPORT, region, window.first, window.last, now)

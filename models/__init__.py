@@ -19,6 +19,7 @@ from models.throttle import LoginThrottle, ThrottlePolicy
 from models.ticket import ReferenceCounter, Ticket, TicketEvent, next_reference
 from models.token import ApiToken
 from models import stats  # the supervisor's numbers; defines the indexes they read by (migration 0015)
+from models.stats_store import StoredReport
 
 __all__ = [
     "AlertDelivery",
@@ -41,6 +42,7 @@ __all__ = [
     "RouteExample",
     "RouteModelRevision",
     "StaffUser",
+    "StoredReport",
     "Ticket",
     "TicketEvent",
     "ThrottlePolicy",

@@ -73,14 +73,21 @@ def _tune_sqlite(engine: Engine) -> None:
     def begin_immediate(dbapi_connection: Any) -> None:
         # Take the write lock up front: a deferred transaction that reads and then
         # writes fails at once (SQLITE_BUSY) when another process wrote in between,
-        # whereas IMMEDIATE waits its turn for busy_timeout.
-        dbapi_connection.execute("BEGIN IMMEDIATE")
+        # whereas IMMEDIATE waits its turn for busy_timeout. A reader's transaction
+        # (Database.reader) begins deferred: in WAL it neither waits for the writer nor
+        # holds it up.
+        read_only = getattr(dbapi_connection, "info", {}).get(READ_ONLY)
+        dbapi_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     # The dialect's own hook, not a "begin" event: SQLAlchemy wraps its errors the same
     # way (a DBAPIError), and an engine without connection events is spared their dispatch
     # on every statement (with the statement BEGIN was, about 2% of a webhook delivery's
     # instructions: bench/README.md). The dialect is this engine's own.
     engine.dialect.do_begin = begin_immediate
+
+
+# Marks a pooled connection whose next transactions only read (Database.reader).
+READ_ONLY = "niangjia_read_only"
 
 
 BACKSTOP_CHECKPOINT_PAGES = 10_000
@@ -223,6 +230,20 @@ class Database:
         """A session whose work commits once at the end, or rolls back on error."""
         with self.sessionmaker() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A session that only reads: on SQLite it does not take the writer's lock, so a
+        long read (the supervisor's numbers) keeps no writer waiting; it never commits."""
+        with self.engine.connect() as connection:
+            # The mark lives on the pooled connection: taken off before it goes back.
+            info = connection.connection.info
+            info[READ_ONLY] = True
+            try:
+                with self.sessionmaker(bind=connection) as session:
+                    yield session
+            finally:
+                info.pop(READ_ONLY, None)
 
     def dispose(self) -> None:
         if isinstance(self.write_lock, WriterTurn) and self.write_lock.checkpointer is not None:

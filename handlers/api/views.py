@@ -185,7 +185,9 @@ def stats():
     if errors:
         field = next(iter(errors))
         return error(422, errors[field], field, fields=errors)
-    return jsonify(cached_report(session, query.region, query.window, now).as_api())
+    body = cached_report(session, query.region, query.window, now).as_api()
+    session.commit()  # a report counted here is stored for every process (models/stats_store.py)
+    return jsonify(body)
 
 
 # -- acting -------------------------------------------------------------------------

@@ -23,9 +23,10 @@ from handlers.serializers import serialize_staff, serialize_ticket_summary
 from handlers.staff import exports
 from handlers.staff.actions import policy, queue_filters
 from handlers.staff.views import bp, route_label
-from handlers.stats_args import OutOfScope, StatsQuery, cached_report, in_background, report_cache, stats_query
+from handlers.stats_args import OutOfScope, StatsQuery, cached_report, stats_query, stored_or_counted
 from models import AuditEvent, Region, StaffUser, Ticket, utcnow
-from models.stats import RATES, TREND_RATES, Counts, Report, Window, weekly
+from models.stats import RATES, TREND_RATES, Counts, Report, Window
+from models.stats_store import WEEKLY, weekly_first
 from models.ticket import OPEN_STATUSES
 
 # The rates child regions are ranked on (三率 and the federation's own).
@@ -100,20 +101,22 @@ def trend(session, region: Region, window: Window, now: datetime) -> list[dict[s
     return [
         {"label": f"{week.first:%m-%d}", "first": week.first.isoformat(), "last": week.last.isoformat(),
          "total": counts.total, **{name: counts.rate(name) for name in TREND_RATES}}
-        for week, counts in report_cache().remember(
-            ("weekly", region.id, window.last), lambda: weekly(session, region, window.last, TREND_WEEKS, now),
-            in_background(lambda s, r, at: weekly(s, r, window.last, TREND_WEEKS, at), region))
+        for week, counts in stored_or_counted(session, WEEKLY, region, weekly_first(window.last, TREND_WEEKS),
+                                              window.last, now)
     ]
 
 
 def overdue_list(session, user: StaffUser, region: Region, now: datetime) -> list[dict[str, Any]]:
     """Open tickets past a running clock, the most escalated and oldest first, with their lights."""
+    order = (Ticket.escalation_level.desc(), Ticket.next_due_at, Ticket.id)
+    # The page's ids first, on their own: from the overdue index alone (models/stats.py),
+    # whatever PostgreSQL estimates; then those tickets.
+    page = (select(Ticket.id)
+            .where(Ticket.visible_to(user, region), Ticket.status.in_(OPEN_STATUSES), Ticket.next_due_at < now)
+            .order_by(*order).limit(LIST_LIMIT))
     rows = session.scalars(
-        select(Ticket)
-        .where(Ticket.visible_to(user, region), Ticket.status.in_(OPEN_STATUSES), Ticket.next_due_at < now)
-        .options(joinedload(Ticket.region), joinedload(Ticket.assignee))
-        .order_by(Ticket.escalation_level.desc(), Ticket.next_due_at, Ticket.id)
-        .limit(LIST_LIMIT)
+        select(Ticket).where(Ticket.id.in_(page))
+        .options(joinedload(Ticket.region), joinedload(Ticket.assignee)).order_by(*order)
     )
     return [serialize_ticket_summary(t, now, policy()) for t in rows]
 
@@ -169,8 +172,11 @@ def dashboard():
     query, errors = _query(session, user, now)
     if query is None:
         fallback, _ = stats_query(session, user, {"region": request.args.get("region", "")}, now, default_period="week")
-        return _render(session, user, fallback, now, errors), 422
-    return _render(session, user, query, now, {})
+        page, status = _render(session, user, fallback, now, errors), 422
+    else:
+        page, status = _render(session, user, query, now, {}), 200
+    session.commit()  # the reports counted here, stored for every process (models/stats_store.py)
+    return page, status
 
 
 def _render(session, user: StaffUser, query: StatsQuery, now: datetime, errors: dict[str, str]) -> str:

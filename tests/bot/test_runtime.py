@@ -41,3 +41,15 @@ def test_her_words_are_routed_once_and_before_the_writers_turn(settings, router,
     with db.session() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.channel_user == "o-ahead")).one()
     assert ticket.urgent and ticket.reference == answer.ticket_reference
+
+
+def test_the_lexicon_refresh_only_reads(settings, router, db, monkeypatch):
+    # A first request loads the router (and with it the newest lexicon) while its own
+    # session may hold SQLite's writer: a session of the writer's kind would wait for it.
+    runtime = Runtime(settings, router=router, db=db)
+
+    def writer_session():
+        raise AssertionError("the lexicon refresh opened a writing session")
+
+    monkeypatch.setattr(db, "session", writer_session)
+    assert runtime.refresh_lexicon() is False  # no revision saved: the shipped lexicon stays

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gc
+import os
 import socket
 import time
+import types
 
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from handlers.server import ReadDeadline, preload
+from handlers.server import ReadDeadline, _on_exit, _when_ready, preload
 from models import Message
 
 
@@ -66,3 +68,20 @@ def test_a_body_in_time_is_read_and_the_socket_is_blocking_again_for_the_answer(
     finally:
         server_end.close()
         client_end.close()
+
+
+def test_the_stats_refresher_runs_in_a_process_of_its_own_beside_the_workers(app, db):
+    # The serving processes only read the stored reports; one process per instance counts
+    # them ahead of use (bot/stats_refresh.py), started when gunicorn is ready.
+    server = types.SimpleNamespace(app=types.SimpleNamespace(callable=app))
+    app.extensions["niangjia"].settings.worker.in_service = False
+    _when_ready(server)
+    assert not hasattr(server, "stats_refresher"), "a `niangjia worker` elsewhere runs it"
+    app.extensions["niangjia"].settings.worker.in_service = True
+    _when_ready(server)
+    try:
+        assert server.stats_refresher.is_alive() and server.stats_refresher.pid != os.getpid()
+    finally:
+        _on_exit(server)
+        server.stats_refresher.join(10)
+    assert not server.stats_refresher.is_alive()

@@ -133,3 +133,18 @@ def test_a_fork_waits_for_a_checkpoint_in_progress():
         assert not forked.wait(0.3), "forked while a checkpoint was inside SQLite"
     assert forked.wait(5)
     forker.join(5)
+
+
+def test_a_reader_reads_while_another_session_holds_the_writer(db):
+    # On SQLite every other session begins IMMEDIATE (the writer's lock); a reader begins
+    # deferred, so a long count (the supervisor's numbers) holds up no writer, and a read
+    # made while the same thread's own write transaction is open does not wait for it.
+    from sqlalchemy import func, select
+
+    from models import Region
+
+    with db.transaction() as writing:
+        writing.add(Region(code="T03", name="新县", level="county", path="/T/T03/"))
+        writing.flush()
+        with db.reader() as session:
+            assert session.scalar(select(func.count()).select_from(Region)) == 5  # the committed grid only

@@ -18,8 +18,8 @@ __all__ = [
 # Queue tabs (models/queue.py), in the order they are shown.
 TAB_LABELS = {"unclaimed": "待认领", "mine": "我的工单", "open": "未办结", "done": "已办结", "all": "全部"}
 CHANNEL_LABELS = dict(zip(CHANNELS, ("微信公众号", "Telegram", "电话", "来访"), strict=True))
-# The dashboard's channel breakdown names the chats shorter (the others as their keys).
-DASHBOARD_CHANNEL_LABELS = {"wechat": "微信", "telegram": "Telegram"}
+# The dashboard's channel breakdown names the official account shorter.
+DASHBOARD_CHANNEL_LABELS = {**CHANNEL_LABELS, "wechat": "微信"}
 
 # models.ticket.STATUSES
 STATUS_LABELS = {

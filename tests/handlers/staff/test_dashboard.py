@@ -187,3 +187,18 @@ def test_exports_hold_no_personal_data_and_are_audited(scenario, db, client):
         audited = [(e.detail["what"], e.actor.username) for e in
                    session.scalars(select(AuditEvent).where(AuditEvent.action == "export").order_by(AuditEvent.id))]
     assert audited == [("tickets", "city"), ("regions", "city"), ("tickets", "city")]
+
+
+def test_calls_and_visits_are_named_in_the_channel_counts(db, client):
+    make_staff(db, "li", "caseworker", "T01", "李姐")
+    make_staff(db, "boss", "supervisor", "T01")
+    token = token_for(db, "li")
+    for channel in ("phone", "visit"):
+        recorded = client.post("/api/v1/tickets", headers={"Authorization": f"Bearer {token}"},
+                               json={"channel": channel, "text": "婆婆天天骂我，想请妇联来调解", "region": "T0101",
+                                     "anonymous": True})
+        assert recorded.status_code == 201, recorded.json
+    login(client, "boss")
+    html = client.get("/staff/dashboard").get_data(as_text=True)
+    channels = re.findall(r'channel=(\w+)">([^<]+)</a>', html)
+    assert ("phone", "电话") in channels and ("visit", "来访") in channels, channels

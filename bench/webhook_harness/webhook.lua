@@ -1,11 +1,11 @@
 -- wrk script of the webhook bench: replays pre-signed WeChat pushes.
 --
---   wrk ... -s bench/webhook.lua http://127.0.0.1:PORT -- POOL OK_MARKER BAD_MARKER
+--   wrk ... -s bench/webhook.lua http://127.0.0.1:PORT -- POOL OK_MARKER BAD_MARKERS
 --
 -- Thread N reads POOL.N, one push a line ("query string<TAB>body"), and POSTs each to
 -- /wechat once, in order; a pool that runs out starts over (and the run is flagged, as
 -- MsgIds then repeat). A response counts as good when its status is 200, its body holds
--- OK_MARKER and not BAD_MARKER (Niangjia's "could not store your message" reply).
+-- OK_MARKER and none of BAD_MARKERS ("|"-separated: Niangjia's answers that store nothing).
 -- done() prints one line, BENCH_JSON {...}, that bench/webhook_bench.py reads.
 
 local threads = {}
@@ -18,7 +18,10 @@ end
 function init(args)
   pool_path = args[1] .. "." .. id
   ok_marker = args[2] or "<xml>"
-  bad_marker = args[3] or ""
+  bad_markers = {}
+  for marker in string.gmatch(args[3] or "", "[^|]+") do
+    table.insert(bad_markers, marker)
+  end
   pool = assert(io.open(pool_path, "r"))
   sent = 0
   wrapped = 0
@@ -53,8 +56,11 @@ function request()
 end
 
 function response(status, headers, body)
-  if status == 200 and body:find(ok_marker, 1, true)
-      and (bad_marker == "" or not body:find(bad_marker, 1, true)) then
+  local ok = status == 200 and body:find(ok_marker, 1, true)
+  for _, marker in ipairs(bad_markers) do
+    ok = ok and not body:find(marker, 1, true)
+  end
+  if ok then
     good = good + 1
   else
     bad = bad + 1

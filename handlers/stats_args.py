@@ -5,18 +5,20 @@ the worker keeps them counted), else counted in the request (0: on every request
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot import metrics
 from handlers.context import runtime
-from models import Region, StaffUser
-from models import stats_store
+from models import Region, StaffUser, stats_store
 from models.stats import MAX_WINDOW_DAYS, PERIODS, Report, Window, china_today, period_window
+
+log = logging.getLogger(__name__)
 
 
 class OutOfScope(Exception):
@@ -92,9 +94,15 @@ def stored_or_counted(session: Session, kind: str, region: Region, first: date, 
     if found is not None:
         counted_at, wanted_at, body = found
         if now - counted_at < timedelta(seconds=settings.cache_seconds):
-            if now - wanted_at >= min(WANT_EVERY, timedelta(minutes=settings.wanted_minutes) / 2):
-                stats_store.want(session.connection(), key, now)
-            return stats_store.load(session, kind, region, first, last, body)
+            try:
+                stored = stats_store.load(session, kind, region, first, last, body)
+            except (KeyError, IndexError, TypeError, ValueError):
+                # Stored by a release whose report had another shape: counted again below.
+                log.warning("stored %s report of region %s unreadable: counted again", kind, region.id)
+            else:
+                if now - wanted_at >= min(WANT_EVERY, timedelta(minutes=settings.wanted_minutes) / 2):
+                    stats_store.want(session.connection(), key, now)
+                return stored
     counted = stats_store.count(session, kind, region, first, last, now)
     metrics.stats_counted("request")
     stats_store.store(session.connection(), kind, region.id, first, last, now, stats_store.dump(kind, counted),

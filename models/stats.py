@@ -280,9 +280,9 @@ def _round(value: float | None) -> float | None:
 
 def subtree(session: Session, region: Region) -> list[tuple[int, str]]:
     """(id, path) of every region in `region`'s subtree."""
-    return list(session.execute(
+    return [(id_, path) for id_, path in session.execute(
         select(Region.id, Region.path).where(Region.path.startswith(region.path, autoescape=True))
-    ).tuples())
+    )]
 
 
 def report(session: Session, region: Region, window: Window, now: datetime) -> Report:

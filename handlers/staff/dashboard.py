@@ -127,7 +127,7 @@ def open_load(session, user: StaffUser, region: Region) -> list[dict[str, Any]]:
         select(Ticket.assignee_id, func.count())
         .where(Ticket.visible_to(user, region), Ticket.status == "claimed", Ticket.assignee_id.is_not(None))
         .group_by(Ticket.assignee_id)
-    ).tuples().all())
+    ).all())
     staff = session.scalars(
         select(StaffUser).join(Region, StaffUser.region_id == Region.id)
         .where(Region.path.startswith(region.path, autoescape=True), StaffUser.active.is_(True),

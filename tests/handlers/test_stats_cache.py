@@ -108,3 +108,17 @@ def test_zero_seconds_counts_every_request_exactly_and_stores_nothing(boss, db, 
     assert counted == ["report", "report"]
     with db.session() as session:
         assert session.scalar(select(StoredReport)) is None
+
+
+def test_a_stored_report_this_code_cannot_read_is_counted_again_not_a_500(boss, db, clock, counted):
+    """A report stored by an older release (another shape) is counted afresh, and replaced."""
+    make_ticket(db, user="o-1")
+    boss.get("/stats")
+    with db.transaction() as session:
+        session.execute(models.stats_store.T.update().values(body='{"shape": "of an older release"}'))
+    clock.advance(seconds=10)
+    answer = boss.get("/stats")
+    assert answer.status_code == 200 and answer.json["total"] == 1
+    assert counted == ["report", "report"]
+    clock.advance(seconds=10)
+    assert boss.get("/stats").json["total"] == 1 and len(counted) == 2, "the count replaced what could not be read"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-import multiprocessing
+import logging
 import os
 import signal
 import socket
@@ -16,6 +16,8 @@ from werkzeug.exceptions import RequestTimeout
 
 from bot.settings import Settings
 from handlers.app import create_app
+
+log = logging.getLogger(__name__)
 
 
 class NiangjiaServer(BaseApplication):
@@ -135,24 +137,59 @@ def _when_ready(server: Any) -> None:
     server.stats_refresher = start_stats_refresher(app.extensions["niangjia"].settings)
 
 
-def start_stats_refresher(settings: Settings) -> multiprocessing.Process:
+def start_stats_refresher(settings: Settings) -> Refresher:
     """The stats refresher in a process of its own; it ends with this one."""
     from bot.stats_refresh import run_process
 
-    # Forked (`spawn` would run `python -m handlers` again); gunicorn's signal handlers
-    # are the master's, so the child takes the defaults back before anything else.
-    process = multiprocessing.get_context("fork").Process(target=_refresher, args=(settings, run_process),
-                                                          name="niangjia-stats", daemon=True)
-    process.start()
-    return process
+    # Forked by hand: `spawn` would run `python -m handlers` again, and a `multiprocessing`
+    # child is recorded in every process forked after it (gunicorn's workers), whose exit
+    # handlers then end it.
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            # gunicorn's signal handlers are the master's: the defaults back before anything else.
+            for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTTIN", "SIGTTOU",
+                         "SIGWINCH", "SIGCHLD"):
+                if hasattr(signal, name):
+                    signal.signal(getattr(signal, name), signal.SIG_DFL)
+            run_process(settings)
+        except BaseException:  # noqa: BLE001 - said, then the process ends like any other
+            log.exception("stats refresher stopped")
+            code = 1
+        finally:
+            os._exit(code)  # never the master's exit handlers (its pid file, its sockets)
+    return Refresher(pid)
 
 
-def _refresher(settings: Settings, run: Any) -> None:
-    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTTIN", "SIGTTOU",
-                 "SIGWINCH", "SIGCHLD"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
-    run(settings)
+class Refresher:
+    """The refresher's process, as the master sees it."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.exitcode: int | None = None
+
+    def is_alive(self) -> bool:
+        if self.exitcode is not None:
+            return False
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:  # reaped already: gunicorn's master reaps every child
+            self.exitcode = -1
+            return False
+        if pid == 0:
+            return True
+        self.exitcode = os.waitstatus_to_exitcode(status)
+        return False
+
+    def terminate(self) -> None:
+        if self.is_alive():
+            os.kill(self.pid, signal.SIGTERM)
+
+    def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def _on_exit(server: Any) -> None:

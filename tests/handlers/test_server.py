@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing.util
 import os
 import socket
 import time
@@ -81,6 +82,29 @@ def test_the_stats_refresher_runs_in_a_process_of_its_own_beside_the_workers(app
     _when_ready(server)
     try:
         assert server.stats_refresher.is_alive() and server.stats_refresher.pid != os.getpid()
+    finally:
+        _on_exit(server)
+        server.stats_refresher.join(10)
+    assert not server.stats_refresher.is_alive()
+
+
+def test_a_worker_that_exits_leaves_the_refresher_running(app, db):
+    # gunicorn forks its workers after `when_ready` started the refresher. A worker that
+    # exits (a restart, a crash) runs Python's exit handlers, which ended the refresher it
+    # had inherited the record of: it then counted nothing until the next restart.
+    server = types.SimpleNamespace(app=types.SimpleNamespace(callable=app))
+    app.extensions["niangjia"].settings.worker.in_service = True
+    _when_ready(server)
+    try:
+        worker = os.fork()
+        if worker == 0:  # a gunicorn worker, exiting as one does
+            try:
+                multiprocessing.util._exit_function()
+            finally:
+                os._exit(0)
+        os.waitpid(worker, 0)
+        server.stats_refresher.join(2)
+        assert server.stats_refresher.is_alive()
     finally:
         _on_exit(server)
         server.stats_refresher.join(10)

@@ -444,15 +444,20 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     # Before anything imports prometheus_client: it picks multiprocess mode on import.
     fresh_metrics_dir(settings.resolve_path(settings.metrics.multiproc_dir, settings.base_dir / "instance" / "prometheus"))
     from bot.setup import init_database, load_demo
-    from handlers.server import run
+    from handlers.server import PortInUse, refuse_taken_port, run
 
+    host, port = host or settings.server.host, port or settings.server.port
+    try:
+        refuse_taken_port(host, port)
+    except PortInUse as exc:
+        raise click.ClickException(f"{exc}: is another `niangjia serve` running there?") from None
     runtime = runtime_of(ctx)
     init_database(runtime.db, create_root=not demo)
     if demo:
         click.echo(load_demo(runtime, DEMO_DIR))
     _check_regions(runtime)
     runtime.db.dispose()
-    run(settings, host or settings.server.host, port or settings.server.port, workers or 2)
+    run(settings, host, port, workers or 2)
 
 
 def fresh_metrics_dir(path: Path) -> None:

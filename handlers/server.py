@@ -215,6 +215,28 @@ def control_socket(port: int) -> str:
     return os.path.join(os.path.dirname(ControlSocket.default), f"niangjia-{port}.ctl")
 
 
+class PortInUse(Exception):
+    """Something listens on the port `niangjia serve` was asked to take."""
+
+
+def refuse_taken_port(host: str, port: int) -> None:
+    """Raise PortInUse when something listens on host:port already.
+
+    Each worker binds the port itself (`reuse_port`), and the kernel lets another process
+    of the same user bind it beside them: a second `niangjia serve` started on a port in
+    use by mistake would quietly take a share of the connections instead of failing. A
+    plain bind (without SO_REUSEPORT) fails on a port anything listens on.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        # Connections of an earlier run waiting out TIME_WAIT do not count as in use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise PortInUse(f"{host}:{port} is in use ({exc.strerror})") from None
+
+
 def run(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve until interrupted."""
     NiangjiaServer(
@@ -224,6 +246,11 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
             "workers": workers,
             "worker_class": "gthread",
             "threads": 4,
+            # A listening socket of each worker's own, so the kernel spreads new connections
+            # over the workers. On one shared socket a worker that wakes first accepts all
+            # it can: a client's (or nginx's) keep-alive connections opened together often
+            # all landed in one worker while the other idled (bench/README.md, session 8).
+            "reuse_port": True,
             "preload_app": True,
             "post_fork": _post_fork,
             "when_ready": _when_ready,

@@ -526,7 +526,7 @@ def report(results: list[Result], args: argparse.Namespace, info: dict) -> str:
         f"machine: {info['nproc']} cores, {info['cpu']}, {info['memory_gib']} GiB, Python {info['python']}, "
         f"{info['system']}, {info['wrk']}",
         f"load: wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s; gunicorn gthread, "
-        f"{SERVER_THREADS} threads a worker, app preloaded",
+        f"{SERVER_THREADS} threads a worker, a listening socket per worker, app preloaded",
         "",
         HEADER,
         RULE,

@@ -13,7 +13,8 @@
   environment), the router loaded before the fork, as `niangjia serve` does.
 
 The gunicorn settings are those of `niangjia serve` (handlers/server.py): gthread
-workers, 4 threads each, the app preloaded, access log off.
+workers, 4 threads each, a listening socket per worker (`reuse_port`), the app preloaded,
+access log off.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pushes import FIXED_REPLY, TOKEN, sign  # noqa: E402
 # What handlers/server.py gives gunicorn, apart from bind and workers.
 WORKER_CLASS = "gthread"
 THREADS = 4
+REUSE_PORT = True  # a listening socket per worker: the kernel spreads wrk's connections
 TIMEOUT = 30
 TIMESTAMP_WINDOW = 300
 
@@ -132,6 +134,7 @@ def options(name: str, host: str, port: int, workers: int, threads: int) -> dict
         "workers": workers,
         "worker_class": WORKER_CLASS,
         "threads": threads,
+        "reuse_port": REUSE_PORT,
         "preload_app": True,
         "post_fork": post_fork,
         "timeout": TIMEOUT,

@@ -5,13 +5,20 @@ from __future__ import annotations
 import gc
 import multiprocessing.util
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 import types
+from pathlib import Path
 
+import requests
+from click.testing import CliRunner
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from handlers.cli import cli
 from handlers.server import ReadDeadline, _on_exit, _when_ready, preload
 from models import Message
 
@@ -109,3 +116,95 @@ def test_a_worker_that_exits_leaves_the_refresher_running(app, db):
         _on_exit(server)
         server.stats_refresher.join(10)
     assert not server.stats_refresher.is_alive()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _sockets_on(port: int) -> dict[int, str]:
+    """inode -> TCP state ("0A" listening, "01" established) of IPv4 sockets whose local port is `port`."""
+    found = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port:
+            found[int(fields[9])] = fields[3]
+    return found
+
+
+def _inodes_of(pid: int) -> set[int]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def test_each_worker_listens_on_its_own_socket_and_connections_reach_every_worker(settings, db, tmp_path):
+    # On one shared listening socket, the gthread worker that woke first accepted all the
+    # connections opened together (a client's, or nginx's keep-alive pool) and the other
+    # worker idled: often every one of wrk's 8 in the bench. With a socket per worker
+    # (SO_REUSEPORT) the kernel spreads them.
+    port = _free_port()
+    env = {
+        **os.environ, "NIANGJIA_DATABASE_URL": settings.database_url, "NIANGJIA_CONFIG": "",
+        "NIANGJIA_LOG_LEVEL": "WARNING", "NIANGJIA_WORKER_IN_SERVICE": "false", "XDG_RUNTIME_DIR": str(tmp_path),
+        "NIANGJIA_WEBHOOK_SPOOL_DIR": str(tmp_path / "spool"), "NIANGJIA_METRICS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
+    master = subprocess.Popen(
+        [sys.executable, "-m", "handlers", "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    clients: list[socket.socket] = []
+    try:
+        for _ in range(600):  # bounded: up to a minute for jieba to load
+            listening = [inode for inode, state in _sockets_on(port).items() if state == "0A"]
+            if len(listening) >= 2:
+                break
+            assert master.poll() is None, "niangjia serve ended"
+            time.sleep(0.1)
+        workers = [int(pid) for pid in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()]
+        assert len(workers) == 2
+        assert sorted(len(_inodes_of(pid) & set(listening)) for pid in workers) == [1, 1]
+        assert not _inodes_of(master.pid) & set(listening), "the master holds no listening socket"
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+
+        # 16 keep-alive connections opened together: all in one worker by chance is 2 in 65,536.
+        for _ in range(16):
+            client = socket.create_connection(("127.0.0.1", port), timeout=10)
+            clients.append(client)
+        for client in clients:
+            client.sendall(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        for client in clients:
+            assert client.recv(4096).startswith(b"HTTP/1.1 200")
+        established = {inode for inode, state in _sockets_on(port).items() if state == "01"}
+        served = [len(_inodes_of(pid) & established) for pid in workers]
+        assert sum(served) == 16 and min(served) >= 1, served
+    finally:
+        for client in clients:
+            client.close()
+        master.send_signal(signal.SIGTERM)
+        try:
+            master.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a graceful stop that hangs must not hang the suite
+            os.killpg(master.pid, signal.SIGKILL)
+            master.wait(timeout=10)
+
+
+def test_serve_refuses_a_port_something_listens_on(settings, db):
+    # Each worker binds with SO_REUSEPORT, which the kernel would let a second instance
+    # share: it must fail at start instead, naming the port.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"NIANGJIA_DATABASE_URL": settings.database_url, "NIANGJIA_CONFIG": ""}
+        result = CliRunner().invoke(cli, ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env)
+    assert result.exit_code == 1
+    assert f"127.0.0.1:{port} is in use" in result.output and "another `niangjia serve`" in result.output

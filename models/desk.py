@@ -40,7 +40,7 @@ from models.message import InboundReceipt, Message
 from models.outbox import OutboxMessage
 from models.prepared import Prepared
 from models.region import Region
-from models.ticket import CATEGORIES, OPEN_STATUSES, Ticket, TicketEvent, next_reference
+from models.ticket import CATEGORIES, OPEN_STATUSES, Ticket, TicketEvent, next_reference, next_reference_apart
 
 TICKETS = Ticket.__table__
 MESSAGES = Message.__table__
@@ -418,13 +418,11 @@ class Desk:
         # The day's counter is one row that every new ticket updates. Bumped inside the
         # delivery's transaction it stays locked until that commits, and every delivery
         # that opens a ticket queues behind the one before (27 ms of the slowest 1% at two
-        # workers: bench/webhook --trace). In a transaction of its own it is locked for one
-        # statement; a delivery that then rolls back leaves a gap in the day's numbers,
-        # never a duplicate. Nor does it wait for its own flush to disk: the log is written
-        # in order, so the ticket's commit, which does wait, makes the bump durable first.
-        with self.connection.engine.begin() as own:
-            own.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            return next_reference(own, prefix, now)
+        # workers: bench/webhook --trace). Bumped apart it is locked for one statement; a
+        # delivery that then rolls back leaves a gap in the day's numbers, never a
+        # duplicate. Nor does the bump wait for its own flush to disk: the log is written in
+        # order, so the ticket's commit, which does wait, makes the bump durable first.
+        return next_reference_apart(self.connection.engine, prefix, now)
 
     def _ticket_row(self, row: Any) -> TicketRow | None:
         if row is None:

@@ -6,9 +6,10 @@ the queue's reads (tabs, filters, counts, plans) are models/queue.py's."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Date, ForeignKey, Index, String, Text, bindparam, func, select, update
+from sqlalchemy import Connection, Date, Engine, ForeignKey, Index, String, Text, bindparam, func, select, update
 from sqlalchemy.orm import Mapped, Session, aliased, joinedload, mapped_column, object_session, relationship
 
 from models import clocks
@@ -98,16 +99,45 @@ def _bump_reference(bind: Session | Connection, day: Any) -> int | None:
     return bind.scalar(_BUMP_REFERENCE.statement, {"today": day})
 
 
-def next_reference(bind: Session | Connection, prefix: str, now: datetime) -> str:
-    """The next free reference of the day, e.g. NJ-20261121-0042; safe across processes."""
+# The bump as a transaction of its own on PostgreSQL (see next_reference_apart): the
+# statement commits by itself, and set_config(..., true) turns synchronous_commit off for
+# that transaction alone, so its commit does not wait for the disk. Never inside a
+# caller's transaction: it would make the caller's commit asynchronous too.
+_BUMP_REFERENCE_UNSYNCED = (
+    update(ReferenceCounter.__table__)
+    .where(
+        ReferenceCounter.__table__.c.day == bindparam("today"),
+        func.set_config("synchronous_commit", "off", True).is_not(None),
+    )
+    .values(last=ReferenceCounter.__table__.c.last + 1)
+    .returning(ReferenceCounter.__table__.c.last)
+)
+
+
+def _reference(bind: Session | Connection, prefix: str, now: datetime, bump: Callable[[Any], int | None]) -> str:
     day = now.astimezone(CHINA_TZ).date()
-    number = _bump_reference(bind, day)
+    number = bump(day)
     if number is None:
         # The day's first reference: create its counter (unless a concurrent first got
         # there before us), then bump it.
         bind.execute(insert_unless_present(bind, ReferenceCounter.__table__, ["day"], day=day, last=0))
-        number = _bump_reference(bind, day)
+        number = bump(day)
     return f"{prefix}-{day:%Y%m%d}-{number:04d}"
+
+
+def next_reference(bind: Session | Connection, prefix: str, now: datetime) -> str:
+    """The next free reference of the day, e.g. NJ-20261121-0042; safe across processes.
+    Bumped in `bind`'s transaction: the day's counter stays locked until that ends."""
+    return _reference(bind, prefix, now, lambda day: _bump_reference(bind, day))
+
+
+def next_reference_apart(engine: Engine, prefix: str, now: datetime) -> str:
+    """The same on PostgreSQL, each statement its own transaction on a connection of its
+    own (autocommit): the counter is locked for one statement, and one round trip bumps
+    it where BEGIN, SET LOCAL, UPDATE and COMMIT took four. A caller that then rolls back
+    leaves a gap in the day's numbers, never a duplicate."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
+        return _reference(own, prefix, now, lambda day: own.scalar(_BUMP_REFERENCE_UNSYNCED, {"today": day}))
 
 
 class Ticket(Lifecycle, QueueReads, Base):

@@ -50,6 +50,27 @@ def test_a_ticket_opened_in_an_uncommitted_delivery_does_not_hold_up_the_next_re
     assert (one, two) == ("NJ-20261121-0001", "NJ-20261121-0002")
 
 
+def test_the_reference_bumped_apart_leaves_the_pooled_connections_as_they_were(db):
+    # The bump turns synchronous_commit off for its own one-statement transaction only: a
+    # connection back in the pool that kept it off (or kept autocommit) would make the
+    # next delivery's commit unsafe.
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite bumps the counter inside the delivery")
+    now = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)
+    with db.transaction() as session:
+        references = [open_ticket(session, now, channel_user=f"o-{n}").reference for n in range(3)]
+    assert references == ["NJ-20261121-0001", "NJ-20261121-0002", "NJ-20261121-0003"]
+    connections = [db.engine.connect() for _ in range(db.engine.pool.checkedin())]
+    try:
+        assert len(connections) >= 2  # the delivery's and the bump's
+        for connection in connections:
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+            assert connection.connection.dbapi_connection.autocommit is False
+    finally:
+        for connection in connections:
+            connection.close()
+
+
 def test_open_ticket_sets_deadlines_and_records_creation(db):
     now = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)
     with db.transaction() as session:

@@ -397,7 +397,7 @@ class Dialogue:
             category=route.category, subcategory=route.subcategory, urgent=False, confidence=route.confidence,
             keywords=list(route.keywords), explanation=route.explanation,
             region_id=previous.region_id if previous else self._default_region_id or self._find_default_region(desk),
-            now=now, deadlines=self.policy.deadlines(now, route.category, False),
+            now=now, deadlines=self.policy.deadlines(now, route.category, False), policy=self.policy,
         )
         desk.attach_messages(data.get("pending", []), ticket.id)
         ticket.record("new_or_add_unanswered", previous=previous.reference if previous else None)
@@ -602,6 +602,7 @@ class Dialogue:
             region_id=self._default_region_id or self._find_default_region(turn.desk),
             now=turn.now,
             deadlines=self.policy.deadlines(turn.now, category, urgent),
+            policy=self.policy,
         )
         turn.message.ticket_id = ticket.id
         pending = turn.conversation.data.get("pending", [])

@@ -83,6 +83,7 @@ def record_offline(
         region_id=account.region.id,
         now=now,
         deadlines=settings.policy.deadlines(now, category, route.urgent),
+        policy=settings.policy,
     )
     ticket.change(contact_phone=account.phone)
     ticket.record("recorded_offline", actor_type="staff", actor_id=by_id, channel=account.channel,

@@ -8,7 +8,8 @@ with a conditional UPDATE: only the sweep whose UPDATE matched records the remin
 and escalations, in the same transaction. So two sweeps at once (threads, processes,
 two machines on PostgreSQL) send each reminder and each escalation exactly once: on
 PostgreSQL the second UPDATE waits for the first to commit and then matches nothing; on
-SQLite the writers take turns.
+SQLite the writers take turns. A ticket the intake opens carries its first look already
+(models/desk.py, `_first_look`): no sweep visits it before a clock of it turns yellow.
 
 What it does, per ticket:
 - a clock turns yellow: 催办 to the assignee (unclaimed: the region's caseworkers);

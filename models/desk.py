@@ -26,13 +26,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-
-from models import clocks
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from models import clocks
 from models.conversation import Conversation
 from models.followup import SATISFACTION, FollowUp
 from models.lifecycle import Lifecycle
@@ -287,6 +287,20 @@ class FollowUpRow:
         return settled
 
 
+
+def _first_look(values: dict[str, Any], policy: clocks.Policy, now: datetime) -> dict[str, Any]:
+    """The sweep's marks for a ticket opened at `now`, as its first look would set them.
+
+    A sweep that looked at every new ticket did it in a write transaction of its own, about
+    as costly as the delivery that opened it, once a minute for each ticket of the minute
+    (bench/README.md, "The sweep's first look"). Opened at `now`, nothing is due yet: no
+    clock has turned yellow or fallen due in (now, now]. Should a deadline be due at once
+    (a policy of zero), the sweep looks at once, as before, and raises what is due."""
+    step = clocks.sweep_step(SimpleNamespace(**values, escalation_level=0), policy, now, now)
+    if step.level or step.reminders or step.urgent_unclaimed:
+        return {}
+    return {"sweep_at": step.next_look, "swept_until": now, "yellow_at": step.yellow_at, "escalation_level": 0}
+
 class Desk:
     """One unit of the desk's work (a delivery, a job's round) on the caller's connection."""
 
@@ -371,8 +385,13 @@ class Desk:
         region_id: int,
         now: datetime,
         deadlines: dict[str, datetime],
+        policy: clocks.Policy | None = None,
     ) -> TicketRow:
-        """A new ticket with its reference and its clocks' `deadlines`, recorded as created."""
+        """A new ticket with its reference and its clocks' `deadlines`, recorded as created.
+
+        With the `policy` that set the deadlines, the SLA sweep's first look is worked out
+        here (when a clock turns yellow or falls due); without it the next sweep looks at
+        the new ticket at once."""
         if category not in CATEGORIES:
             raise ValueError(f"a ticket's category is one of {', '.join(CATEGORIES)}, not {category!r}")
         values = {
@@ -406,6 +425,8 @@ class Desk:
             "pause_reason": None,
             "safe_contact_time": None,
         }
+        if policy is not None:
+            values.update(_first_look(values, policy, now))
         ticket_id = _INSERT_TICKET.scalar(self.connection, values)
         ticket = self._ticket_row({"id": ticket_id, **values})
         ticket.record("created", actor_type="woman", category=category, subcategory=subcategory, urgent=urgent)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.sla import sweep
 from models import AlertDelivery, Database, StaffAlert, StaffUser, Ticket, TicketEvent
+from tests.bot.her import GRIEVANCE
 from tests.handlers.staff.factories import make_staff, make_ticket
 
 # Monday 23 November 2026, 09:00 China time: a working day.
@@ -55,6 +56,22 @@ def test_a_yellow_clock_reminds_the_region_then_the_assignee(db, settings):
     # First reply due at T0+2h turns yellow at T0+96m: this time the assignee is reminded.
     assert sweep(db, settings, T0 + 100 * M)["reminded"] == 1
     assert trail(db, ref, "reminded")[-1] == ("reminded", {"clock": "first_reply", "to": "assignee"})
+
+
+def test_a_new_ticket_waits_for_no_sweep_until_a_clock_turns_yellow(db, settings, her):
+    # Her ticket carries its first look from the moment it opens: the sweeps before its
+    # first yellow take no write transaction for it (each new ticket used to cost one, on
+    # the next sweep), and the reminder and the escalation still come on time.
+    her.say(GRIEVANCE)
+    ticket = her.ticket()
+    opened = ticket.created_at
+    yellow = settings.policy.yellow("claim", ticket.claim_due_at, ticket.category, ticket.urgent)
+    assert opened + M < yellow
+    assert sweep(db, settings, opened + M)["looked"] == 0
+    assert sweep(db, settings, yellow - M)["looked"] == 0
+    assert sweep(db, settings, yellow)["reminded"] == 1
+    assert trail(db, ticket.reference, "reminded") == [("reminded", {"clock": "claim", "to": "caseworkers"})]
+    assert sweep(db, settings, ticket.claim_due_at)["escalated"] == 1
 
 
 def test_a_missed_deadline_climbs_one_region_each_period_to_the_maximum(db, settings):

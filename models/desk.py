@@ -287,19 +287,19 @@ class FollowUpRow:
         return settled
 
 
-
 def _first_look(values: dict[str, Any], policy: clocks.Policy, now: datetime) -> dict[str, Any]:
     """The sweep's marks for a ticket opened at `now`, as its first look would set them.
 
-    A sweep that looked at every new ticket did it in a write transaction of its own, about
-    as costly as the delivery that opened it, once a minute for each ticket of the minute
-    (bench/README.md, "The sweep's first look"). Opened at `now`, nothing is due yet: no
-    clock has turned yellow or fallen due in (now, now]. Should a deadline be due at once
-    (a policy of zero), the sweep looks at once, as before, and raises what is due."""
+    The next sweep (once a minute) used to look at every new ticket, each in a write
+    transaction of its own: about half the CPU of the delivery that opened it, and on SQLite
+    a writer's turn of its own (bench/README.md, "Session 8", 4). Opened at `now`, nothing
+    is due yet: no clock has turned yellow or fallen due in (now, now]. Should a deadline
+    be due at once (a policy of zero), the sweep looks at once, as before, and raises it."""
     step = clocks.sweep_step(SimpleNamespace(**values, escalation_level=0), policy, now, now)
     if step.level or step.reminders or step.urgent_unclaimed:
         return {}
     return {"sweep_at": step.next_look, "swept_until": now, "yellow_at": step.yellow_at, "escalation_level": 0}
+
 
 class Desk:
     """One unit of the desk's work (a delivery, a job's round) on the caller's connection."""

@@ -5,8 +5,8 @@ the queue's reads (tabs, filters, counts, plans) are models/queue.py's."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
 from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Date, Engine, ForeignKey, Index, String, Text, bindparam, func, select, update

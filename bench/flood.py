@@ -96,9 +96,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="niangjia-flood-") as tmp:
         workdir = Path(tmp)
         url = prepare_database(Target("niangjia", "sqlite"), workdir, 0)
-        os.environ.update(niangjia_env(url))
-        # Counters of their own: a previous run's would still count the same openids.
-        os.environ["NIANGJIA_LIMITS_STORE"] = str(workdir / "ratelimits.db")
+        os.environ.update(niangjia_env(url, workdir))
         server = Server(Target("niangjia", "sqlite"), args.workers, workdir, url)
         try:
             server.wait_ready()

@@ -197,9 +197,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def niangjia_env(url: str) -> dict[str, str]:
+def niangjia_env(url: str, workdir: Path) -> dict[str, str]:
+    """The service's settings for a run: its database, and the files a run must not share
+    with another (or with the checkout's own instance/): the rate-limit counters, which
+    would still count the same seeded openids an earlier run sent within the hour, and
+    the spool."""
     env = dict(os.environ)
-    env.update(NIANGJIA_DATABASE_URL=url, NIANGJIA_WECHAT_TOKEN=TOKEN)
+    env.update(
+        NIANGJIA_DATABASE_URL=url, NIANGJIA_WECHAT_TOKEN=TOKEN,
+        NIANGJIA_LIMITS_STORE=str(workdir / "ratelimits.db"), NIANGJIA_WEBHOOK_SPOOL_DIR=str(workdir / "spool"),
+    )
     return env
 
 
@@ -216,7 +223,7 @@ def prepare_database(target: Target, workdir: Path, rows: int) -> str:
         engine.dispose()
     else:
         url = f"sqlite:///{workdir / 'niangjia.db'}"
-    subprocess.run([sys.executable, "-m", "handlers", "init-db"], env=niangjia_env(url), check=True,
+    subprocess.run([sys.executable, "-m", "handlers", "init-db"], env=niangjia_env(url, workdir), check=True,
                    stdout=subprocess.DEVNULL, cwd=workdir)
     if rows:
         from prefill import prefill
@@ -233,7 +240,7 @@ class Server:
     def __init__(self, target: Target, workers: int, workdir: Path, db_url: str = "", trace: Path | None = None) -> None:
         self.port = free_port()
         self.log_path = workdir / f"{target.name}.log"
-        env = niangjia_env(db_url) if db_url else dict(os.environ)
+        env = niangjia_env(db_url, workdir) if db_url else dict(os.environ)
         if trace is not None:
             env["NIANGJIA_BENCH_TRACE"] = str(trace)  # slowest.py
         self.log = open(self.log_path, "wb")

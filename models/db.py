@@ -92,6 +92,10 @@ READ_ONLY = "niangjia_read_only"
 
 BACKSTOP_CHECKPOINT_PAGES = 10_000
 CHECKPOINT_SECONDS = 0.5
+# A busy process checkpoints after this many writer turns rather than waiting out the
+# interval: a webhook delivery writes about 29 pages, so a timer alone let the log pass the
+# backstop at about 700 deliveries a second (bench/README.md, "Session 9").
+CHECKPOINT_EVERY_TURNS = 100
 
 # Held by a checkpoint thread while it is inside SQLite, and by a thread that forks. A fork
 # while another thread is inside SQLite copies the library's mutexes held, and the child's
@@ -111,33 +115,56 @@ class Checkpointer:
     holding the writer's lock, and every writer queued behind it: that was the p99 (the
     figures: see bench/README.md). A PASSIVE checkpoint
     waits for nobody and takes no writer's lock; SQLite releases the GIL while it works.
-    One thread per process, started by its first write.
+    One thread per process, started by its first write. It runs every `interval` seconds,
+    and sooner once the process has taken `every` writer turns since the last round, so
+    that the log is copied back as fast as it is written, however busy the process.
     """
 
-    def __init__(self, database_path: str, interval: float = CHECKPOINT_SECONDS) -> None:
+    def __init__(
+        self, database_path: str, interval: float = CHECKPOINT_SECONDS, every: int = CHECKPOINT_EVERY_TURNS
+    ) -> None:
         self._path = database_path
         self._interval = interval
+        self._every = every
+        self._turns = 0
         self._stop = threading.Event()
+        self._due = threading.Event()
         self._pid: int | None = None
         self._thread: threading.Thread | None = None
 
     def ensure_running(self) -> None:
         if self._pid != os.getpid() and not self._stop.is_set():
             self._pid = os.getpid()
+            # A forked child's own: the parent's may have been copied mid-set, its lock held.
+            self._due = threading.Event()
+            self._turns = 0
             self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
             self._thread.start()
+
+    def wrote(self) -> None:
+        """A writer turn ended in this process: every `every` of them, a round is due now.
+        Counted without a lock: a count lost to a race only delays a round by a turn."""
+        self._turns += 1
+        if self._turns >= self._every:
+            self._turns = 0
+            self._due.set()
 
     def stop(self, wait: float = 5) -> None:
         """Stop the thread and wait for it (at most `wait` seconds): its connection is
         closed, and a fork after this copies no SQLite lock it held."""
         self._stop.set()
+        self._due.set()
         if self._thread is not None and self._pid == os.getpid() and self._thread is not threading.current_thread():
             self._thread.join(wait)
 
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None
         try:
-            while not self._stop.wait(self._interval):
+            while not self._stop.is_set():
+                self._due.wait(self._interval)
+                self._due.clear()
+                if self._stop.is_set():
+                    break
                 try:
                     with CHECKPOINT_IN_PROGRESS:
                         if connection is None:
@@ -199,8 +226,11 @@ class WriterTurn:
 
     def __exit__(self, *exc_info: object) -> None:
         self._depth -= 1
-        if self._depth == 0 and self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if self._depth == 0:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if self.checkpointer is not None:
+                self.checkpointer.wrote()
         self._threads.release()
 
 

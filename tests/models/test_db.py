@@ -76,12 +76,31 @@ def test_the_turn_is_reentrant_within_a_thread(tmp_path):
     assert done.wait(5), "the turn was not given back after nested use"
 
 
-def test_the_checkpointer_copies_the_log_into_the_database_file_off_the_request_path(tmp_path):
-    """Rows committed reach the main file (read here ignoring the WAL) without a commit
-    having checkpointed: far fewer pages than the commit-time backstop were written."""
+def _rows_in_main_file(path, until: int | None = None) -> int:
+    """The rows of table note in the main file alone, as if there were no WAL (immutable=1);
+    with `until`, polled for up to 5 s while the checkpoint thread has not copied them yet."""
     import sqlite3
     import time
 
+    def count() -> int:
+        main = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            return main.execute("SELECT count(*) FROM note").fetchone()[0]
+        except sqlite3.DatabaseError:  # the table not copied yet, or a page read mid-copy
+            return 0
+        finally:
+            main.close()
+
+    rows, deadline = count(), time.monotonic() + 5
+    while until is not None and rows != until and time.monotonic() < deadline:
+        time.sleep(0.05)
+        rows = count()
+    return rows
+
+
+def test_the_checkpointer_copies_the_log_into_the_database_file_off_the_request_path(tmp_path):
+    """Rows committed reach the main file (read here ignoring the WAL) without a commit
+    having checkpointed: far fewer pages than the commit-time backstop were written."""
     from sqlalchemy import text
 
     from models.db import Database
@@ -92,21 +111,7 @@ def test_the_checkpointer_copies_the_log_into_the_database_file_off_the_request_
         with db.write_lock, db.engine.begin() as connection:
             connection.execute(text("CREATE TABLE note (body TEXT)"))
             connection.execute(text("INSERT INTO note VALUES ('一')"))
-
-        def in_main_file() -> int:
-            # immutable=1: the main file alone, as if there were no WAL.
-            main = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
-            try:
-                return main.execute("SELECT count(*) FROM note").fetchone()[0]
-            except sqlite3.DatabaseError:  # the table not copied yet, or a page read mid-copy
-                return 0
-            finally:
-                main.close()
-
-        deadline = time.monotonic() + 5
-        while in_main_file() != 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert in_main_file() == 1
+        assert _rows_in_main_file(path, until=1) == 1
     finally:
         db.dispose()
 
@@ -114,9 +119,6 @@ def test_the_checkpointer_copies_the_log_into_the_database_file_off_the_request_
 def test_a_busy_process_checkpoints_after_its_turns_without_waiting_out_the_interval(tmp_path):
     """Under load a timer alone let the log outgrow the backstop, and a delivery's commit
     then copied thousands of pages itself: the writer turns ask for a round sooner."""
-    import sqlite3
-    import time
-
     from sqlalchemy import text
 
     from models.db import Checkpointer, Database
@@ -129,27 +131,14 @@ def test_a_busy_process_checkpoints_after_its_turns_without_waiting_out_the_inte
         with turn, db.engine.begin() as connection:
             connection.execute(text("CREATE TABLE note (body TEXT)"))
 
-        def in_main_file() -> int:
-            # immutable=1: the main file alone, as if there were no WAL.
-            main = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
-            try:
-                return main.execute("SELECT count(*) FROM note").fetchone()[0]
-            except sqlite3.DatabaseError:  # the table not copied yet, or a page read mid-copy
-                return 0
-            finally:
-                main.close()
-
         for n in range(3):
             with turn, db.engine.begin() as connection:
                 connection.execute(text("INSERT INTO note VALUES (:n)"), {"n": n})
         # Four turns of five, and the interval an hour: no round yet.
-        assert in_main_file() == 0
+        assert _rows_in_main_file(path) == 0
         with turn, db.engine.begin() as connection:
             connection.execute(text("INSERT INTO note VALUES (3)"))
-        deadline = time.monotonic() + 5
-        while in_main_file() != 4 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert in_main_file() == 4
+        assert _rows_in_main_file(path, until=4) == 4
     finally:
         turn.checkpointer.stop()
         db.dispose()

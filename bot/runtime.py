@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
 from typing import Any
 
@@ -28,6 +29,7 @@ from bot.settings import Settings
 from bot.spool import Spool
 from bot.tuning import LexiconWatcher
 from models import Database, utcnow
+from models.db import ProcessLane
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,11 @@ class Runtime:
         # On SQLite the webhook and worker threads, and the other processes, take turns
         # at the one writer here rather than in SQLite's busy handler (models.db.WriterTurn).
         self.write_lock = self.db.write_lock
+        # The webhook's deliveries, one at a time in a process on SQLite (models.db.ProcessLane);
+        # side by side on PostgreSQL, where a delivery waits on the network, not on one writer.
+        self.delivery_lane: AbstractContextManager[Any] = (
+            ProcessLane() if self.db.dialect == "sqlite" else nullcontext()
+        )
         if router is not None:
             self.__dict__["router"] = router
 

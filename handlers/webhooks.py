@@ -80,7 +80,18 @@ def _view(channel: Channel) -> Callable[[], Response]:
         return Response(response.body, status=response.status, content_type=response.content_type)
 
     webhook.__name__ = f"{channel.name}_webhook"
-    return _timed(channel.name, webhook)
+    return _timed(channel.name, _in_lane(webhook))
+
+
+def _in_lane(view: Callable[[], Response]) -> Callable[[], Response]:
+    """`view` in the runtime's delivery lane: on SQLite, one delivery at a time per process."""
+
+    @functools.wraps(view)
+    def in_lane() -> Response:
+        with runtime().delivery_lane:
+            return view()
+
+    return in_lane
 
 
 def _timed(channel: str, view: Callable[[], Response]) -> Callable[[], Response]:

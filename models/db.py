@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import sqlite3
 import threading
@@ -232,6 +233,58 @@ class WriterTurn:
             if self.checkpointer is not None:
                 self.checkpointer.wrote()
         self._threads.release()
+
+
+class ProcessLane:
+    """One at a time among the threads of this process, first come first served; the
+    processes side by side.
+
+    On SQLite the webhook's deliveries take it (bot.runtime). Their writes take turns at
+    the one writer anyway (WriterTurn), and threads beside that only compete for the GIL:
+    the sqlite3 module lets go of it for every statement, and a thread holding the writer's
+    turn then waits to get it back behind a thread parsing or routing the next message,
+    while every writer of every process waits with it. A lane of one per process answered
+    about a tenth more deliveries a second at two workers of four threads (bench/README.md,
+    "Session 9"). In arrival order, each waiter handed the lane by the one before: Python's
+    own lock wakes its waiters in no set order, and that lane's tail was no better than
+    none. The threads stay: a slow client's body or a staff page never holds the lane.
+    """
+
+    def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        # A forked child's own: the parent's state could have been copied mid-change. Two
+        # threads entering a new child at once may each make one; they then overlap once.
+        self._pid = os.getpid()
+        self._mutex = threading.Lock()
+        self._waiting: collections.deque[threading.Lock] = collections.deque()
+        self._held = False
+
+    @property
+    def waiting(self) -> int:
+        """How many threads wait for the lane."""
+        return len(self._waiting)
+
+    def __enter__(self) -> ProcessLane:
+        if self._pid != os.getpid():
+            self._start()
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return self
+            handed = threading.Lock()
+            handed.acquire()
+            self._waiting.append(handed)
+        handed.acquire()  # released by the thread before, which hands the lane over held
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._held = False
 
 
 class Database:

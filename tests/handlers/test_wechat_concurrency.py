@@ -106,3 +106,46 @@ def test_on_postgres_a_retry_waits_for_the_first_delivery_and_reads_its_reply(se
 def _receive_in_own_transaction(db, intake, inbound):
     with db.engine.begin() as connection:
         return intake.receive(connection, inbound)
+
+
+def test_on_sqlite_a_process_lets_one_webhook_delivery_in_at_a_time(settings, db, app, monkeypatch):
+    """Threads of one process would only queue at SQLite's one writer and fight over the
+    GIL while one of them holds it: a second push waits until the first is answered."""
+    import threading
+
+    if db.dialect != "sqlite":
+        pytest.skip("on PostgreSQL a process's deliveries run side by side")
+    runtime = app.extensions["niangjia"]
+    first_inside, release = threading.Event(), threading.Event()
+    entered: list[str] = []
+    route_ahead = runtime.intake.route_ahead
+
+    def held_route_ahead(inbound):
+        entered.append(inbound.message_id)
+        first_inside.set()
+        release.wait(10)
+        return route_ahead(inbound)
+
+    monkeypatch.setattr(runtime.intake, "route_ahead", held_route_ahead)
+    replies = {}
+
+    def push(n):
+        fake = FakeWeChat(app.test_client(), settings.wechat.token, settings.wechat.encoding_aes_key,
+                          settings.wechat.appid)
+        text = ["请问协议离婚要带什么材料", "婆婆天天跟我吵架，能不能请妇联来帮忙调解一下"][n]
+        replies[n] = fake.post(text_xml(f"o-lane-{n}", text, msg_id=7700000000000000200 + n), mode="safe")
+
+    first = threading.Thread(target=push, args=(0,))
+    first.start()
+    assert first_inside.wait(10)
+    second = threading.Thread(target=push, args=(1,))
+    second.start()
+    second.join(timeout=1)
+    assert second.is_alive() and entered == ["7700000000000000200"], "the second push must wait its turn"
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert entered == ["7700000000000000200", "7700000000000000201"]
+    assert {reply.status for reply in replies.values()} == {200}
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(InboundReceipt)) == 2

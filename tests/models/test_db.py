@@ -144,6 +144,39 @@ def test_a_busy_process_checkpoints_after_its_turns_without_waiting_out_the_inte
         db.dispose()
 
 
+def test_the_lane_lets_its_waiters_in_in_the_order_they_came():
+    """Python's own lock lets a thread that has just let go take it again at once, ahead
+    of the threads woken to take it: a delivery could wait out many that came after it.
+    The lane hands itself to the longest waiting, and whoever comes back queues behind."""
+    import time
+
+    from models.db import ProcessLane
+
+    lane = ProcessLane()
+    order: list[int | str] = []
+
+    def wait_in_lane(n: int) -> None:
+        with lane:
+            order.append(n)
+
+    threads = []
+    lane.__enter__()
+    for n in range(3):
+        threads.append(threading.Thread(target=wait_in_lane, args=(n,)))
+        threads[-1].start()
+        deadline = time.monotonic() + 5
+        while lane.waiting != n + 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert lane.waiting == n + 1
+    lane.__exit__(None, None, None)
+    with lane:  # straight back: behind the three
+        order.append("back")
+    for thread in threads:
+        thread.join(5)
+    assert order == [0, 1, 2, "back"]
+    assert lane.waiting == 0
+
+
 def test_a_fork_waits_for_a_checkpoint_in_progress():
     """A fork while the checkpoint thread is inside SQLite would copy SQLite's mutexes
     held, and the child's first SQLite call could wait forever: the fork waits its turn."""

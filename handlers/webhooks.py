@@ -32,9 +32,7 @@ def init_app(app: Flask) -> None:
 def _view(channel: Channel) -> Callable[[], Response]:
     def webhook() -> Response:
         rt = runtime()
-        # Werkzeug answers 413 when the body (declared or streamed) exceeds this.
-        request.max_content_length = rt.settings.webhook.max_body_bytes
-        incoming = HttpRequest(request.method, request.args, request.headers, request.get_data(cache=False))
+        incoming = HttpRequest(request.method, request.args, request.headers, request.get_data())  # read by _in_lane
         endpoint = rt.endpoint(channel.name)
         now = utcnow()
         try:
@@ -84,11 +82,16 @@ def _view(channel: Channel) -> Callable[[], Response]:
 
 
 def _in_lane(view: Callable[[], Response]) -> Callable[[], Response]:
-    """`view` in the runtime's delivery lane: on SQLite, one delivery at a time per process."""
+    """`view` in the runtime's delivery lane: on SQLite, one delivery at a time per process.
+    The body is read first, outside it: a client trickling hers holds up only herself."""
 
     @functools.wraps(view)
     def in_lane() -> Response:
-        with runtime().delivery_lane:
+        rt = runtime()
+        # Werkzeug answers 413 when the body (declared or streamed) exceeds this.
+        request.max_content_length = rt.settings.webhook.max_body_bytes
+        request.get_data()  # kept on the request for the view
+        with rt.delivery_lane:
             return view()
 
     return in_lane

@@ -246,8 +246,10 @@ class ProcessLane:
     while every writer of every process waits with it. A lane of one per process answered
     about a tenth more deliveries a second at two workers of four threads (bench/README.md,
     "Session 9"). In arrival order, each waiter handed the lane by the one before: Python's
-    own lock wakes its waiters in no set order, and that lane's tail was no better than
-    none. The threads stay: a slow client's body or a staff page never holds the lane.
+    own lock lets a thread that has just let go take it again ahead of those woken to
+    take it, and with it the tail was no better than with no lane. The threads stay: a
+    staff page, or a body still arriving (handlers.webhooks reads it first), never holds
+    the lane.
     """
 
     def __init__(self) -> None:

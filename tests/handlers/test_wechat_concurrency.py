@@ -149,3 +149,51 @@ def test_on_sqlite_a_process_lets_one_webhook_delivery_in_at_a_time(settings, db
     assert {reply.status for reply in replies.values()} == {200}
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(InboundReceipt)) == 2
+
+
+def test_a_body_still_arriving_does_not_hold_the_lane(settings, db, app):
+    """The lane is taken once the body is in: a client trickling hers (or holding it back)
+    must not keep every other woman's message in the process waiting."""
+    import io
+    import threading
+
+    if db.dialect != "sqlite":
+        pytest.skip("on PostgreSQL there is no lane")
+    reading, more = threading.Event(), threading.Event()
+
+    class Trickle(io.BytesIO):
+        """A request body that arrives only when `more` is set."""
+
+        def read(self, size: int | None = -1) -> bytes:
+            reading.set()
+            more.wait(10)
+            return super().read(size)
+
+        def readinto(self, buffer) -> int:
+            reading.set()
+            more.wait(10)
+            return super().readinto(buffer)
+
+    fake = FakeWeChat(app.test_client(), settings.wechat.token, settings.wechat.encoding_aes_key, settings.wechat.appid)
+    held_back = text_xml("o-slow", "请问协议离婚要带什么材料", msg_id=7700000000000000300).encode()
+    slow_answer = []
+
+    def slow_client():
+        response = app.test_client().post(
+            "/wechat", query_string=fake.params(), input_stream=Trickle(held_back),
+            content_length=len(held_back), content_type="text/xml",
+        )
+        slow_answer.append(response.status_code)
+
+    slow = threading.Thread(target=slow_client)
+    slow.start()
+    try:
+        assert reading.wait(10)
+        quick = fake.post(text_xml("o-quick", "婆婆天天跟我吵架，能不能请妇联来帮忙调解一下", msg_id=7700000000000000301))
+        assert quick.status == 200 and slow.is_alive(), "the quick push was answered while the slow body was arriving"
+    finally:
+        more.set()
+        slow.join(30)
+    assert slow_answer == [200]
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(InboundReceipt)) == 2

@@ -190,7 +190,7 @@ def test_a_body_still_arriving_does_not_hold_the_lane(settings, db, app):
     try:
         assert reading.wait(10)
         quick = fake.post(text_xml("o-quick", "婆婆天天跟我吵架，能不能请妇联来帮忙调解一下", msg_id=7700000000000000301))
-        assert quick.status == 200 and slow.is_alive(), "the quick push was answered while the slow body was arriving"
+        assert quick.status == 200 and slow.is_alive(), "the quick push must be answered while the slow body is still arriving"
     finally:
         more.set()
         slow.join(30)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from bot import metrics, replies
 from bot.channels import Channel, HttpRequest, Refused, channels
+from bot.runtime import Runtime
 from handlers.context import runtime
 from handlers.limits import sender_limit
 from models import utcnow
@@ -30,9 +31,8 @@ def init_app(app: Flask) -> None:
 
 
 def _view(channel: Channel) -> Callable[[], Response]:
-    def webhook() -> Response:
-        rt = runtime()
-        incoming = HttpRequest(request.method, request.args, request.headers, request.get_data())  # read by _in_lane
+    def webhook(rt: Runtime, body: bytes) -> Response:
+        incoming = HttpRequest(request.method, request.args, request.headers, body)
         endpoint = rt.endpoint(channel.name)
         now = utcnow()
         try:
@@ -81,18 +81,19 @@ def _view(channel: Channel) -> Callable[[], Response]:
     return _timed(channel.name, _in_lane(webhook))
 
 
-def _in_lane(view: Callable[[], Response]) -> Callable[[], Response]:
-    """`view` in the runtime's delivery lane: on SQLite, one delivery at a time per process.
-    The body is read first, outside it: a client trickling hers holds up only herself."""
+def _in_lane(view: Callable[[Runtime, bytes], Response]) -> Callable[[], Response]:
+    """`view` given the request's body, in the runtime's delivery lane: on SQLite, one
+    delivery at a time per process. The body is read first, outside the lane: a client
+    trickling hers holds up only herself."""
 
     @functools.wraps(view)
     def in_lane() -> Response:
         rt = runtime()
         # Werkzeug answers 413 when the body (declared or streamed) exceeds this.
         request.max_content_length = rt.settings.webhook.max_body_bytes
-        request.get_data()  # kept on the request for the view
+        body = request.get_data(cache=False)
         with rt.delivery_lane:
-            return view()
+            return view(rt, body)
 
     return in_lane
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.inbound import Inbound
 from bot.runtime import Runtime
@@ -41,6 +41,50 @@ def test_her_words_are_routed_once_and_before_the_writers_turn(settings, router,
     with db.session() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.channel_user == "o-ahead")).one()
     assert ticket.urgent and ticket.reference == answer.ticket_reference
+
+
+def test_the_writers_turn_is_held_from_begin_to_commit_only(settings, router, db):
+    """The pool's checkout and check-in (and on PostgreSQL the pool's ping) happen outside
+    the turn: on SQLite every delivery of every process waits while a delivery holds it."""
+    runtime = Runtime(settings, router=router, db=db)
+    turn = runtime.write_lock
+    holding: list[bool] = []
+    seen: list[tuple[str, bool]] = []
+
+    class WatchedTurn:
+        def __enter__(self):
+            turn.__enter__()
+            holding.append(True)
+
+        def __exit__(self, *exc_info):
+            holding.pop()
+            turn.__exit__(*exc_info)
+
+    runtime.write_lock = WatchedTurn()
+
+    def note(name, dbapi_connection):
+        seen.append((name, bool(holding), dbapi_connection))
+
+    # (On PostgreSQL the day's reference counter is bumped on a connection of its own.)
+    listeners = [
+        (db.engine.pool, "checkout", lambda dbapi_connection, *_: note("checkout", dbapi_connection)),
+        (db.engine.pool, "checkin", lambda dbapi_connection, *_: note("checkin", dbapi_connection)),
+        (db.engine, "begin", lambda connection: note("begin", connection.connection.dbapi_connection)),
+        (db.engine, "commit", lambda connection: note("commit", connection.connection.dbapi_connection)),
+    ]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+    try:
+        answer = runtime.deliver(Inbound("wechat", "o-turn", "text", "m-turn", utcnow(), text="请问离婚要带什么材料"))
+    finally:
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)
+
+    assert answer.text and not answer.spooled
+    delivery = seen[0][2]
+    assert [(name, held) for name, held, connection in seen if connection is delivery] == [
+        ("checkout", False), ("begin", True), ("commit", True), ("checkin", False)
+    ]
 
 
 def test_the_lexicon_refresh_only_reads(settings, router, db, monkeypatch):

@@ -8,7 +8,8 @@ CHECKOUT is the tree to measure (e.g. `git archive REV | tar -x -C /tmp/before`)
 imported ahead of the installed project. Like `bench/webhook --profile`: the real app on a
 fresh SQLite database, the bench's message mix (webhook_harness/pushes.py, its fixed seed),
 1,000 women seeded with an open ticket, 300 deliveries to warm up, then N (500) measured
-through Flask's test client in one thread. Prints CPU ms per delivery (time.process_time);
+through Flask's test client in one thread. Prints CPU ms per delivery (time.process_time),
+and how much of it was spent holding SQLite's writer turn (time.thread_time);
 under callgrind only the measured deliveries are instrumented, so "I refs" / N is the
 instruction count per delivery, which a loaded machine does not disturb. The timestamp
 window is widened: under valgrind the pre-signed pushes would otherwise go stale.
@@ -50,6 +51,26 @@ for handler in logging.getLogger().handlers:
     if isinstance(handler, logging.StreamHandler):
         handler.setStream(open(os.devnull, "w"))
 client = app.test_client()
+
+
+class TimedTurn:
+    """The runtime's writer turn, the CPU spent while holding it summed: on SQLite every
+    delivery of every process waits for the turn, so its share bounds the rate."""
+
+    def __init__(self, turn) -> None:
+        self.turn, self.held, self._at = turn, 0.0, 0.0
+
+    def __enter__(self):
+        self.turn.__enter__()
+        self._at = time.thread_time()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.held += time.thread_time() - self._at
+        self.turn.__exit__(*exc_info)
+
+
+turn = app.extensions["niangjia"].write_lock = TimedTurn(app.extensions["niangjia"].write_lock)
 mix = Mix(TOKEN)
 # A delivery the database refused is journaled and still answered 200: the figures would
 # measure the spool. So the spool must be empty before and after (a leftover of an earlier
@@ -73,7 +94,7 @@ pushes = mix.stream(n)
 callgrind = os.environ.get("CALLGRIND")
 if callgrind:
     subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
-started = time.process_time()
+started, turn.held = time.process_time(), 0.0
 for push in pushes:
     deliver(push)
 spent = time.process_time() - started
@@ -81,4 +102,5 @@ if callgrind:
     subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
 if spool.pending():
     raise SystemExit(f"{len(spool.pending())} deliveries were journaled in the spool, not stored: see the log")
-print(f"{n} deliveries: {spent / n * 1000:.3f} ms CPU per delivery")
+print(f"{n} deliveries: {spent / n * 1000:.3f} ms CPU per delivery, "
+      f"{turn.held / n * 1000:.3f} ms of it in the writer's turn ({turn.held / spent:.1%})")

@@ -34,6 +34,9 @@ def _on_gc(phase: str, info: dict[str, int]) -> None:
     _gc[info["generation"]] = [count + 1, total + took, max(longest, took)]
 
 
+_PARTS = ("wall", "turn_wait", "turn_held", "sql", "cpu")
+
+
 class _TimedTurn:
     """The runtime's writer turn, timed: how long a delivery waited for it and held it."""
 
@@ -94,6 +97,7 @@ def install(app: Any, directory: str) -> None:
             _local.current = None
             current["wall"] = time.perf_counter() - wall
             current["cpu"] = time.thread_time() - cpu
+            current["end"] = time.perf_counter()
             _records.append(current)
 
     app.wsgi_app = timed
@@ -107,12 +111,16 @@ def dump(directory: str) -> None:
     keep = ordered[int(len(ordered) * 0.99):]
 
     def ms(record: dict[str, Any]) -> dict[str, Any]:
-        out = {k: round(v * 1000, 3) for k, v in record.items() if isinstance(v, float)}
+        out = {k: round(v * 1000, 3) for k, v in record.items() if isinstance(v, float) and k != "end"}
         out["statements"] = record["statements"]
         return out
 
+    # Every request's parts summed, and the span they came in: the turn's busy share.
+    totals = {part: round(sum(r[part] for r in ordered) * 1000, 3) for part in _PARTS}
+    span = max(r["end"] for r in ordered) - min(r["end"] - r["wall"] for r in ordered)
     path = Path(directory) / f"trace-{os.getpid()}.json"
     path.write_text(json.dumps({"requests": len(ordered), "median": ms(ordered[len(ordered) // 2]),
+                                "totals": totals, "span_ms": round(span * 1000, 3),
                                 "slowest": [ms(r) for r in keep],
                                 "gc": {g: [c, round(t * 1000, 2), round(m * 1000, 2)] for g, (c, t, m) in _gc.items()}}))
 
@@ -121,22 +129,33 @@ def summarise(directory: str | Path) -> str:
     """One table over all workers' files: the median request against the slowest 1%."""
     median: list[dict] = []
     slowest: list[dict] = []
+    count = 0
+    totals = dict.fromkeys(_PARTS, 0.0)
+    span = 0.0
     collections: list[str] = []
     for path in sorted(Path(directory).glob("trace-*.json")):
         data = json.loads(path.read_text())
         median.append(data["median"])
         slowest.extend(data["slowest"])
+        count += data["requests"]
+        for part in _PARTS:
+            totals[part] += data["totals"][part]
+        span = max(span, data["span_ms"])
         collections.append(", ".join(f"gen {g}: {c}× {t} ms (longest {m} ms)" for g, (c, t, m) in sorted(data["gc"].items())))
     if not slowest:
         return "trace: no requests recorded"
-    parts = ["wall", "turn_wait", "turn_held", "sql", "cpu"]
+    parts = list(_PARTS)
 
     def mean(records: list[dict], key: str) -> float:
         return sum(r.get(key, 0.0) for r in records) / len(records)
 
     lines = ["| ms (mean) | " + " | ".join(parts) + " |", "|---|" + "---:|" * len(parts)]
+    lines.append(f"| every request ({count:,}) | " + " | ".join(f"{totals[p] / count:.2f}" for p in parts) + " |")
     for label, records in (("median request", median), (f"slowest 1% ({len(slowest)})", slowest)):
         lines.append(f"| {label} | " + " | ".join(f"{mean(records, p):.2f}" for p in parts) + " |")
+    lines.append("")
+    lines.append(f"the writer's turn held {totals['turn_held'] / span:.0%} of the time (both workers' requests, "
+                 f"{span / 1000:.1f} s), waited for {totals['turn_wait'] / span:.0%}")
     worst: dict[str, list[float]] = {}
     for record in slowest:
         if record["statements"]:

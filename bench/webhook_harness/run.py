@@ -84,6 +84,12 @@ class Result:
     # handed to workers once, at the start, and an uneven hand makes more workers look
     # like fewer (bench/README.md).
     busiest_worker_share: float | None = None
+    # wrk's connections held by each worker, most first, read once the load is on. Each
+    # worker serves one delivery at a time (the lane), so a worker holding 5 of 8 keeps
+    # its requests queued 5 deep while the other's queue 3 deep: the same work done by
+    # each, the p99 set by the busier queue. The kernel hashes each connection to a
+    # worker's socket (reuse_port), so the split changes from run to run.
+    connections_per_worker: list[int] | None = None
 
 
 # -- machine --------------------------------------------------------------------------------
@@ -186,6 +192,38 @@ def busiest_share(pid: int, before: dict[int, float], after: dict[int, float]) -
     used = [after[p] - before.get(p, 0.0) for p in after if p != pid]
     total = sum(used)
     return round(max(used) / total, 3) if len(used) > 1 and total > 0 else None
+
+
+def connections_per_worker(master: int, port: int) -> list[int] | None:
+    """How many established connections to `port` each worker of `master` holds, most
+    first (None where /proc does not tell)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # ESTABLISHED
+                inodes.add(f"socket:[{fields[9]}]")
+    try:
+        workers = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return None
+    counts = []
+    for worker in workers:
+        held = 0
+        try:
+            for fd in Path(f"/proc/{worker}/fd").iterdir():
+                try:
+                    held += os.readlink(fd) in inodes
+                except OSError:
+                    continue
+        except OSError:
+            continue
+        counts.append(held)
+    return sorted(counts, reverse=True) if counts else None
 
 
 # -- servers --------------------------------------------------------------------------------
@@ -324,16 +362,22 @@ def send_all(port: int, pushes: list[Push], concurrency: int) -> int:
         return sum(pool.map(worker, chunks))
 
 
-def run_wrk(port: int, pool_prefix: Path, args: argparse.Namespace) -> dict:
+def run_wrk(port: int, pool_prefix: Path, args: argparse.Namespace, master: int) -> tuple[dict, list[int] | None]:
+    """wrk's figures, and how its connections fell over the workers of `master`."""
     command = [
         "wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s",
         "--timeout", "5s", "-s", str(HERE / "webhook.lua"), f"http://127.0.0.1:{port}",
         "--", str(pool_prefix), "<xml>", "|".join(NOT_STORED_MARKERS),
     ]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        time.sleep(min(2.0, args.duration / 3))
+        split = connections_per_worker(master, port)
+        out, err = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"wrk exited with {proc.returncode}:\n{err}")
     for line in out.splitlines():
         if line.startswith("BENCH_JSON "):
-            return json.loads(line[len("BENCH_JSON "):])
+            return json.loads(line[len("BENCH_JSON "):]), split
     raise RuntimeError("wrk printed no result:\n" + out)
 
 
@@ -439,7 +483,7 @@ def run_one(target: Target, workers: int, rows: int, args: argparse.Namespace) -
         by_process_before = cpu_by_process(server.proc.pid)
         cpu_before, pg_before, busy_before = sum(by_process_before.values()), postgres_seconds(), system_busy_seconds()
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        wrk = run_wrk(server.port, pool_prefix, args)
+        wrk, split = run_wrk(server.port, pool_prefix, args, server.proc.pid)
         children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         by_process_after = cpu_by_process(server.proc.pid)
         cpu_used = sum(by_process_after.values()) - cpu_before
@@ -470,7 +514,7 @@ def run_one(target: Target, workers: int, rows: int, args: argparse.Namespace) -
             others_cpu_share=round(max(others, 0.0), 3),
             loadavg_before=load_before, pool_wrapped=wrk["wrapped"], seed_failures=seed_failures,
             server_log_errors=log_errors,
-            busiest_worker_share=busiest,
+            busiest_worker_share=busiest, connections_per_worker=split,
         )
         if target.name == "niangjia":
             result.durability = check_durability(db_url, seeds, threads, wrk["sent"], args.connections)
@@ -598,6 +642,9 @@ def report(results: list[Result], args: argparse.Namespace, info: dict) -> str:
         if r.busiest_worker_share and r.busiest_worker_share > 1.5 / r.workers:
             notes.append(f"uneven workers: the busiest did {r.busiest_worker_share:.0%} of the work "
                          "(wrk's connections fell unevenly; compare with care)")
+        if r.connections_per_worker and len(set(r.connections_per_worker)) > 1:
+            notes.append("wrk's connections fell " + "/".join(map(str, r.connections_per_worker))
+                         + " over the workers (the p99 follows the fuller one)")
         if notes:
             lines.append(f"note: {r.label} {r.workers}w {r.rows:,} rows: " + "; ".join(notes))
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from werkzeug.exceptions import RequestTimeout
 
 from bot.settings import Settings
 from handlers.app import create_app
+from handlers.workers import WORKER_CLASS, free_slot, share_connections
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +203,7 @@ def _child_exit(server: Any, worker: Any) -> None:
     from bot.metrics import worker_exited
 
     worker_exited(worker.pid)
+    free_slot(server, worker)
 
 
 def control_socket(port: int) -> str:
@@ -239,12 +241,14 @@ def refuse_taken_port(host: str, port: int) -> None:
 
 def run(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve until interrupted."""
+    share_connections(workers)
     NiangjiaServer(
         settings,
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "gthread",
+            # gthread, keeping each worker's share of the keep-alive connections.
+            "worker_class": WORKER_CLASS,
             "threads": 4,
             # A listening socket of each worker's own, so the kernel spreads new connections
             # over the workers. On one shared socket a worker that wakes first accepts all

@@ -576,7 +576,8 @@ def report(results: list[Result], args: argparse.Namespace, info: dict) -> str:
     lines = [
         f"machine: {info['nproc']} cores, {info['cpu']}, {info['memory_gib']} GiB, Python {info['python']}, "
         f"{info['system']}, {info['wrk']}",
-        f"load: wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s; gunicorn gthread, "
+        f"load: wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s; gunicorn gthread keeping each "
+        "worker's share of the connections, "
         f"{SERVER_THREADS} threads a worker, a listening socket per worker, app preloaded",
         "",
         HEADER,

@@ -13,8 +13,9 @@
   environment), the router loaded before the fork, as `niangjia serve` does.
 
 The gunicorn settings are those of `niangjia serve` (handlers/server.py): gthread
-workers, 4 threads each, a listening socket per worker (`reuse_port`), the app preloaded,
-access log off.
+workers that keep their share of the keep-alive connections (handlers/workers.py), 4
+threads each, a listening socket per worker (`reuse_port`), the app preloaded, access log
+off.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ from typing import Any, Callable
 from flask import Flask, Response, request
 from gunicorn.app.base import BaseApplication
 
+from handlers.workers import WORKER_CLASS, free_slot, share_connections
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pushes import FIXED_REPLY, TOKEN, sign  # noqa: E402
 
-# What handlers/server.py gives gunicorn, apart from bind and workers.
-WORKER_CLASS = "gthread"
+# What handlers/server.py gives gunicorn, apart from bind and workers: gthread, keeping
+# each worker's share of the keep-alive connections (handlers/workers.py), for all three.
 THREADS = 4
 REUSE_PORT = True  # a listening socket per worker: the kernel spreads wrk's connections
 TIMEOUT = 30
@@ -133,6 +136,7 @@ def options(name: str, host: str, port: int, workers: int, threads: int) -> dict
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": WORKER_CLASS,
+        "child_exit": free_slot,
         "threads": threads,
         "reuse_port": REUSE_PORT,
         "preload_app": True,
@@ -154,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     # gunicorn reads sys.argv when it builds its config; hide ours from it.
     sys.argv = [sys.argv[0]]
     os.environ.setdefault("NIANGJIA_WECHAT_TOKEN", TOKEN)
+    share_connections(args.workers)
     BenchServer(args.name, options(args.name, args.host, args.port, args.workers, args.threads)).run()
 
 

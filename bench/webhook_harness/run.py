@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -54,7 +55,8 @@ class Target:
     @property
     def label(self) -> str:
         label = f"{self.name}/{self.db}" if self.db else self.name
-        return label if self.threads == SERVER_THREADS else f"{label} ({self.threads} thread)"
+        return label if self.threads == SERVER_THREADS else \
+            f"{label} ({self.threads} thread{'' if self.threads == 1 else 's'})"
 
 
 @dataclass
@@ -665,7 +667,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", default="floor,werobot,niangjia",
                         help="servers to run (floor,werobot,niangjia); werobot-1t adds WeRoBot with one thread "
                              "a worker, where its default SQLite session is not shared between threads; "
-                             "niangjia-1t adds Niangjia on SQLite with one thread a worker")
+                             "niangjia-Nt (niangjia-1t, niangjia-2t ...) adds Niangjia on SQLite with N threads a worker")
     # Follow-ups go to these women at random: with 1,000, at 500 answers a second some sent
     # more than the service's flood limit (20 a minute) and were asked to slow down.
     parser.add_argument("--seed-users", type=int, default=3000, help="women given a ticket before timing (3000)")
@@ -689,8 +691,10 @@ def main(argv: list[str] | None = None) -> None:
         targets.append(Target("niangjia", "sqlite"))
         if args.pg:
             targets.append(Target("niangjia", "postgresql", args.pg))
-    if "niangjia-1t" in only:
-        targets.append(Target("niangjia", "sqlite", threads=1))
+    for name in sorted(only):
+        threads = re.fullmatch(r"niangjia-(\d+)t", name)
+        if threads:
+            targets.append(Target("niangjia", "sqlite", threads=int(threads.group(1))))
 
     info = machine()
     print(f"machine: {info}", flush=True)

@@ -37,6 +37,20 @@ def _database_of_this_worker(url: str) -> str:
 
 
 PG_URL = _database_of_this_worker(os.environ.get("NIANGJIA_TEST_DATABASE_URL", ""))
+
+
+@pytest.fixture(autouse=True)
+def _metrics_kept_in_memory():
+    """`niangjia serve` run in this process (CliRunner) sets PROMETHEUS_MULTIPROC_DIR for
+    the workers it would fork, before it looks at its port: left set, every later /metrics
+    in the process read the multiprocess files, not the counters in memory, and the
+    metrics tests that happened to follow it failed."""
+    saved = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    yield
+    if saved is None:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = saved
 PG_SKIP_REASON = (
     "needs PostgreSQL: set NIANGJIA_TEST_DATABASE_URL, e.g. "
     "NIANGJIA_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python3 dev.py test"

@@ -90,7 +90,8 @@ class Result:
     # worker serves one delivery at a time (the lane), so a worker holding 5 of 8 keeps
     # its requests queued 5 deep while the other's queue 3 deep: the same work done by
     # each, the p99 set by the busier queue. The kernel hashes each connection to a
-    # worker's socket (reuse_port), so the split changes from run to run.
+    # worker's socket (reuse_port) and a worker over its share lets connections go until
+    # the split is even (handlers/workers.py): uneven here means that did not happen.
     connections_per_worker: list[int] | None = None
 
 

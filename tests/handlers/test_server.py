@@ -241,7 +241,7 @@ def test_a_worker_holding_more_than_its_share_of_the_connections_lets_some_go(se
     with _serving(settings, tmp_path) as (port, master, workers, listening):
         try:
             # Six connections held by the first worker and two by the second, opened
-            # quickly (gunicorn closes a connection idle for its keep-alive, 2 s).
+            # without a request yet (gunicorn closes a connection silent for 7 s).
             wanted = {workers[0]: 6, workers[1]: 2}
             for _ in range(200):
                 if not any(wanted.values()):

@@ -9,10 +9,9 @@ from bot.runtime import Runtime
 from models import Ticket, utcnow
 
 
-def test_her_words_are_routed_once_and_before_the_writers_turn(settings, router, db, monkeypatch):
-    runtime = Runtime(settings, router=router, db=db)
-    turn = runtime.write_lock
-    holding = []
+def _watch_turn(runtime: Runtime) -> list[bool]:
+    """The runtime's writer turn, watched: the list holds an item while the turn is held."""
+    turn, holding = runtime.write_lock, []
 
     class WatchedTurn:
         def __enter__(self):
@@ -24,6 +23,12 @@ def test_her_words_are_routed_once_and_before_the_writers_turn(settings, router,
             turn.__exit__(*exc_info)
 
     runtime.write_lock = WatchedTurn()
+    return holding
+
+
+def test_her_words_are_routed_once_and_before_the_writers_turn(settings, router, db, monkeypatch):
+    runtime = Runtime(settings, router=router, db=db)
+    holding = _watch_turn(runtime)
     routed_while_holding = []
     route = router.route
 
@@ -47,20 +52,8 @@ def test_the_writers_turn_is_held_from_begin_to_commit_only(settings, router, db
     """The pool's checkout and check-in (and on PostgreSQL the pool's ping) happen outside
     the turn: on SQLite every delivery of every process waits while a delivery holds it."""
     runtime = Runtime(settings, router=router, db=db)
-    turn = runtime.write_lock
-    holding: list[bool] = []
-    seen: list[tuple[str, bool]] = []
-
-    class WatchedTurn:
-        def __enter__(self):
-            turn.__enter__()
-            holding.append(True)
-
-        def __exit__(self, *exc_info):
-            holding.pop()
-            turn.__exit__(*exc_info)
-
-    runtime.write_lock = WatchedTurn()
+    holding = _watch_turn(runtime)
+    seen: list[tuple[str, bool, object]] = []
 
     def note(name, dbapi_connection):
         seen.append((name, bool(holding), dbapi_connection))

@@ -39,19 +39,28 @@ class ConnectionShares:
 
     def claim(self, pid: int) -> int | None:
         """A free slot for the worker `pid`, or None if every slot is taken."""
-        with self._claims:
+        # A worker killed while it claimed would hold the lock for good: the next one
+        # then runs without a slot (its connections not balanced) rather than not at all.
+        if not self._claims.acquire(timeout=1):
+            return None
+        try:
             for slot, owner in enumerate(self._pids):
                 if owner == 0:
                     self._pids[slot], self._held[slot] = pid, 0
                     return slot
-        return None
+            return None
+        finally:
+            self._claims.release()
 
     def release(self, pid: int) -> None:
-        """The slot of a worker that exited, freed for the one that replaces it."""
-        with self._claims:
-            for slot, owner in enumerate(self._pids):
-                if owner == pid:
-                    self._pids[slot], self._held[slot] = 0, 0
+        """The slot of a worker that exited, freed for the one that replaces it.
+
+        Without the claims' lock: the master must never wait on a worker (one killed while
+        claiming would hold it), and a claim takes only a slot already freed."""
+        for slot, owner in enumerate(self._pids):
+            if owner == pid:
+                self._held[slot] = 0
+                self._pids[slot] = 0
 
     def over_share(self, slot: int, held: int) -> bool:
         """Record that the worker in `slot` holds `held` connections; True if that is more

@@ -47,3 +47,10 @@ def test_the_counts_are_shared_with_the_processes_forked_after_they_are_made():
     # Five here and the child's one: over the share of 6 (alone, five would be all of it).
     assert shares.over_share(mine, 5) is True
     assert shares.over_share(mine, 1) is False
+
+
+def test_a_claim_lock_left_held_by_a_killed_worker_delays_the_next_worker_only_briefly():
+    shares = ConnectionShares(2)
+    shares._claims.acquire()  # as if a worker had died while claiming
+    assert shares.claim(101) is None  # it runs unbalanced rather than hangs
+    shares.release(101)  # the master frees slots without the lock

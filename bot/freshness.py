@@ -97,7 +97,7 @@ class DatabaseNonces:
         if connection is not None:
             return self._remember(connection, channel, timestamp, nonce, digest, now) == digest
         try:
-            with self.db.write_lock, self.db.engine.begin() as connection:
+            with self.db.writing() as connection:
                 first = self._remember(connection, channel, timestamp, nonce, digest, now)
         except DBAPIError as exc:
             log.warning("webhook nonces kept in this process: database unavailable (%s)", type(exc.orig).__name__)

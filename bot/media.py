@@ -241,7 +241,7 @@ class MediaKeeper:
         return 1
 
     def _settle(self, message_id: int, **values) -> None:
-        with self.write_lock, self.db.engine.begin() as connection:
+        with self.db.writing(self.write_lock) as connection:
             connection.execute(
                 update(Message).where(Message.id == message_id, Message.media_state == "pending").values(**values)
             )

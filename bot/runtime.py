@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
 from typing import Any
 
@@ -131,7 +131,7 @@ class Runtime:
                 # Routed outside the writer's turn, once for all attempts.
                 route = route or self.intake.route_ahead(inbound)
                 turned = None
-                with self._writing() as connection:
+                with self.db.writing(self.write_lock) as connection:
                     if gate is not None:
                         turned = gate(connection)
                     if turned is None:
@@ -162,16 +162,6 @@ class Runtime:
             if turned is not None:
                 return turned
         return self._journal(inbound, route)
-
-    @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """A delivery's transaction, in the writer's turn from its BEGIN to its COMMIT only:
-        the connection is taken from the pool before the turn and given back after it,
-        so the other writers (on SQLite, every delivery of every process) wait for
-        neither."""
-        with self.db.engine.connect() as connection:
-            with self.write_lock, connection.begin():
-                yield connection
 
     def _journal(self, inbound: Inbound, route: Route | None) -> Answer:
         """Keep the message in the spool and acknowledge it: nothing here needs the database."""
@@ -222,7 +212,7 @@ class Runtime:
         for attempt in range(1, DELIVERY_ATTEMPTS + 1):
             try:
                 # Her original arrival time: deadlines and the session clock run from when she wrote.
-                with self._writing() as connection:
+                with self.db.writing(self.write_lock) as connection:
                     self.intake.receive(connection, inbound, now=received_at, route=route, replayed=True)
                 return "stored"
             except (OperationalError, InterfaceError) as exc:

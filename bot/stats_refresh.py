@@ -39,14 +39,13 @@ def refresh_due(db: Database, settings: Settings, clock: Callable[[], datetime] 
     seconds = settings.stats.cache_seconds
     if seconds <= 0:
         return 0
-    lock = write_lock if write_lock is not None else db.write_lock
     now = clock()
     with db.reader() as session:  # polled every second: takes no writer's lock
         wanted = stats_store.due(session.connection(), now, timedelta(seconds=seconds / 2),
                                  timedelta(minutes=settings.stats.wanted_minutes))
     counted = 0
     for report in wanted:
-        with lock, db.engine.begin() as connection:
+        with db.writing(write_lock) as connection:
             if not stats_store.claim(connection, report, clock(), LEASE):
                 continue  # another refresher has it, or a request counted it meanwhile
         try:
@@ -55,13 +54,13 @@ def refresh_due(db: Database, settings: Settings, clock: Callable[[], datetime] 
                 region = session.get(Region, report.region_id)
                 numbers = stats_store.count(session, report.kind, region, report.first, report.last, started)
                 body = stats_store.dump(report.kind, numbers)
-            with lock, db.engine.begin() as connection:
+            with db.writing(write_lock) as connection:
                 stats_store.store(connection, report.kind, report.region_id, report.first, report.last, started, body)
         except Exception as exc:  # noqa: BLE001 - let the next round (or a request) count it
             # The database's own words (no parameters: the engine hides them), not the numbers.
             log.error("stats: counting %s failed: %s: %s in %s", report.key, type(exc).__name__,
                       str(getattr(exc, "orig", "")).splitlines()[:1], str(getattr(exc, "statement", ""))[:60])
-            with lock, db.engine.begin() as connection:
+            with db.writing(write_lock) as connection:
                 stats_store.release(connection, report)
             continue
         metrics.stats_counted("worker")
@@ -71,7 +70,7 @@ def refresh_due(db: Database, settings: Settings, clock: Callable[[], datetime] 
 
 def forget_unwanted(db: Database, now: datetime) -> int:
     """Drop the reports nobody asked for in FORGET_AFTER; how many."""
-    with db.write_lock, db.engine.begin() as connection:
+    with db.writing() as connection:
         return stats_store.forget_unwanted(connection, now - FORGET_AFTER)
 
 

@@ -51,9 +51,9 @@ class Worker:
         timeout = timedelta(hours=self.runtime.settings.dialogue.followup_timeout_hours)
         with self.runtime.write_lock, self.runtime.db.transaction() as session:
             asked = followup.ask_resolved(session, now)
-        with self.runtime.write_lock, self.runtime.db.engine.begin() as connection:
+        with self.runtime.db.writing(self.runtime.write_lock) as connection:
             closed = followup.close_unanswered(connection, now, timeout)
-        with self.runtime.write_lock, self.runtime.db.engine.begin() as connection:
+        with self.runtime.db.writing(self.runtime.write_lock) as connection:
             questions = unanswered.settle_unanswered_questions(connection, self.runtime.intake.dialogue, now)
         swept = self.sweep_if_due(now)
         delivered = self.courier.deliver_due()

@@ -17,7 +17,7 @@ try:
 except ImportError:  # not on Windows: there, processes fall back on SQLite's busy handler
     fcntl = None
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -315,6 +315,16 @@ class Database:
         """A session whose work commits once at the end, or rolls back on error."""
         with self.sessionmaker() as session, session.begin():
             yield session
+
+    @contextmanager
+    def writing(self, turn: AbstractContextManager[Any] | None = None) -> Iterator[Connection]:
+        """A write transaction on a connection of its own, in the writer's turn (`turn`,
+        this database's own by default) from its BEGIN to its COMMIT only: the connection
+        is taken from the pool before the turn and given back after it, so the other
+        writers (on SQLite, every writer of every process) wait for neither."""
+        with self.engine.connect() as connection:
+            with turn if turn is not None else self.write_lock, connection.begin():
+                yield connection
 
     @contextmanager
     def reader(self) -> Iterator[Session]:

@@ -144,6 +144,8 @@ def test_an_admin_removes_a_canned_reply_in_the_workspace(live_server, browser, 
     log_in(page, live_server, "admin")
     page.get_by_role("link", name="常用回复").click()
     entries = page.locator("ol.canned-list > li")
+    # count() does not wait: it would read the page the link was clicked on.
+    expect(entries.first).to_be_visible()
     before = entries.count()
     title = entries.first.get_by_label("标题").input_value()
     entries.first.get_by_role("button", name="删除").click()

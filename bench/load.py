@@ -9,14 +9,17 @@
 Open loop at RATE messages a second for SECONDS: new grievances from women never seen
 before, her answers to the bot's questions (her place, 匿名, 确认; each only after the bot
 answered her previous one), and exact retries of messages already answered (as WeChat
-retries a late answer). Each instance is `niangjia serve --workers N` (gunicorn as
-deployed, on a port of its own); with two, the messages alternate between them and they
-share the database and Redis (db 7: rate-limit counters, webhook nonces, the access
-token), as two machines would.
+retries a late answer). A push not answered within 5 s, or whose connection failed, is
+sent again as WeChat sends it, three tries in all: what was sent is what WeChat would
+have delivered, and such a message's latency runs to the answer of its last try. Each
+instance is `niangjia serve --workers N` (gunicorn as deployed, on a port of its own);
+with two, the messages alternate between them and they share the database and Redis
+(db 7: rate-limit counters, webhook nonces, the access token), as two machines would.
 
 Prints per run: what was sent and answered, the rate reached, latency p50/p95/p99/max
 (from the moment the message was due to be sent, so a client falling behind counts
-against the service too; the time on the wire alone beside it), errors by kind, the
+against the service too; the time on the wire of the answered try beside it), errors by
+kind (the answers that were not 200 after every try, and the tries sent again), the
 service's CPU per message (master and workers, from /proc), and stored against sent:
 every distinct message she sent has exactly one receipt and exactly one line in her
 transcript (per woman), retries added none. The load average before and after is printed
@@ -56,6 +59,10 @@ ANSWERS = ["幸福社区", "匿名", "确认"]
 # Shared by the instances of a run; emptied before each run.
 REDIS_URL = "redis://127.0.0.1:6379/7"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# WeChat drops a push not answered within 5 s and sends it again, three tries in all
+# (../shared/PROTOCOLS.md).
+WECHAT_TIMEOUT = 5
+WECHAT_TRIES = 3
 
 
 def start(url: str, instances: int, workers: int, workdir: Path) -> tuple[list[str], list[subprocess.Popen]]:
@@ -125,6 +132,13 @@ def percentile(values: list[float], share: float) -> float:
     return values[min(int(share * len(values)), len(values) - 1)]
 
 
+def root_cause(exc: BaseException) -> str:
+    """The innermost exception under a requests error: which side gave up, and how."""
+    while exc.__context__ is not None or exc.__cause__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    return type(exc).__name__
+
+
 def drive(args, bases: list[str], pids: list[int]) -> dict:
     rng = random.Random(13)
     lock = threading.Lock()
@@ -132,6 +146,7 @@ def drive(args, bases: list[str], pids: list[int]) -> dict:
     answered: deque[tuple[str, str, int]] = deque(maxlen=500)  # for retries
     results: list[tuple[float, float, int | str, str]] = []  # (from due, on the wire, status, kind)
     sent_by: dict[str, set[int]] = {}  # woman -> her distinct MsgIds
+    unanswered_tries: Counter[str] = Counter()  # tries WeChat would have sent again, by error
     ids = iter(range(8_100_000_000_000_000_000, 9_000_000_000_000_000_000))
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.threads * 2))
@@ -139,12 +154,19 @@ def drive(args, bases: list[str], pids: list[int]) -> dict:
 
     def send(kind: str, woman: str, words: str, msg_id: int, step: int, slot: int, due: float) -> None:
         query, body = push(woman, words, msg_id)
-        started = time.perf_counter()
-        try:
-            response = session.post(f"{bases[slot % len(bases)]}/wechat?{query}", data=body, timeout=30)
-            status: int | str = response.status_code
-        except requests.RequestException as exc:
-            status = type(exc).__name__
+        # As WeChat does: a push not answered within 5 s (or whose connection failed) is
+        # sent again, the same push, three tries in all.
+        for attempt in range(1, WECHAT_TRIES + 1):
+            started = time.perf_counter()
+            try:
+                response = session.post(f"{bases[slot % len(bases)]}/wechat?{query}", data=body,
+                                        timeout=WECHAT_TIMEOUT)
+                status: int | str = response.status_code
+                break
+            except requests.RequestException as exc:
+                status = type(exc).__name__
+                with lock:
+                    unanswered_tries[f"{status} ({root_cause(exc)})"] += 1
         done = time.perf_counter()
         with lock:
             results.append((done - due, done - started, status, kind))
@@ -176,7 +198,7 @@ def drive(args, bases: list[str], pids: list[int]) -> dict:
             pool.submit(send, *job, slot, due)
     elapsed = time.perf_counter() - begin
     cpu = cpu_seconds(pids) - cpu_before
-    return {"results": results, "sent_by": sent_by, "elapsed": elapsed, "cpu": cpu}
+    return {"results": results, "sent_by": sent_by, "elapsed": elapsed, "cpu": cpu, "retried": unanswered_tries}
 
 
 def read_back(url: str, sent_by: dict[str, set[int]]) -> dict:
@@ -227,7 +249,7 @@ def report(label: str, args, run: dict, stored: dict, load_before: tuple, load_a
     unanswered = Counter(r[2] != 200 for r in results)[True]
     print(f"== {label}: target {args.rate:.0f}/s for {args.seconds:.0f} s")
     print(f"   sent {len(results)} ({dict(kinds)}) in {run['elapsed']:.1f} s = {rate:.1f}/s; answered 200: {ok}")
-    print(f"   errors: {dict(errors) or 0}")
+    print(f"   errors: {dict(errors) or 0}; tries sent again after no answer: {dict(run['retried']) or 0}")
     print("   latency from due p50 / p95 / p99 / max: " + " / ".join(f"{v:.1f}" for v in ms) + " ms"
           f"  (on the wire p50 / p95 / p99: {' / '.join(f'{v:.1f}' for v in wire_ms)} ms)")
     print(f"   service CPU {cpu_ms:.2f} ms per answered message")

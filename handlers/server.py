@@ -16,7 +16,7 @@ from werkzeug.exceptions import RequestTimeout
 
 from bot.settings import Settings
 from handlers.app import create_app
-from handlers.workers import WORKER_CLASS, free_slot, share_connections
+from handlers.workers import KEEPALIVE_SECONDS, WORKER_CLASS, free_slot, share_connections
 
 log = logging.getLogger(__name__)
 
@@ -242,26 +242,29 @@ def refuse_taken_port(host: str, port: int) -> None:
 def run(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve until interrupted."""
     share_connections(workers)
-    NiangjiaServer(
-        settings,
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            # gthread, keeping each worker's share of the keep-alive connections.
-            "worker_class": WORKER_CLASS,
-            "threads": 4,
-            # A listening socket of each worker's own, so the kernel spreads new connections
-            # over the workers. On one shared socket a worker that wakes first accepts all
-            # it can: a client's (or nginx's) keep-alive connections opened together often
-            # all landed in one worker while the other idled (bench/README.md, session 8).
-            "reuse_port": True,
-            "preload_app": True,
-            "post_fork": _post_fork,
-            "when_ready": _when_ready,
-            "on_exit": _on_exit,
-            "child_exit": _child_exit,
-            "timeout": 30,
-            "accesslog": None,
-            "control_socket": control_socket(port),
-        },
-    ).run()
+    NiangjiaServer(settings, options(host, port, workers)).run()
+
+
+def options(host: str, port: int, workers: int) -> dict[str, Any]:
+    """gunicorn's settings for `niangjia serve`."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        # gthread, keeping each worker's share of the keep-alive connections.
+        "worker_class": WORKER_CLASS,
+        "threads": 4,
+        # A listening socket of each worker's own, so the kernel spreads new connections
+        # over the workers. On one shared socket a worker that wakes first accepts all
+        # it can: a client's (or nginx's) keep-alive connections opened together often
+        # all landed in one worker while the other idled (bench/README.md, session 8).
+        "reuse_port": True,
+        "preload_app": True,
+        "post_fork": _post_fork,
+        "when_ready": _when_ready,
+        "on_exit": _on_exit,
+        "child_exit": _child_exit,
+        "timeout": 30,
+        "keepalive": KEEPALIVE_SECONDS,
+        "accesslog": None,
+        "control_socket": control_socket(port),
+    }

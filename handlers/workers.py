@@ -73,6 +73,15 @@ class ConnectionShares:
 # gunicorn's `worker_class` setting for it.
 WORKER_CLASS = "handlers.workers.BalancedThreadWorker"
 
+# gunicorn's `keepalive`: how long a worker keeps an idle keep-alive connection. Longer
+# than nginx keeps its idle connections to us (`keepalive_timeout` in deploy/nginx's
+# upstream block, 20 s), so the proxy, not the worker, closes an idle one: a worker
+# closing it just as nginx sends a push on it fails that push (nginx answers 502 and does
+# not retry a POST). gunicorn's default, 2 s, made that race; a client straight to the
+# workers met it too: bench/load.py on PostgreSQL, 8 pushes of 60,000 failed on a closing
+# connection with 2 s, none with 30 s (bench/README.md, "Session 11").
+KEEPALIVE_SECONDS = 30
+
 # Made by `share_connections` in the master, before the fork; None: no balancing.
 _shares: ConnectionShares | None = None
 

@@ -31,7 +31,7 @@ from typing import Any, Callable
 from flask import Flask, Response, request
 from gunicorn.app.base import BaseApplication
 
-from handlers.workers import WORKER_CLASS, free_slot, share_connections
+from handlers.workers import KEEPALIVE_SECONDS, WORKER_CLASS, free_slot, share_connections
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pushes import FIXED_REPLY, TOKEN, sign  # noqa: E402
@@ -142,6 +142,7 @@ def options(name: str, host: str, port: int, workers: int, threads: int) -> dict
         "preload_app": True,
         "post_fork": post_fork,
         "timeout": TIMEOUT,
+        "keepalive": KEEPALIVE_SECONDS,
         "accesslog": None,
         "loglevel": "warning",
     }

@@ -7,6 +7,7 @@ import gc
 import http.client
 import multiprocessing.util
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from handlers.cli import cli
-from handlers.server import ReadDeadline, _on_exit, _when_ready, preload
+from handlers.server import NiangjiaServer, ReadDeadline, _on_exit, _when_ready, options, preload
 from models import Message
 
 
@@ -294,3 +295,20 @@ def test_serve_refuses_a_port_something_listens_on(settings, db):
         result = CliRunner().invoke(cli, ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env)
     assert result.exit_code == 1
     assert f"127.0.0.1:{port} is in use" in result.output and "another `niangjia serve`" in result.output
+
+
+def _nginx_upstream_keepalive_timeout(conf: str) -> float:
+    """The upstream block's `keepalive_timeout` in seconds (nginx's default: 60 s)."""
+    upstream = re.search(r"upstream\s+niangjia\s*\{(.*?)\}", conf, re.S)
+    assert upstream is not None, "deploy/nginx/niangjia.conf has no upstream niangjia block"
+    setting = re.search(r"^\s*keepalive_timeout\s+(\d+)(s?)\s*;", upstream.group(1), re.M)
+    return float(setting.group(1)) if setting else 60.0
+
+
+def test_nginx_closes_an_idle_connection_to_the_workers_before_they_do(settings):
+    # A worker closing an idle keep-alive connection just as nginx sends a push on it
+    # fails the push: nginx answers 502 and does not try a POST again. So nginx must give
+    # up an idle connection first: its upstream keepalive_timeout below the workers'.
+    conf = (Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "niangjia.conf").read_text()
+    served = NiangjiaServer(settings, options("127.0.0.1", 8000, 2))
+    assert served.cfg.keepalive > _nginx_upstream_keepalive_timeout(conf)

@@ -19,8 +19,8 @@ with two, the messages alternate between them and they share the database and Re
 Prints per run: what was sent and answered, the rate reached, latency p50/p95/p99/max
 (from the moment the message was due to be sent, so a client falling behind counts
 against the service too; the time on the wire of the answered try beside it), errors by
-kind (the answers that were not 200 after every try, and the tries sent again), the
-service's CPU per message (master and workers, from /proc), and stored against sent:
+kind (the answers that were not 200 after every try, and the tries that got no answer),
+the service's CPU per message (master and workers, from /proc), and stored against sent:
 every distinct message she sent has exactly one receipt and exactly one line in her
 transcript (per woman), retries added none. The load average before and after is printed
 beside the figures: on a shared machine it says how much they can be trusted.
@@ -146,7 +146,7 @@ def drive(args, bases: list[str], pids: list[int]) -> dict:
     answered: deque[tuple[str, str, int]] = deque(maxlen=500)  # for retries
     results: list[tuple[float, float, int | str, str]] = []  # (from due, on the wire, status, kind)
     sent_by: dict[str, set[int]] = {}  # woman -> her distinct MsgIds
-    unanswered_tries: Counter[str] = Counter()  # tries WeChat would have sent again, by error
+    unanswered_tries: Counter[str] = Counter()  # tries that got no answer, by error
     ids = iter(range(8_100_000_000_000_000_000, 9_000_000_000_000_000_000))
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.threads * 2))
@@ -156,7 +156,7 @@ def drive(args, bases: list[str], pids: list[int]) -> dict:
         query, body = push(woman, words, msg_id)
         # As WeChat does: a push not answered within 5 s (or whose connection failed) is
         # sent again, the same push, three tries in all.
-        for attempt in range(1, WECHAT_TRIES + 1):
+        for _ in range(WECHAT_TRIES):
             started = time.perf_counter()
             try:
                 response = session.post(f"{bases[slot % len(bases)]}/wechat?{query}", data=body,
@@ -249,7 +249,7 @@ def report(label: str, args, run: dict, stored: dict, load_before: tuple, load_a
     unanswered = Counter(r[2] != 200 for r in results)[True]
     print(f"== {label}: target {args.rate:.0f}/s for {args.seconds:.0f} s")
     print(f"   sent {len(results)} ({dict(kinds)}) in {run['elapsed']:.1f} s = {rate:.1f}/s; answered 200: {ok}")
-    print(f"   errors: {dict(errors) or 0}; tries sent again after no answer: {dict(run['retried']) or 0}")
+    print(f"   errors: {dict(errors) or 0}; tries that got no answer: {dict(run['retried']) or 0}")
     print("   latency from due p50 / p95 / p99 / max: " + " / ".join(f"{v:.1f}" for v in ms) + " ms"
           f"  (on the wire p50 / p95 / p99: {' / '.join(f'{v:.1f}' for v in wire_ms)} ms)")
     print(f"   service CPU {cpu_ms:.2f} ms per answered message")

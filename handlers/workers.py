@@ -78,8 +78,8 @@ WORKER_CLASS = "handlers.workers.BalancedThreadWorker"
 # upstream block, 20 s), so the proxy, not the worker, closes an idle one: a worker
 # closing it just as nginx sends a push on it fails that push (nginx answers 502 and does
 # not retry a POST). gunicorn's default, 2 s, made that race; a client straight to the
-# workers met it too: bench/load.py on PostgreSQL, 8 pushes of 60,000 failed on a closing
-# connection with 2 s, none with 30 s (bench/README.md, "Session 11").
+# workers met it too: bench/load.py on PostgreSQL, 8 tries in 60,000 pushes failed on a
+# closing connection with 2 s, none with 30 s (bench/README.md, "Session 11").
 KEEPALIVE_SECONDS = 30
 
 # Made by `share_connections` in the master, before the fork; None: no balancing.

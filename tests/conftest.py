@@ -37,6 +37,13 @@ def _database_of_this_worker(url: str) -> str:
 
 
 PG_URL = _database_of_this_worker(os.environ.get("NIANGJIA_TEST_DATABASE_URL", ""))
+PG_SKIP_REASON = (
+    "needs PostgreSQL: set NIANGJIA_TEST_DATABASE_URL, e.g. "
+    "NIANGJIA_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python3 dev.py test"
+)
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+TELEGRAM_BOT_TOKEN = "123456:TEST-bot-token"
+TELEGRAM_SECRET = "tg-secret-token"
 
 
 @pytest.fixture(autouse=True)
@@ -51,13 +58,6 @@ def _metrics_kept_in_memory():
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     else:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = saved
-PG_SKIP_REASON = (
-    "needs PostgreSQL: set NIANGJIA_TEST_DATABASE_URL, e.g. "
-    "NIANGJIA_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python3 dev.py test"
-)
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-TELEGRAM_BOT_TOKEN = "123456:TEST-bot-token"
-TELEGRAM_SECRET = "tg-secret-token"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -242,7 +242,8 @@ def test_a_worker_holding_more_than_its_share_of_the_connections_lets_some_go(se
     with _serving(settings, tmp_path) as (port, master, workers, listening):
         try:
             # Six connections held by the first worker and two by the second, opened
-            # without a request yet (gunicorn closes a connection silent for 7 s).
+            # without a request yet (a worker waits 5 s for a first request, then keeps
+            # the connection KEEPALIVE_SECONDS more: the test is long done by then).
             wanted = {workers[0]: 6, workers[1]: 2}
             for _ in range(200):
                 if not any(wanted.values()):

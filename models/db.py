@@ -6,6 +6,7 @@ import collections
 import os
 import sqlite3
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -19,6 +20,7 @@ except ImportError:  # not on Windows: there, processes fall back on SQLite's bu
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 # The database when nothing names one: a SQLite file beside the config file.
@@ -48,9 +50,37 @@ def make_engine(url: str, echo: bool = False, **kwargs: Any) -> Engine:
     # connect_timeout: a server that is unreachable (not refusing) must fail a delivery in
     # seconds, so her message is journaled and answered within WeChat's 5 seconds.
     connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 2}
-    return create_engine(
-        url, echo=echo, hide_parameters=not echo, pool_pre_ping=True, connect_args=connect_args, **kwargs
-    )
+    engine = create_engine(url, echo=echo, hide_parameters=not echo, connect_args=connect_args, **kwargs)
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A pooled connection back from its last use longer ago than this is pinged before it is
+# used again: the server may have dropped it meanwhile (a restart, an idle timeout).
+# One used within the second is not: under load, pinging every checkout was one round trip
+# of about twelve a webhook delivery (bench/README.md, "Session 12"). A delivery that
+# finds its connection dropped all the same is tried again on a fresh one (bot.runtime).
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED_AT = "niangjia_returned_at"
+# The clock of the idle check; a test sets its own.
+monotonic = time.monotonic
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def returned(dbapi_connection: Any, connection_record: Any) -> None:
+        connection_record.info[_RETURNED_AT] = monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def taken(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+        returned_at = connection_record.info.get(_RETURNED_AT)
+        if returned_at is None or monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+            return  # new, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool throws this connection away and takes (or opens) another.
+            raise DisconnectionError("a pooled connection no longer answers") from exc
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.pool import NullPool
 
+import models.db
 from bot.inbound import Inbound
 from bot.runtime import Runtime
-from models import Ticket, utcnow
+from models import Message, Ticket, utcnow
 
 
 def _watch_turn(runtime: Runtime) -> list[bool]:
@@ -90,3 +93,35 @@ def test_the_lexicon_refresh_only_reads(settings, router, db, monkeypatch):
 
     monkeypatch.setattr(db, "session", writer_session)
     assert runtime.refresh_lexicon() is False  # no revision saved: the shipped lexicon stays
+
+
+
+@pytest.mark.postgres
+def test_a_delivery_on_a_connection_the_server_dropped_is_stored_on_a_fresh_one_not_journaled(
+    settings, router, db, monkeypatch, caplog
+):
+    """The pool pings only connections idle for a while (models.db): one the server dropped
+    just after its last use fails the delivery's first attempt, which goes again."""
+    monkeypatch.setattr(models.db, "monotonic", lambda: 1000.0)  # every connection just used
+    runtime = Runtime(settings, router=router, db=db)
+    runtime.deliver(Inbound("wechat", "o-drop", "text", "m-drop-1", utcnow(), text="请问离婚要带什么材料"))
+    pooled = [db.engine.connect() for _ in range(db.engine.pool.checkedin())]
+    pids = [connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() for connection in pooled]
+    for connection in pooled:
+        connection.close()
+    apart = create_engine(db.url, poolclass=NullPool)  # not one of the pool's own
+    with apart.connect() as connection:
+        for pid in pids:
+            assert connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})").scalar()
+    apart.dispose()
+
+    answer = runtime.deliver(Inbound("wechat", "o-drop", "text", "m-drop-2", utcnow(), text="还想问一下冷静期多久"))
+
+    assert answer.text and not answer.spooled
+    assert not runtime.spool.pending()
+    assert "attempt 1), retrying" in caplog.text  # it did find the connection dropped
+    with db.session() as session:
+        lines = session.scalars(
+            select(Message.text).where(Message.channel_user == "o-drop", Message.direction == "in").order_by(Message.id)
+        ).all()
+    assert lines == ["请问离婚要带什么材料", "还想问一下冷静期多久"]

@@ -7,8 +7,10 @@ import sys
 import threading
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
-from models.db import WriterTurn
+import models.db
+from models.db import Database, WriterTurn
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
 
@@ -214,3 +216,52 @@ def test_a_reader_reads_while_another_session_holds_the_writer(db):
         writing.flush()
         with db.reader() as session:
             assert session.scalar(select(func.count()).select_from(Region)) == 5  # the committed grid only
+
+
+def _backend_pid(database: Database) -> int:
+    with database.engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+
+def _drop_backend(db: Database, pid: int) -> None:
+    """The server ends that connection, as a restart or an idle timeout would."""
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})").scalar()
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_idle_for_a_while_is_pinged_and_replaced_if_the_server_dropped_it(db, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(models.db, "monotonic", lambda: now[0])
+    one = Database(db.url, pool_size=1, max_overflow=0)
+    try:
+        dropped = _backend_pid(one)
+        _drop_backend(db, dropped)
+        now[0] += models.db.PING_AFTER_IDLE_SECONDS
+
+        with one.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != dropped
+    finally:
+        one.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_back_from_use_within_the_second_is_not_pinged(db, monkeypatch):
+    """Under load a connection is reused within milliseconds: no ping's round trip. If the
+    server dropped it all the same, its first statement fails as a disconnect (the
+    delivery then tries again: tests/bot/test_runtime.py) and the pool starts afresh."""
+    now = [1000.0]
+    monkeypatch.setattr(models.db, "monotonic", lambda: now[0])
+    one = Database(db.url, pool_size=1, max_overflow=0)
+    try:
+        dropped = _backend_pid(one)
+        _drop_backend(db, dropped)
+        now[0] += models.db.PING_AFTER_IDLE_SECONDS / 2
+
+        with pytest.raises(DBAPIError) as failed, one.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        assert failed.value.connection_invalidated
+        assert _backend_pid(one) != dropped
+    finally:
+        one.dispose()

@@ -97,10 +97,18 @@ _OPEN_TICKET_FOR = Prepared(
 )
 _INSERT_TICKET = Prepared(insert(TICKETS).returning(TICKETS.c.id))
 _UPDATE_TICKET = Prepared(update(TICKETS).where(TICKETS.c.id == bindparam("row_id")))
-_INSERT_MESSAGE = insert(MESSAGES).returning(MESSAGES.c.id)
+_INSERT_MESSAGE = Prepared(insert(MESSAGES).returning(MESSAGES.c.id))
 _INSERT_MESSAGES = Prepared(insert(MESSAGES))
-_UPDATE_MESSAGE = update(MESSAGES).where(MESSAGES.c.id == bindparam("row_id"))
+_UPDATE_MESSAGE = Prepared(update(MESSAGES).where(MESSAGES.c.id == bindparam("row_id")))
 _INSERT_EVENTS = Prepared(insert(EVENTS))
+# She wrote on a claimed ticket: the first unread moment is kept.
+_MARK_UNREAD = Prepared(
+    update(TICKETS)
+    .where(TICKETS.c.id == bindparam("row_id"), TICKETS.c.status == literal("claimed"),
+           TICKETS.c.assignee_id.is_not(None))
+    .values(unread_at=func.coalesce(TICKETS.c.unread_at, bindparam("at")))
+)
+_QUEUE = Prepared(insert(OutboxMessage.__table__))
 _REGIONS = select(
     REGIONS.c.id, REGIONS.c.code, REGIONS.c.name, REGIONS.c.level, REGIONS.c.path, _PARENT.c.name.label("parent_name")
 ).select_from(REGIONS.outerjoin(_PARENT, REGIONS.c.parent_id == _PARENT.c.id))
@@ -464,7 +472,7 @@ class Desk:
     def message_id(self, message: MessageRow) -> int:
         """The line's id, inserting it now if it was waiting for `save`."""
         if message.id is None:
-            message.id = self.connection.execute(_INSERT_MESSAGE, message.values()).scalar_one()
+            message.id = _INSERT_MESSAGE.scalar(self.connection, message.values())
             message._written = (message.ticket_id, message.text)
         return message.id
 
@@ -564,8 +572,8 @@ class Desk:
                 self.message_id(message)
                 self._queue(message)
             elif message._written != (message.ticket_id, message.text):
-                self.connection.execute(
-                    _UPDATE_MESSAGE, {"row_id": message.id, "ticket_id": message.ticket_id, "text": message.text}
+                _UPDATE_MESSAGE.rows(
+                    self.connection, {"row_id": message.id, "ticket_id": message.ticket_id, "text": message.text}
                 )
         self._insert_lines(run)
         self._messages.clear()
@@ -598,18 +606,12 @@ class Desk:
                 continue
             written.setdefault(message.ticket_id, message.created_at)
         for ticket_id, at in written.items():
-            self.connection.execute(
-                update(TICKETS)
-                .where(TICKETS.c.id == ticket_id, TICKETS.c.status == "claimed", TICKETS.c.assignee_id.is_not(None))
-                .values(unread_at=func.coalesce(TICKETS.c.unread_at, at))
-            )
+            _MARK_UNREAD.rows(self.connection, {"row_id": ticket_id, "at": at})
 
     def _queue(self, message: MessageRow) -> None:
         """Hand an outbound line to the outbox worker (channels without passive replies)."""
-        self.connection.execute(
-            insert(OutboxMessage.__table__).values(
-                ticket_id=message.ticket_id, message_id=message.id, channel=message.channel,
-                channel_user=message.channel_user, text=message.text, status="pending",
-                next_attempt_at=message.created_at, created_at=message.created_at,
-            )
-        )
+        _QUEUE.rows(self.connection, {
+            "ticket_id": message.ticket_id, "message_id": message.id, "channel": message.channel,
+            "channel_user": message.channel_user, "text": message.text, "status": "pending",
+            "next_attempt_at": message.created_at, "created_at": message.created_at,
+        })

@@ -20,7 +20,9 @@ Prints per run: what was sent and answered, the rate reached, latency p50/p95/p9
 (from the moment the message was due to be sent, so a client falling behind counts
 against the service too; the time on the wire of the answered try beside it), errors by
 kind (the answers that were not 200 after every try, and the tries that got no answer),
-the service's CPU per message (master and workers, from /proc), and stored against sent:
+the service's CPU per message (master and workers, from /proc) beside the CPU of the rest of
+the machine (the database and Redis, this client, the whole machine: on one machine they
+share the cores), and stored against sent:
 every distinct message she sent has exactly one receipt and exactly one line in her
 transcript (per woman), retries added none. The load average before and after is printed
 beside the figures: on a shared machine it says how much they can be trusted.
@@ -29,6 +31,7 @@ beside the figures: on a shared machine it says how much they can be trusted.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import platform
 import random
@@ -63,6 +66,8 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # (../shared/PROTOCOLS.md).
 WECHAT_TIMEOUT = 5
 WECHAT_TRIES = 3
+# Processes that share the machine's cores with the service in these runs.
+OTHERS = {"postgres", "redis-server"}
 
 
 def start(url: str, instances: int, workers: int, workdir: Path) -> tuple[list[str], list[subprocess.Popen]]:
@@ -119,12 +124,35 @@ def cpu_seconds(pids: list[int]) -> float:
             family += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
         except OSError:
             pass
-        for member in family:
+        total += sum(map(process_cpu_seconds, family))
+    return total
+
+
+def process_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent busy, all cores (/proc/stat: all but idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
+
+
+def named_cpu_seconds(names: set[str]) -> float:
+    """User + system CPU of every live process of this machine with one of these names (the
+    database's backends, Redis): on one machine, the service's CPU is not the whole budget."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
             try:
-                fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+                if (entry / "comm").read_text().strip() in names:
+                    total += process_cpu_seconds(int(entry.name))
             except OSError:
                 continue
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     return total
 
 
@@ -133,7 +161,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def root_cause(exc: BaseException) -> str:
-    """The innermost exception under a requests error: which side gave up, and how."""
+    """The innermost exception under a failed try: which side gave up, and how."""
     while exc.__context__ is not None or exc.__cause__ is not None:
         exc = exc.__cause__ or exc.__context__
     return type(exc).__name__
@@ -148,9 +176,30 @@ def drive(args, bases: list[str], pids: list[int]) -> dict:
     sent_by: dict[str, set[int]] = {}  # woman -> her distinct MsgIds
     unanswered_tries: Counter[str] = Counter()  # tries that got no answer, by error
     ids = iter(range(8_100_000_000_000_000_000, 9_000_000_000_000_000_000))
-    session = requests.Session()
-    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.threads * 2))
+    # A keep-alive connection per thread and instance, through http.client: the client
+    # shares the machine's two cores with the service, and requests' Session cost about
+    # twice the CPU a push (bench/README.md, "Session 12").
+    local = threading.local()
     women = iter(range(10**9))
+
+    def post(base: str, path: str, body: bytes) -> int:
+        connections = local.__dict__.setdefault("connections", {})
+        connection = connections.get(base)
+        if connection is None:
+            host, port = base.removeprefix("http://").split(":")
+            connection = connections[base] = http.client.HTTPConnection(host, int(port), timeout=WECHAT_TIMEOUT)
+        try:
+            connection.request("POST", path, body=body, headers={"Content-Type": "text/xml"})
+            response = connection.getresponse()
+            response.read()
+        except BaseException:
+            connection.close()
+            del connections[base]
+            raise
+        if response.will_close:
+            connection.close()
+            del connections[base]
+        return response.status
 
     def send(kind: str, woman: str, words: str, msg_id: int, step: int, slot: int, due: float) -> None:
         query, body = push(woman, words, msg_id)
@@ -159,11 +208,9 @@ def drive(args, bases: list[str], pids: list[int]) -> dict:
         for _ in range(WECHAT_TRIES):
             started = time.perf_counter()
             try:
-                response = session.post(f"{bases[slot % len(bases)]}/wechat?{query}", data=body,
-                                        timeout=WECHAT_TIMEOUT)
-                status: int | str = response.status_code
+                status: int | str = post(bases[slot % len(bases)], f"/wechat?{query}", body)
                 break
-            except requests.RequestException as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 status = type(exc).__name__
                 with lock:
                     unanswered_tries[f"{status} ({root_cause(exc)})"] += 1
@@ -176,7 +223,8 @@ def drive(args, bases: list[str], pids: list[int]) -> dict:
                     ready.append((woman, step))
 
     total = int(args.seconds * args.rate)
-    cpu_before = cpu_seconds(pids)
+    cpu_before, others_before, client_before = cpu_seconds(pids), named_cpu_seconds(OTHERS), time.process_time()
+    busy_before = machine_busy_seconds()
     begin = time.perf_counter()
     with ThreadPoolExecutor(args.threads) as pool:
         for slot in range(total):
@@ -198,7 +246,11 @@ def drive(args, bases: list[str], pids: list[int]) -> dict:
             pool.submit(send, *job, slot, due)
     elapsed = time.perf_counter() - begin
     cpu = cpu_seconds(pids) - cpu_before
-    return {"results": results, "sent_by": sent_by, "elapsed": elapsed, "cpu": cpu, "retried": unanswered_tries}
+    others = named_cpu_seconds(OTHERS) - others_before
+    client = time.process_time() - client_before
+    busy = machine_busy_seconds() - busy_before
+    return {"results": results, "sent_by": sent_by, "elapsed": elapsed, "cpu": cpu, "others": others,
+            "client": client, "busy": busy, "retried": unanswered_tries}
 
 
 def read_back(url: str, sent_by: dict[str, set[int]]) -> dict:
@@ -252,7 +304,10 @@ def report(label: str, args, run: dict, stored: dict, load_before: tuple, load_a
     print(f"   errors: {dict(errors) or 0}; tries that got no answer: {dict(run['retried']) or 0}")
     print("   latency from due p50 / p95 / p99 / max: " + " / ".join(f"{v:.1f}" for v in ms) + " ms"
           f"  (on the wire p50 / p95 / p99: {' / '.join(f'{v:.1f}' for v in wire_ms)} ms)")
-    print(f"   service CPU {cpu_ms:.2f} ms per answered message")
+    print(f"   service CPU {cpu_ms:.2f} ms per answered message; beside it, on this machine: the database "
+          f"and Redis {run['others'] * 1000 / max(ok, 1):.2f} ms, this client {run['client'] * 1000 / max(ok, 1):.2f} ms "
+          f"; the whole machine {run['busy'] * 1000 / max(ok, 1):.2f} ms ({os.cpu_count()} cores: "
+          f"{os.cpu_count() * 1000 / args.rate:.1f} ms of CPU a message at the target rate)")
     print(f"   distinct messages sent {stored['distinct']}, receipts {stored['receipts']} "
           f"(missing {len(stored['missing'])}, extra {stored['extra_receipts']}); her transcript lines "
           f"{stored['lines']} (over {stored['lines_over']}, under {stored['lines_under']}); tickets {stored['tickets']}")

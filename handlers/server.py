@@ -20,6 +20,11 @@ from handlers.workers import KEEPALIVE_SECONDS, WORKER_CLASS, free_slot, share_c
 
 log = logging.getLogger(__name__)
 
+# Request threads a worker: a slow staff page must not hold up her message (bench/README.md,
+# "What changed in session 3"). Each may hold two database connections at once
+# (models.db.POOL_SIZE).
+THREADS = 4
+
 
 class NiangjiaServer(BaseApplication):
     def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
@@ -252,7 +257,7 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
         "workers": workers,
         # gthread, keeping each worker's share of the keep-alive connections.
         "worker_class": WORKER_CLASS,
-        "threads": 4,
+        "threads": THREADS,
         # A listening socket of each worker's own, so the kernel spreads new connections
         # over the workers. On one shared socket a worker that wakes first accepts all
         # it can: a client's (or nginx's) keep-alive connections opened together often

@@ -27,6 +27,16 @@ from sqlalchemy.orm import Session, sessionmaker
 DEFAULT_URL = "sqlite:///instance/niangjia.db"
 
 
+# Connections each process keeps in its pool. A webhook delivery holds one, and a second
+# while it bumps a new ticket's reference (models.ticket.next_reference_apart): gunicorn's
+# four request threads and the process's own background work need up to ten at once.
+# Past the pool a connection is opened for the moment and closed on its return, a new
+# server process each time: under a burst that was one every few deliveries, and the
+# service fell behind (bench/README.md, "Session 12").
+POOL_SIZE = 10
+POOL_OVERFLOW = 5
+
+
 def anchored_url(url: str, base_dir: Path) -> str:
     """`url` with a relative SQLite path anchored at `base_dir` (the config file's directory)."""
     prefix = "sqlite:///"
@@ -50,6 +60,10 @@ def make_engine(url: str, echo: bool = False, **kwargs: Any) -> Engine:
     # connect_timeout: a server that is unreachable (not refusing) must fail a delivery in
     # seconds, so her message is journaled and answered within WeChat's 5 seconds.
     connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 2}
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    # At most fifteen a process, as with SQLAlchemy's defaults (5 + 10): the server's
+    # max_connections (100 by default) bounds the processes of every instance together.
+    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     engine = create_engine(url, echo=echo, hide_parameters=not echo, connect_args=connect_args, **kwargs)
     _ping_idle_connections(engine)
     return engine

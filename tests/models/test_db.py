@@ -7,9 +7,11 @@ import sys
 import threading
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 import models.db
+from handlers.server import THREADS
 from models.db import Database, WriterTurn
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
@@ -265,3 +267,23 @@ def test_a_connection_back_from_use_within_the_second_is_not_pinged(db, monkeypa
         assert _backend_pid(one) != dropped
     finally:
         one.dispose()
+
+
+@pytest.mark.postgres
+def test_the_pool_keeps_what_every_request_thread_holds_at_once(db):
+    """Each of a worker's request threads may hold a delivery's connection and the one that
+    bumps a new ticket's reference: none of them is closed on return and opened again for
+    the next burst (each would be a new server process)."""
+    database = Database(db.url)
+    opened = []
+    event.listen(database.engine.pool, "connect", lambda *args: opened.append(1))
+    try:
+        for _ in range(3):
+            held = [database.engine.connect() for _ in range(2 * THREADS)]
+            for connection in held:
+                connection.exec_driver_sql("SELECT 1")
+            for connection in held:
+                connection.close()
+    finally:
+        database.dispose()
+    assert len(opened) == 2 * THREADS

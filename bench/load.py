@@ -178,7 +178,7 @@ def drive(args, bases: list[str], pids: list[int]) -> dict:
     ids = iter(range(8_100_000_000_000_000_000, 9_000_000_000_000_000_000))
     # A keep-alive connection per thread and instance, through http.client: the client
     # shares the machine's two cores with the service, and requests' Session cost about
-    # twice the CPU a push (bench/README.md, "Session 12").
+    # three times the CPU a push (bench/README.md, "Session 12").
     local = threading.local()
     women = iter(range(10**9))
 

@@ -225,48 +225,46 @@ def _backend_pid(database: Database) -> int:
         return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
 
 
-def _drop_backend(db: Database, pid: int) -> None:
-    """The server ends that connection, as a restart or an idle timeout would."""
-    with db.engine.connect() as connection:
-        assert connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})").scalar()
+class DroppedPool:
+    """A pool of one connection, which the server has just ended (as a restart or an idle
+    timeout would); the idle check's clock is the test's."""
+
+    def __init__(self, db: Database, monkeypatch) -> None:
+        self.now = 1000.0
+        monkeypatch.setattr(models.db, "monotonic", lambda: self.now)
+        self.database = Database(db.url, pool_size=1, max_overflow=0)
+        self.dropped = _backend_pid(self.database)
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(self.dropped)})").scalar()
+
+
+@pytest.fixture
+def dropped_pool(db, monkeypatch):
+    pool = DroppedPool(db, monkeypatch)
+    yield pool
+    pool.database.dispose()
 
 
 @pytest.mark.postgres
-def test_a_pooled_connection_idle_for_a_while_is_pinged_and_replaced_if_the_server_dropped_it(db, monkeypatch):
-    now = [1000.0]
-    monkeypatch.setattr(models.db, "monotonic", lambda: now[0])
-    one = Database(db.url, pool_size=1, max_overflow=0)
-    try:
-        dropped = _backend_pid(one)
-        _drop_backend(db, dropped)
-        now[0] += models.db.PING_AFTER_IDLE_SECONDS
+def test_a_pooled_connection_idle_for_a_while_is_pinged_and_replaced_if_the_server_dropped_it(dropped_pool):
+    dropped_pool.now += models.db.PING_AFTER_IDLE_SECONDS
 
-        with one.engine.connect() as connection:
-            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
-            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != dropped
-    finally:
-        one.dispose()
+    with dropped_pool.database.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+        assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != dropped_pool.dropped
 
 
 @pytest.mark.postgres
-def test_a_connection_back_from_use_within_the_second_is_not_pinged(db, monkeypatch):
+def test_a_connection_back_from_use_within_the_second_is_not_pinged(dropped_pool):
     """Under load a connection is reused within milliseconds: no ping's round trip. If the
     server dropped it all the same, its first statement fails as a disconnect (the
     delivery then tries again: tests/bot/test_runtime.py) and the pool starts afresh."""
-    now = [1000.0]
-    monkeypatch.setattr(models.db, "monotonic", lambda: now[0])
-    one = Database(db.url, pool_size=1, max_overflow=0)
-    try:
-        dropped = _backend_pid(one)
-        _drop_backend(db, dropped)
-        now[0] += models.db.PING_AFTER_IDLE_SECONDS / 2
+    dropped_pool.now += models.db.PING_AFTER_IDLE_SECONDS / 2
 
-        with pytest.raises(DBAPIError) as failed, one.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-        assert failed.value.connection_invalidated
-        assert _backend_pid(one) != dropped
-    finally:
-        one.dispose()
+    with pytest.raises(DBAPIError) as failed, dropped_pool.database.engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+    assert failed.value.connection_invalidated
+    assert _backend_pid(dropped_pool.database) != dropped_pool.dropped
 
 
 @pytest.mark.postgres

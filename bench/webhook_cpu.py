@@ -6,10 +6,12 @@
 
 CHECKOUT is the tree to measure (e.g. `git archive REV | tar -x -C /tmp/before`); it is
 imported ahead of the installed project. Like `bench/webhook --profile`: the real app on a
-fresh SQLite database, the bench's message mix (webhook_harness/pushes.py, its fixed seed),
+fresh SQLite database (or on the empty PostgreSQL database that BENCH_DATABASE_URL names),
+the bench's message mix (webhook_harness/pushes.py, its fixed seed),
 1,000 women seeded with an open ticket, 300 deliveries to warm up, then N (500) measured
 through Flask's test client in one thread. Prints CPU ms per delivery (time.process_time),
-and how much of it was spent holding SQLite's writer turn (time.thread_time);
+how much of it was spent holding SQLite's writer turn (time.thread_time), and how often
+the process waited (voluntary context switches: on PostgreSQL, mostly round trips);
 under callgrind only the measured deliveries are instrumented, so "I refs" / N is the
 instruction count per delivery, which a loaded machine does not disturb. The timestamp
 window is widened: under valgrind the pre-signed pushes would otherwise go stale.
@@ -81,6 +83,16 @@ if spool.pending():
     raise SystemExit(f"{spool.directory} holds journaled messages of an earlier run: remove it first")
 
 
+def voluntary_switches() -> int:
+    """How often this process gave up the CPU to wait (Linux): on PostgreSQL, mostly the
+    round trips to the server."""
+    try:
+        with open("/proc/self/status") as status:
+            return sum(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches"))
+    except OSError:
+        return 0
+
+
 def deliver(push) -> None:
     response = client.post("/wechat?" + push.query, data=push.body, content_type="text/xml")
     if response.status_code != 200:
@@ -95,16 +107,6 @@ pushes = mix.stream(n)
 callgrind = os.environ.get("CALLGRIND")
 if callgrind:
     subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
-def voluntary_switches() -> int:
-    """How often this process gave up the CPU to wait (Linux): on PostgreSQL, mostly the
-    round trips to the server."""
-    try:
-        with open("/proc/self/status") as status:
-            return sum(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches"))
-    except OSError:
-        return 0
-
-
 switched = voluntary_switches()
 started, turn.held = time.process_time(), 0.0
 for push in pushes:

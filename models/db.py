@@ -72,7 +72,7 @@ def make_engine(url: str, echo: bool = False, **kwargs: Any) -> Engine:
 # A pooled connection back from its last use longer ago than this is pinged before it is
 # used again: the server may have dropped it meanwhile (a restart, an idle timeout).
 # One used within the second is not: under load, pinging every checkout was one round trip
-# of about twelve a webhook delivery (bench/README.md, "Session 12"). A delivery that
+# of about thirteen a webhook delivery (bench/README.md, "Session 12"). A delivery that
 # finds its connection dropped all the same is tried again on a fresh one (bot.runtime).
 PING_AFTER_IDLE_SECONDS = 1.0
 _RETURNED_AT = "niangjia_returned_at"

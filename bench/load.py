@@ -305,7 +305,7 @@ def report(label: str, args, run: dict, stored: dict, load_before: tuple, load_a
     print("   latency from due p50 / p95 / p99 / max: " + " / ".join(f"{v:.1f}" for v in ms) + " ms"
           f"  (on the wire p50 / p95 / p99: {' / '.join(f'{v:.1f}' for v in wire_ms)} ms)")
     print(f"   service CPU {cpu_ms:.2f} ms per answered message; beside it, on this machine: the database "
-          f"and Redis {run['others'] * 1000 / max(ok, 1):.2f} ms, this client {run['client'] * 1000 / max(ok, 1):.2f} ms "
+          f"and Redis {run['others'] * 1000 / max(ok, 1):.2f} ms, this client {run['client'] * 1000 / max(ok, 1):.2f} ms"
           f"; the whole machine {run['busy'] * 1000 / max(ok, 1):.2f} ms ({os.cpu_count()} cores: "
           f"{os.cpu_count() * 1000 / args.rate:.1f} ms of CPU a message at the target rate)")
     print(f"   distinct messages sent {stored['distinct']}, receipts {stored['receipts']} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, abort, jsonify, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from bot.inbound import unstorable
@@ -86,6 +87,10 @@ def register_input_checks(app: Flask) -> None:
         return None
 
 
+DATABASE_UNAVAILABLE = "数据库暂时连接不上，请稍后刷新页面重试。"
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -98,3 +103,15 @@ def register_error_handlers(app: Flask) -> None:
         # Logged without the request body; the client sees no traceback.
         app.logger.error("unhandled %s on %s", type(error).__name__, request.path)
         return "500 Internal Server Error", 500, {"Content-Type": "text/plain; charset=utf-8"}
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError):
+        # The database away (down, restarting, a connection it dropped): the same request
+        # will do once it is back. (The webhooks never get here: they journal her message.)
+        if not (error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError))):
+            return unexpected(error)
+        app.logger.warning("database unavailable on %s (%s)", request.path, type(error.orig).__name__)
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            return jsonify(error="Service Unavailable", message=DATABASE_UNAVAILABLE), 503, headers
+        return DATABASE_UNAVAILABLE, 503, {"Content-Type": "text/plain; charset=utf-8", **headers}

@@ -14,6 +14,7 @@ from bot import replies
 from bot.worker import Worker
 from handlers.app import create_app
 from models import InboundReceipt, Message, OutboxMessage, Ticket
+from tests.handlers.staff.factories import login, make_staff, token_for
 from tests.outage import SqliteOutage, TcpProxy
 from tests.telegram import FakeTelegram, update
 from tests.wechat import FakeWeChat, text_xml
@@ -147,3 +148,23 @@ def test_a_spooled_message_the_database_refuses_is_set_aside_not_retried_forever
     spool.put(Inbound("wechat", "o-fine", "text", "m-2", datetime.now(timezone.utc), text=GRIEVANCE), datetime.now(timezone.utc))
     assert outage.runtime.replay_spool() == 1
     assert spool.depth() == 0 and spool.failed() == 1
+
+
+def test_staff_pages_and_the_api_say_the_database_is_away_with_a_503_not_a_500(outage, db):
+    """While the database is away a caseworker is told so, and to try again (a 503 with
+    Retry-After), never a bare 500; when it is back, the same page answers."""
+    make_staff(db, "worker")
+    client = outage.app.test_client()
+    login(client, "worker")
+    token = token_for(db, "worker")
+    assert client.get("/staff/").status_code == 200
+
+    outage.down()
+    page = client.get("/staff/")
+    api = client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {token}"})
+
+    assert page.status_code == 503 and page.headers["Retry-After"]
+    assert "数据库" in page.get_data(as_text=True)
+    assert api.status_code == 503 and api.get_json()["error"] == "Service Unavailable"
+    outage.up()
+    assert client.get("/staff/").status_code == 200

@@ -295,7 +295,11 @@ def report(label: str, args, run: dict, stored: dict, load_before: tuple, load_a
     rate = len(results) / run["elapsed"]
     ms = [percentile(from_due, p) * 1000 for p in (0.50, 0.95, 0.99)] + [from_due[-1] * 1000]
     wire_ms = [percentile(wire, p) * 1000 for p in (0.50, 0.95, 0.99)]
-    cpu_ms = run["cpu"] * 1000 / max(ok, 1)
+
+    def ms_a_message(seconds: float) -> float:
+        return seconds * 1000 / max(ok, 1)
+
+    cpu_ms = ms_a_message(run["cpu"])
     held = (stored["receipts"] == stored["distinct"] and not stored["extra_receipts"]
             and stored["lines_over"] == 0 and stored["lines_under"] == 0)
     unanswered = Counter(r[2] != 200 for r in results)[True]
@@ -305,8 +309,8 @@ def report(label: str, args, run: dict, stored: dict, load_before: tuple, load_a
     print("   latency from due p50 / p95 / p99 / max: " + " / ".join(f"{v:.1f}" for v in ms) + " ms"
           f"  (on the wire p50 / p95 / p99: {' / '.join(f'{v:.1f}' for v in wire_ms)} ms)")
     print(f"   service CPU {cpu_ms:.2f} ms per answered message; beside it, on this machine: the database "
-          f"and Redis {run['others'] * 1000 / max(ok, 1):.2f} ms, this client {run['client'] * 1000 / max(ok, 1):.2f} ms"
-          f"; the whole machine {run['busy'] * 1000 / max(ok, 1):.2f} ms ({os.cpu_count()} cores: "
+          f"and Redis {ms_a_message(run['others']):.2f} ms, this client {ms_a_message(run['client']):.2f} ms"
+          f"; the whole machine {ms_a_message(run['busy']):.2f} ms ({os.cpu_count()} cores: "
           f"{os.cpu_count() * 1000 / args.rate:.1f} ms of CPU a message at the target rate)")
     print(f"   distinct messages sent {stored['distinct']}, receipts {stored['receipts']} "
           f"(missing {len(stored['missing'])}, extra {stored['extra_receipts']}); her transcript lines "

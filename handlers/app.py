@@ -91,10 +91,15 @@ DATABASE_UNAVAILABLE = "数据库暂时连接不上，请稍后刷新页面重�
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
+def _wants_json() -> bool:
+    """An error answered in the API's JSON shape: the API's routes, or a client asking for JSON."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        if _wants_json():
             return jsonify(error=error.name, message=error.description), error.code
         return f"{error.code} {error.name}", error.code, {"Content-Type": "text/plain; charset=utf-8"}
 
@@ -112,6 +117,6 @@ def register_error_handlers(app: Flask) -> None:
             return unexpected(error)
         app.logger.warning("database unavailable on %s (%s)", request.path, type(error.orig).__name__)
         headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        if _wants_json():
             return jsonify(error="Service Unavailable", message=DATABASE_UNAVAILABLE), 503, headers
         return DATABASE_UNAVAILABLE, 503, {"Content-Type": "text/plain; charset=utf-8", **headers}

@@ -95,7 +95,6 @@ def test_the_lexicon_refresh_only_reads(settings, router, db, monkeypatch):
     assert runtime.refresh_lexicon() is False  # no revision saved: the shipped lexicon stays
 
 
-
 @pytest.mark.postgres
 def test_a_delivery_on_a_connection_the_server_dropped_is_stored_on_a_fresh_one_not_journaled(
     settings, router, db, monkeypatch, caplog
